@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(name: "VigilTaxonomy"),
+        .target(name: "VigilMatch", dependencies: ["CPCRE2"]),
+        .target(
+            name: "VigilRules",
+            dependencies: ["VigilMatch", "VigilTaxonomy", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "VigilDecode"),
+        .target(name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"]),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilScan", "VigilRules", "VigilTaxonomy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VigilTaxonomyTests", dependencies: ["VigilTaxonomy"]),
+        .testTarget(name: "VigilMatchTests", dependencies: ["VigilMatch"]),
+        .testTarget(name: "VigilDecodeTests", dependencies: ["VigilDecode"]),
+        .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilScan"]),
+        .testTarget(name: "VigilEndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

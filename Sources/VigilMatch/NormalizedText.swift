@@ -1,0 +1,57 @@
+/// The normalized form of one text, with a map back to the original bytes.
+///
+/// Owned by one scanning thread and refilled for every record.
+public final class NormalizedText {
+    /// The normalized text as UTF-8 (what regexes run over). Always valid UTF-8.
+    public let utf8 = GrowableBuffer<UInt8>(capacity: 4096)
+    /// The normalized text as scalars (what the literal automaton runs over).
+    public let scalars = GrowableBuffer<UInt32>(capacity: 2048)
+    /// For each scalar, where it starts in `utf8`.
+    public let utf8Offsets = GrowableBuffer<UInt32>(capacity: 2048)
+    /// For each scalar, where the original character it came from starts in the original text.
+    public let originalOffsets = GrowableBuffer<UInt32>(capacity: 2048)
+    /// Length of the longest run of ASCII digits; regexes that need a long number skip texts without one.
+    public var longestDigitRun = 0
+
+    public init() {}
+
+    public var scalarCount: Int { scalars.count }
+
+    func reset() {
+        utf8.removeAll()
+        scalars.removeAll()
+        utf8Offsets.removeAll()
+        originalOffsets.removeAll()
+        longestDigitRun = 0
+    }
+
+    /// The index of the scalar that starts at or contains UTF-8 offset `byte` of the normalized text.
+    public func scalarIndex(atUTF8Offset byte: Int) -> Int {
+        var lo = 0
+        var hi = scalars.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if Int(utf8Offsets[mid]) <= byte { lo = mid + 1 } else { hi = mid }
+        }
+        return max(0, lo - 1)
+    }
+
+    /// The original byte range that normalized scalars `range` came from.
+    public func originalRange(scalars range: Range<Int>, original: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        guard !range.isEmpty, range.upperBound <= scalars.count else { return 0..<0 }
+        let start = Int(originalOffsets[range.lowerBound])
+        let lastStart = Int(originalOffsets[range.upperBound - 1])
+        let end = min(original.count, lastStart + UTF8Length.ofLeadByte(lastStart < original.count ? original[lastStart] : 0))
+        return start..<max(start, end)
+    }
+}
+
+enum UTF8Length {
+    @inline(__always)
+    static func ofLeadByte(_ b: UInt8) -> Int {
+        if b < 0x80 { return 1 }
+        if b < 0xE0 { return 2 }
+        if b < 0xF0 { return 3 }
+        return 4
+    }
+}

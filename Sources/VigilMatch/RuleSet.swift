@@ -1,0 +1,206 @@
+/// What a rule's hit means. Values are the public ids: a risk id (`A.2.e`), an attack kind
+/// (`xss`), a PII kind (`cn_id`).
+public enum Signal: Hashable, Sendable {
+    case risk(String)
+    case attack(String)
+    case pii(String)
+    case refusal
+}
+
+/// Where a rule came from, for error messages and `rules test`.
+public struct RuleOrigin: Hashable, Sendable {
+    public var pack: Int
+    public var file: String
+    public var line: Int
+    public init(pack: Int, file: String, line: Int) {
+        self.pack = pack
+        self.file = file
+        self.line = line
+    }
+}
+
+/// A literal rule: its hit anywhere in the text is a finding.
+public struct KeywordRule: Sendable {
+    public var id: String
+    public var signal: Signal
+    public var origin: RuleOrigin
+    /// Terms that suppress this keyword when a hit lies inside one of them.
+    var allowTerms: [Int32]
+    /// Only hits starting before this scalar count (refusal phrases near the start).
+    public var withinFirst: Int?
+}
+
+/// A regex rule, gated by its prefilter and checked by its validator.
+public struct RegexRule: Sendable {
+    public var id: String
+    public var signal: Signal
+    public var origin: RuleOrigin
+    public var regex: Regex
+    public var validator: Validator?
+    public var prefilter: RegexPrefilter
+    public var withinFirst: Int?
+}
+
+/// All terms must occur within `window` scalars.
+public struct CooccurrenceRule: Sendable {
+    public var id: String
+    public var signal: Signal
+    public var origin: RuleOrigin
+    var terms: [Int32]
+    public var window: Int
+}
+
+/// A pack-wide suppression.
+struct AllowRule: Sendable {
+    var term: Int32
+    var pack: Int
+    var near: Int?
+}
+
+/// A hot topic: a record is on it when `minKeywords` distinct topic keywords occur.
+public struct TopicRule: Sendable {
+    public var id: String
+    public var origin: RuleOrigin
+    var keywords: [Int32]
+    public var minKeywords: Int
+}
+
+/// How a term is used; one term (one normalized spelling) may serve several rules.
+enum TermUse: Sendable {
+    case keyword(Int32)
+    case allow(Int32)
+    case cooccurrence(rule: Int32, slot: Int32)
+    case topic(Int32)
+    case regexLiteral(Int32)
+}
+
+/// Everything the scanner needs, compiled: immutable, shared by all scanning threads.
+public final class RuleSet: Sendable {
+    public let keywords: [KeywordRule]
+    public let regexes: [RegexRule]
+    public let cooccurrences: [CooccurrenceRule]
+    public let topics: [TopicRule]
+    let allows: [AllowRule]
+    let termUses: [[TermUse]]
+    let termLengths: [Int32]
+    /// Regexes without a literal gate, checked on every text (their digit gate still applies).
+    let ungatedRegexes: [Int32]
+    /// Packs that have at least one pack-wide allow rule.
+    let packsWithAllows: Set<Int>
+    public let automaton: LiteralAutomaton
+    public let normalizer: Normalizer
+
+    init(builder: RuleSetBuilder) throws(MatchError) {
+        keywords = builder.keywords
+        regexes = builder.regexes
+        cooccurrences = builder.cooccurrences
+        topics = builder.topics
+        allows = builder.allows
+        termUses = builder.termUses
+        normalizer = builder.normalizer
+        automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
+        termLengths = automaton.termLengths
+        let compiled = builder.regexes
+        ungatedRegexes = compiled.indices.filter { compiled[$0].prefilter.literals == nil }.map { Int32($0) }
+        packsWithAllows = Set(builder.allows.map(\.pack).filter { $0 >= 0 })
+    }
+
+    /// Number of distinct literal terms in the automaton.
+    public var termCount: Int { automaton.termCount }
+}
+
+/// Collects rules and interns their terms, then compiles a `RuleSet`.
+public final class RuleSetBuilder {
+    let normalizer: Normalizer
+    var keywords: [KeywordRule] = []
+    var regexes: [RegexRule] = []
+    var cooccurrences: [CooccurrenceRule] = []
+    var topics: [TopicRule] = []
+    var allows: [AllowRule] = []
+    var terms: [[UInt32]] = []
+    var termUses: [[TermUse]] = []
+    private var termIndex: [[UInt32]: Int32] = [:]
+    private var keywordAllowTerms = Set<Int32>()
+
+    public init(normalizer: Normalizer = .standard) { self.normalizer = normalizer }
+
+    /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
+    func intern(_ text: String) -> Int32? {
+        let scalars = normalizer.normalizedTerm(text)
+        guard !scalars.isEmpty else { return nil }
+        if let id = termIndex[scalars] { return id }
+        let id = Int32(terms.count)
+        terms.append(scalars)
+        termUses.append([])
+        termIndex[scalars] = id
+        return id
+    }
+
+    /// Adds a keyword rule. Returns false when the term normalizes to nothing.
+    @discardableResult
+    public func addKeyword(
+        _ term: String, id: String, signal: Signal, origin: RuleOrigin, allow: [String] = [], withinFirst: Int? = nil
+    ) -> Bool {
+        guard let t = intern(term) else { return false }
+        let allowTerms = allow.compactMap { intern($0) }
+        for a in allowTerms where !keywordAllowTerms.contains(a) {
+            // Keyword-level allow terms belong to no pack, so they suppress only their keyword.
+            keywordAllowTerms.insert(a)
+            termUses[Int(a)].append(.allow(Int32(allows.count)))
+            allows.append(AllowRule(term: a, pack: -1, near: nil))
+        }
+        let index = Int32(keywords.count)
+        keywords.append(KeywordRule(id: id, signal: signal, origin: origin, allowTerms: allowTerms, withinFirst: withinFirst))
+        termUses[Int(t)].append(.keyword(index))
+        return true
+    }
+
+    /// Adds a regex rule; the pattern is folded like text, and its prefilter derived unless given.
+    /// - Throws: `MatchError.regexCompile` when PCRE2 rejects the pattern.
+    public func addRegex(
+        _ pattern: String, id: String, signal: Signal, origin: RuleOrigin, validator: Validator? = nil,
+        literals: [String]? = nil, withinFirst: Int? = nil
+    ) throws(MatchError) -> RegexPrefilter {
+        let folded = normalizer.normalizePattern(pattern)
+        let regex = try Regex(folded)
+        var prefilter = RegexPrefilter.derive(from: folded)
+        if let literals {
+            prefilter.literals = literals.isEmpty ? nil : literals
+        }
+        var literalTerms: [Int32] = []
+        if let lits = prefilter.literals {
+            literalTerms = lits.compactMap { intern($0) }
+            if literalTerms.count != lits.count { prefilter.literals = nil }
+        }
+        let index = Int32(regexes.count)
+        regexes.append(
+            RegexRule(id: id, signal: signal, origin: origin, regex: regex, validator: validator, prefilter: prefilter, withinFirst: withinFirst))
+        if prefilter.literals != nil {
+            for t in literalTerms { termUses[Int(t)].append(.regexLiteral(index)) }
+        }
+        return prefilter
+    }
+
+    public func addCooccurrence(_ terms: [String], id: String, signal: Signal, origin: RuleOrigin, window: Int) {
+        let ids = terms.compactMap { intern($0) }
+        let index = Int32(cooccurrences.count)
+        cooccurrences.append(CooccurrenceRule(id: id, signal: signal, origin: origin, terms: ids, window: window))
+        for (slot, t) in ids.enumerated() { termUses[Int(t)].append(.cooccurrence(rule: index, slot: Int32(slot))) }
+    }
+
+    public func addAllow(_ term: String, pack: Int, near: Int?) {
+        guard let t = intern(term) else { return }
+        let index = Int32(allows.count)
+        allows.append(AllowRule(term: t, pack: pack, near: near))
+        termUses[Int(t)].append(.allow(index))
+    }
+
+    public func addTopic(id: String, keywords: [String], minKeywords: Int, origin: RuleOrigin) {
+        let ids = Array(Set(keywords.compactMap { intern($0) })).sorted()
+        let index = Int32(topics.count)
+        topics.append(TopicRule(id: id, origin: origin, keywords: ids, minKeywords: max(1, minKeywords)))
+        for t in ids { termUses[Int(t)].append(.topic(index)) }
+    }
+
+    public func build() throws(MatchError) -> RuleSet { try RuleSet(builder: self) }
+}

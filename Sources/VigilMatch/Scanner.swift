@@ -1,0 +1,247 @@
+/// A rule that fired, as an index into its `RuleSet` list.
+public enum RuleRef: Hashable, Sendable, BitwiseCopyable {
+    case keyword(Int32)
+    case regex(Int32)
+    case cooccurrence(Int32)
+}
+
+/// One finding in the current text: which rule, and where (normalized scalar indices).
+public struct Match: Sendable, BitwiseCopyable {
+    public var rule: RuleRef
+    public var start: Int32
+    public var end: Int32
+}
+
+/// Per-record counters a caller adds to its summary.
+public struct ScanCounters: Sendable, Equatable {
+    /// Regex runs stopped by the match or depth limit.
+    public var regexLimitHits = 0
+    /// Regexes run.
+    public var regexRuns = 0
+    public init() {}
+}
+
+/// Scans texts against a `RuleSet`. Owns all per-record buffers, so one scanner serves one
+/// thread; create one per worker. After `scan`, `matches`, `topics` and `isRefusal` describe the
+/// text until the next call.
+public final class Scanner {
+    public let rules: RuleSet
+    public let text = NormalizedText()
+    public let matches = GrowableBuffer<Match>(capacity: 64)
+    /// Indices into `rules.topics` of the topics the text is on.
+    public let topics = GrowableBuffer<Int32>(capacity: 8)
+    public private(set) var isRefusal = false
+    public var counters = ScanCounters()
+
+    private let hits = GrowableBuffer<LiteralHit>(capacity: 256)
+    private let allowHits = GrowableBuffer<(rule: Int32, start: Int32, end: Int32)>(capacity: 16)
+    private let coHits = GrowableBuffer<(rule: Int32, slot: Int32, start: Int32, end: Int32)>(capacity: 16)
+    private let topicTerms = GrowableBuffer<(topic: Int32, term: Int32)>(capacity: 16)
+    private let queue = GrowableBuffer<Int32>(capacity: 32)
+    private var regexStamp: [UInt32]
+    private var stamp: UInt32 = 0
+    private let scratch: RegexScratch
+    private let maxMatchesPerRule = 8
+
+    public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
+        self.rules = rules
+        regexStamp = Array(repeating: 0, count: rules.regexes.count)
+        scratch = RegexScratch(matchLimit: matchLimit)
+    }
+
+    /// Normalizes and scans one text.
+    /// - Parameter refusalCheck: classify the text as a refusal or not (for outputs).
+    /// - Throws: `Normalizer.Failure` when the text is not valid UTF-8.
+    public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) throws(Normalizer.Failure) {
+        try rules.normalizer.normalize(original, into: text)
+        matches.removeAll()
+        topics.removeAll()
+        isRefusal = false
+        hits.removeAll()
+        allowHits.removeAll()
+        coHits.removeAll()
+        topicTerms.removeAll()
+        rules.automaton.scan(text.scalars.buffer, into: hits)
+        queue.removeAll()
+        stamp &+= 1
+        if stamp == 0 {
+            for i in regexStamp.indices { regexStamp[i] = 0 }
+            stamp = 1
+        }
+        if hits.count > 0 { collectLiteralHits() }
+        for r in rules.ungatedRegexes where rules.regexes[Int(r)].prefilter.minDigitRun <= text.longestDigitRun {
+            queue.append(r)
+        }
+        if queue.count > 0 { runRegexes() }
+        if coHits.count > 0 { evaluateCooccurrences() }
+        if topicTerms.count > 0 { evaluateTopics() }
+        if matches.count > 0 { applySuppressionAndWindows(refusalCheck: refusalCheck) }
+    }
+
+    /// Convenience for tests and rule checks.
+    public func scan(_ string: String, refusalCheck: Bool = true) throws(Normalizer.Failure) {
+        var copy = string
+        var failure: Normalizer.Failure? = nil
+        copy.withUTF8 { buffer in
+            do throws(Normalizer.Failure) { try scan(buffer, refusalCheck: refusalCheck) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    private func collectLiteralHits() {
+        for h in 0..<hits.count {
+            let hit = hits[h]
+            let end = hit.end + 1
+            let start = end - rules.termLengths[Int(hit.term)]
+            for use in rules.termUses[Int(hit.term)] {
+                switch use {
+                case .keyword(let k):
+                    matches.append(Match(rule: .keyword(k), start: start, end: end))
+                case .allow(let a):
+                    allowHits.append((a, start, end))
+                case .cooccurrence(let rule, let slot):
+                    coHits.append((rule, slot, start, end))
+                case .topic(let t):
+                    topicTerms.append((t, hit.term))
+                case .regexLiteral(let r):
+                    if regexStamp[Int(r)] != stamp {
+                        regexStamp[Int(r)] = stamp
+                        if rules.regexes[Int(r)].prefilter.minDigitRun <= text.longestDigitRun { queue.append(r) }
+                    }
+                }
+            }
+        }
+    }
+
+    private func runRegexes() {
+        let bytes = text.utf8.buffer
+        for q in 0..<queue.count {
+            let r = queue[q]
+            let rule = rules.regexes[Int(r)]
+            var from = 0
+            var found = 0
+            while from <= bytes.count, found < maxMatchesPerRule {
+                counters.regexRuns += 1
+                let outcome = rule.regex.firstMatch(in: bytes, from: from, scratch: scratch)
+                guard case .match(let range) = outcome else {
+                    if outcome == .limitExceeded { counters.regexLimitHits += 1 }
+                    break
+                }
+                let accepted =
+                    rule.validator.map { v in
+                        v.accepts(UnsafeBufferPointer(rebasing: bytes[range]))
+                    } ?? true
+                if accepted {
+                    let start = text.scalarIndex(atUTF8Offset: range.lowerBound)
+                    let end = range.isEmpty ? start : text.scalarIndex(atUTF8Offset: range.upperBound - 1) + 1
+                    matches.append(Match(rule: .regex(r), start: Int32(start), end: Int32(end)))
+                    found += 1
+                    if rule.validator == nil { break }
+                }
+                from = range.isEmpty ? range.upperBound + 1 : range.upperBound
+                // Keep searching on a whole character.
+                while from < bytes.count, bytes[from] & 0xC0 == 0x80 { from += 1 }
+            }
+        }
+    }
+
+    private func evaluateCooccurrences() {
+        // Small lists: for each rule with hits, look for a window holding every slot.
+        var done = Set<Int32>()
+        for i in 0..<coHits.count {
+            let rule = coHits[i].rule
+            if done.contains(rule) { continue }
+            done.insert(rule)
+            let def = rules.cooccurrences[Int(rule)]
+            var occurrences: [(slot: Int32, start: Int32, end: Int32)] = []
+            for j in i..<coHits.count where coHits[j].rule == rule {
+                occurrences.append((coHits[j].slot, coHits[j].start, coHits[j].end))
+            }
+            occurrences.sort { $0.start < $1.start }
+            let needed = def.terms.count
+            for a in occurrences.indices {
+                var seen = Set<Int32>()
+                var last = occurrences[a].end
+                for b in a..<occurrences.count {
+                    if Int(max(last, occurrences[b].end) - occurrences[a].start) > def.window { break }
+                    seen.insert(occurrences[b].slot)
+                    last = max(last, occurrences[b].end)
+                    if seen.count == needed {
+                        matches.append(Match(rule: .cooccurrence(rule), start: occurrences[a].start, end: last))
+                        break
+                    }
+                }
+                if seen.count == needed { break }
+            }
+        }
+        coHits.removeAll()
+    }
+
+    private func evaluateTopics() {
+        var perTopic: [Int32: Set<Int32>] = [:]
+        for i in 0..<topicTerms.count { perTopic[topicTerms[i].topic, default: []].insert(topicTerms[i].term) }
+        for (topic, terms) in perTopic.sorted(by: { $0.key < $1.key })
+        where terms.count >= rules.topics[Int(topic)].minKeywords {
+            topics.append(topic)
+        }
+        topicTerms.removeAll()
+    }
+
+    /// Drops matches that an allow term covers and refusal phrases outside their window;
+    /// decides the refusal verdict.
+    private func applySuppressionAndWindows(refusalCheck: Bool) {
+        var kept = 0
+        for i in 0..<matches.count {
+            let m = matches[i]
+            var pack = 0
+            var allowTerms: [Int32] = []
+            var withinFirst: Int? = nil
+            var refusal = false
+            switch m.rule {
+            case .keyword(let k):
+                let r = rules.keywords[Int(k)]
+                pack = r.origin.pack
+                allowTerms = r.allowTerms
+                withinFirst = r.withinFirst
+                refusal = r.signal == .refusal
+            case .regex(let k):
+                let r = rules.regexes[Int(k)]
+                pack = r.origin.pack
+                withinFirst = r.withinFirst
+                refusal = r.signal == .refusal
+            case .cooccurrence(let k):
+                pack = rules.cooccurrences[Int(k)].origin.pack
+                refusal = rules.cooccurrences[Int(k)].signal == .refusal
+            }
+            if let limit = withinFirst, Int(m.start) >= limit { continue }
+            if suppressed(m, pack: pack, allowTerms: allowTerms) { continue }
+            if refusal {
+                if refusalCheck { isRefusal = true }
+                continue
+            }
+            matches[kept] = m
+            kept += 1
+        }
+        matches.count = kept
+    }
+
+    private func suppressed(_ m: Match, pack: Int, allowTerms: [Int32]) -> Bool {
+        guard allowHits.count > 0 else { return false }
+        let packHasAllows = rules.packsWithAllows.contains(pack)
+        if allowTerms.isEmpty && !packHasAllows { return false }
+        for i in 0..<allowHits.count {
+            let a = allowHits[i]
+            let allow = rules.allows[Int(a.rule)]
+            let inside = a.start <= m.start && m.end <= a.end
+            if inside && allowTerms.contains(allow.term) { return true }
+            guard allow.pack == pack else { continue }
+            if let near = allow.near {
+                let gap = a.end <= m.start ? m.start - a.end : (m.end <= a.start ? a.start - m.end : 0)
+                if Int(gap) <= near { return true }
+            } else if inside {
+                return true
+            }
+        }
+        return false
+    }
+}
