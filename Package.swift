@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v14)],
@@ -18,13 +20,17 @@ let package = Package(
             providers: [.apt(["libpcre2-dev"])]
         ),
         .target(name: "VigilTaxonomy"),
-        .target(name: "VigilMatch", dependencies: ["CPCRE2"]),
+        // The hot path: dynamic exclusivity checks cost more than the matching itself there,
+        // and these modules hold no shared mutable state across threads.
+        .target(name: "VigilMatch", dependencies: ["CPCRE2"], swiftSettings: hotPath),
         .target(
             name: "VigilRules",
             dependencies: ["VigilMatch", "VigilTaxonomy", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "VigilDecode"),
-        .target(name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"]),
+        .target(name: "VigilDecode", swiftSettings: hotPath),
+        .target(
+            name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
+            ),
         .executableTarget(
             name: "vigil",
             dependencies: [

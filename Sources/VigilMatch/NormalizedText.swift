@@ -12,6 +12,8 @@ public final class NormalizedText {
     public let originalOffsets = GrowableBuffer<UInt32>(capacity: 2048)
     /// Length of the longest run of ASCII digits; regexes that need a long number skip texts without one.
     public var longestDigitRun = 0
+    /// Length of the longest run of ASCII letters and digits.
+    public var longestAlphanumericRun = 0
 
     public init() {}
 
@@ -23,6 +25,7 @@ public final class NormalizedText {
         utf8Offsets.removeAll()
         originalOffsets.removeAll()
         longestDigitRun = 0
+        longestAlphanumericRun = 0
     }
 
     /// The index of the scalar that starts at or contains UTF-8 offset `byte` of the normalized text.

@@ -17,7 +17,7 @@ public final class Normalizer: @unchecked Sendable {
     // BMP fold table: 0 = unchanged, `deleted` = removed, high bit = (index << 3 | count) into
     // `pool`, anything else is the single replacement scalar.
     private let bmp: UnsafeMutablePointer<UInt32>
-    private let pool: [UInt32]
+    private let pool: UnsafeMutablePointer<UInt32>
     private let supplementary: [UInt32: [UInt32]]
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
     private let lowercaseSupplementary: [UInt32: UInt32]
@@ -55,7 +55,8 @@ public final class Normalizer: @unchecked Sendable {
         for (source, targets) in Self.parse(NormalizationTables.lowercase) where targets.count == 1 {
             if source < 0x10000 { lowercaseBMP[Int(source)] = targets[0] } else { lowerSupplementary[source] = targets[0] }
         }
-        self.pool = pool
+        self.pool = .allocate(capacity: max(1, pool.count))
+        self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
         self.lowercaseSupplementary = lowerSupplementary
     }
@@ -119,11 +120,7 @@ public final class Normalizer: @unchecked Sendable {
     /// - Throws: `Failure.invalidUTF8` at the first byte that is not valid UTF-8.
     public func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText) throws(Failure) {
         output.reset()
-        output.utf8.reserve(input.count + 16)
-        output.scalars.reserve(input.count + 4)
-        output.utf8Offsets.reserve(input.count + 4)
-        output.originalOffsets.reserve(input.count + 4)
-        var emitter = Emitter(output: output)
+        var emitter = Emitter(output: output, inputBytes: input.count)
         guard let base = input.baseAddress else { return }
         let n = input.count
         var i = 0
@@ -205,10 +202,12 @@ public final class Normalizer: @unchecked Sendable {
             let folded = normalize(String(scalar)).unicodeScalars
             if folded.isEmpty { continue }
             for f in folded {
-                if f.value < 0x80, !(f.properties.isAlphabetic || ("0"..."9").contains(f)), f != " " {
-                    result.append("\\")
+                // \x{..} stays a literal inside and outside classes ("\:" after "[" would not).
+                if f.value < 0x80, !(f.properties.isAlphabetic || ("0"..."9").contains(f)) {
+                    result += "\\x{" + String(f.value, radix: 16) + "}"
+                } else {
+                    result.unicodeScalars.append(f)
                 }
-                result.unicodeScalars.append(f)
             }
         }
         return result
@@ -216,16 +215,38 @@ public final class Normalizer: @unchecked Sendable {
 }
 
 /// Writes folded scalars into a `NormalizedText`, holding back separators that follow an
-/// ideograph until it knows whether another ideograph comes next.
+/// ideograph until it knows whether another ideograph comes next. Works on raw pointers with
+/// room reserved up front, so the per-character path does no bookkeeping on the class.
 private struct Emitter {
     let output: NormalizedText
+    let utf8: UnsafeMutablePointer<UInt8>
+    let scalars: UnsafeMutablePointer<UInt32>
+    let utf8Offsets: UnsafeMutablePointer<UInt32>
+    let originalOffsets: UnsafeMutablePointer<UInt32>
+    var utf8Count = 0
+    var scalarCount = 0
     var lastWasIdeograph = false
     var pendingCount = 0
     var pending: (UInt32, UInt32, UInt32) = (0, 0, 0)
     var pendingFrom: (Int, Int, Int) = (0, 0, 0)
     var digitRun = 0
+    var longestDigitRun = 0
+    var alphanumericRun = 0
+    var longestAlphanumericRun = 0
 
-    init(output: NormalizedText) { self.output = output }
+    /// Reserves the worst case for `inputBytes`: a character folds to at most four scalars, so
+    /// at most two scalars and four UTF-8 bytes per input byte.
+    init(output: NormalizedText, inputBytes: Int) {
+        self.output = output
+        output.utf8.reserve(4 * inputBytes + 16)
+        output.scalars.reserve(2 * inputBytes + 8)
+        output.utf8Offsets.reserve(2 * inputBytes + 8)
+        output.originalOffsets.reserve(2 * inputBytes + 8)
+        utf8 = output.utf8.base
+        scalars = output.scalars.base
+        utf8Offsets = output.utf8Offsets.base
+        originalOffsets = output.originalOffsets.base
+    }
 
     @inline(__always)
     mutating func accept(_ scalar: UInt32, from origin: Int) {
@@ -252,7 +273,15 @@ private struct Emitter {
         lastWasIdeograph = ideograph
     }
 
-    mutating func finish() { flushPending() }
+    mutating func finish() {
+        flushPending()
+        output.utf8.count = utf8Count
+        output.scalars.count = scalarCount
+        output.utf8Offsets.count = scalarCount
+        output.originalOffsets.count = scalarCount
+        output.longestDigitRun = longestDigitRun
+        output.longestAlphanumericRun = longestAlphanumericRun
+    }
 
     @inline(__always)
     private mutating func flushPending() {
@@ -264,34 +293,44 @@ private struct Emitter {
 
     @inline(__always)
     private mutating func emit(_ s: UInt32, from origin: Int) {
-        let utf8 = output.utf8
-        output.scalars.append(s)
-        output.utf8Offsets.append(UInt32(truncatingIfNeeded: utf8.count))
-        output.originalOffsets.append(UInt32(truncatingIfNeeded: origin))
+        scalars[scalarCount] = s
+        utf8Offsets[scalarCount] = UInt32(truncatingIfNeeded: utf8Count)
+        originalOffsets[scalarCount] = UInt32(truncatingIfNeeded: origin)
+        scalarCount += 1
         if s < 0x80 {
-            utf8.append(UInt8(s))
+            utf8[utf8Count] = UInt8(truncatingIfNeeded: s)
+            utf8Count += 1
             if s >= 0x30 && s <= 0x39 {
                 digitRun += 1
-                if digitRun > output.longestDigitRun { output.longestDigitRun = digitRun }
+                if digitRun > longestDigitRun { longestDigitRun = digitRun }
             } else {
                 digitRun = 0
+            }
+            if (s | 0x20) >= 0x61 && (s | 0x20) <= 0x7A || (s >= 0x30 && s <= 0x39) {
+                alphanumericRun += 1
+                if alphanumericRun > longestAlphanumericRun { longestAlphanumericRun = alphanumericRun }
+            } else {
+                alphanumericRun = 0
             }
             return
         }
         digitRun = 0
-        utf8.reserve(4)
+        alphanumericRun = 0
         if s < 0x800 {
-            utf8.appendUnchecked(UInt8(0xC0 | (s >> 6)))
-            utf8.appendUnchecked(UInt8(0x80 | (s & 0x3F)))
+            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xC0 | (s >> 6))
+            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            utf8Count += 2
         } else if s < 0x10000 {
-            utf8.appendUnchecked(UInt8(0xE0 | (s >> 12)))
-            utf8.appendUnchecked(UInt8(0x80 | ((s >> 6) & 0x3F)))
-            utf8.appendUnchecked(UInt8(0x80 | (s & 0x3F)))
+            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xE0 | (s >> 12))
+            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
+            utf8[utf8Count + 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            utf8Count += 3
         } else {
-            utf8.appendUnchecked(UInt8(0xF0 | (s >> 18)))
-            utf8.appendUnchecked(UInt8(0x80 | ((s >> 12) & 0x3F)))
-            utf8.appendUnchecked(UInt8(0x80 | ((s >> 6) & 0x3F)))
-            utf8.appendUnchecked(UInt8(0x80 | (s & 0x3F)))
+            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xF0 | (s >> 18))
+            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 12) & 0x3F))
+            utf8[utf8Count + 2] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
+            utf8[utf8Count + 3] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            utf8Count += 4
         }
     }
 }

@@ -7,20 +7,31 @@ public struct RegexPrefilter: Sendable, Hashable {
     public var literals: [String]?
     /// A run of at least this many digits must occur; 0 = no digit gate.
     public var minDigitRun: Int
+    /// A run of at least this many ASCII letters and digits must occur; 0 = no such gate.
+    public var minAlphanumericRun: Int
 
-    public init(literals: [String]?, minDigitRun: Int) {
+    public init(literals: [String]?, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
         self.minDigitRun = minDigitRun
+        self.minAlphanumericRun = minAlphanumericRun
     }
 
     /// True when nothing gates the regex: it runs on every text.
-    public var runsAlways: Bool { literals == nil && minDigitRun == 0 }
+    public var runsAlways: Bool { literals == nil && minDigitRun == 0 && minAlphanumericRun == 0 }
+
+    /// Whether the class-run gates let a text with these longest runs through.
+    @inline(__always)
+    public func admits(digitRun: Int, alphanumericRun: Int) -> Bool {
+        digitRun >= minDigitRun && alphanumericRun >= minAlphanumericRun
+    }
 
     /// Literal sets scoring below this are not worth gating on (see `score`).
-    static let minimumScore = 0.75
+    static let minimumScore = 0.9
     /// Digit gates shorter than this are not worth using.
     static let minimumDigitRun = 4
-    static let maxSetSize = 64
+    /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
+    static let minimumAlphanumericRun = 6
+    static let maxSetSize = 256
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
@@ -29,32 +40,47 @@ public struct RegexPrefilter: Sendable, Hashable {
         let node = parser.parseAlternation()
         let info = node.info
         var literals: [String]? = nil
-        if let set = info.required, score(set) >= minimumScore { literals = set }
+        if let set = info.required, score(set) >= minimumScore {
+            literals = set.map { lit in String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))) }
+        }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
-        return RegexPrefilter(literals: literals, minDigitRun: run)
+        let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
+        return RegexPrefilter(literals: literals, minDigitRun: run, minAlphanumericRun: alnum)
     }
 
     /// How selective a literal set is: the weight of its weakest literal, less a little for
-    /// every doubling of the set. Ideographs and letters weigh more than digits and common
-    /// punctuation, which occur everywhere.
-    static func score(_ set: [String]) -> Double {
+    /// every doubling of the set. Rare ideographs and rare punctuation weigh most; the most
+    /// common Chinese characters, digits, spaces and everyday punctuation weigh little, and
+    /// letters count for little until a literal is a real word.
+    static func score(_ set: [Literal]) -> Double {
         guard !set.isEmpty, !set.contains(where: \.isEmpty) else { return -1 }
         var weakest = Double.infinity
         for literal in set {
             var weight = 0.0
-            for s in literal.unicodeScalars {
-                switch s.value {
-                case 0x30...0x39: weight += 0.5
-                case 0x41...0x5A, 0x61...0x7A: weight += 1.0
-                case 0x20, 0x2C, 0x2E, 0x2D, 0x3A, 0x2F, 0x28, 0x29, 0x27, 0x22: weight += 0.4
-                case 0...0x7F: weight += 0.8
-                default: weight += Normalizer.isIdeograph(s.value) ? 1.5 : 1.0
+            for v in literal {
+                switch v {
+                case 0x30...0x39: weight += 0.3
+                case 0x41...0x5A, 0x61...0x7A: weight += 0.5
+                case 0x40, 0x3C, 0x3E, 0x7B, 0x7D, 0x24, 0x60, 0x7C, 0x5C: weight += 1.5
+                case 0x3D, 0x3B, 0x26, 0x23, 0x25, 0x21, 0x3F, 0x5B, 0x5D, 0x2A, 0x2B, 0x7E, 0x5E, 0x5F: weight += 0.8
+                case 0...0x7F: weight += 0.3
+                default:
+                    if commonIdeographs.contains(v) {
+                        weight += 0.5
+                    } else {
+                        weight += Normalizer.isIdeograph(v) ? 1.5 : 1.0
+                    }
                 }
             }
             weakest = min(weakest, weight)
         }
-        return weakest - 0.25 * log2(Double(set.count))
+        return weakest - 0.15 * log2(Double(set.count))
     }
+
+    /// The most frequent Chinese characters: a literal made of these alone occurs in most texts.
+    static let commonIdeographs: Set<UInt32> = Set(
+        "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义科怎元社术结六功指思非流每青管夫连远资队跟带花快条院变联言权往展该领传近留红治决周保达办运武半候七必城父强步完革深区即求品士转量空甚众技轻程告江语英基派满式李息写呢识极令黑断线送千形标规越器造"
+            .unicodeScalars.map(\.value))
 }
 
 private func log2(_ x: Double) -> Double {
@@ -64,26 +90,39 @@ private func log2(_ x: Double) -> Double {
     return r + (v - 1)
 }
 
+/// A literal as normalized scalar values (cheaper to combine and compare than `String`).
+typealias Literal = [UInt32]
+
 /// What the analysis knows about one part of a pattern.
 struct PatternInfo {
     /// Every string the part can match, when that set is finite and small.
-    var exact: [String]?
-    /// A set of literals one of which every match contains; nil = none known.
-    var required: [String]?
+    var exact: [Literal]?
+    /// Sets of literals, each such that every match contains one of its literals.
+    var candidates: [[Literal]]
+    /// The most selective candidate; nil = none known.
+    var required: [Literal]? {
+        var chosen: [Literal]? = nil
+        for c in candidates { chosen = best(chosen, c) }
+        return chosen
+    }
     /// The part matches only digits.
     var digitsOnly: Bool
     /// The shortest match, in characters.
     var minLength: Int
     /// A run of digits every match contains.
     var digitRun: Int
+    /// The part matches only ASCII letters and digits.
+    var alnumOnly: Bool = false
+    /// A run of ASCII letters and digits every match contains.
+    var alnumRun: Int = 0
 
-    static let opaque = PatternInfo(exact: nil, required: nil, digitsOnly: false, minLength: 0, digitRun: 0)
-    static let empty = PatternInfo(exact: [""], required: nil, digitsOnly: true, minLength: 0, digitRun: 0)
+    static let opaque = PatternInfo(exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0)
+    static let empty = PatternInfo(exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
 }
 
 indirect enum PatternNode {
     case literal(Unicode.Scalar)
-    case characterClass(Set<UInt32>?, digitsOnly: Bool)
+    case characterClass(Set<UInt32>?, digitsOnly: Bool, alnumOnly: Bool)
     case zeroWidth
     case opaque
     case concat([PatternNode])
@@ -94,56 +133,73 @@ indirect enum PatternNode {
         switch self {
         case .literal(let s):
             let digit = s.value >= 0x30 && s.value <= 0x39
-            return PatternInfo(exact: [String(s)], required: [String(s)], digitsOnly: digit, minLength: 1, digitRun: digit ? 1 : 0)
-        case .characterClass(let set, let digitsOnly):
-            let strings = set.map { $0.sorted().compactMap { Unicode.Scalar($0).map { String($0) } } }
-            return PatternInfo(exact: strings, required: strings, digitsOnly: digitsOnly, minLength: 1, digitRun: digitsOnly ? 1 : 0)
+            let alnum = s.isASCII && (s.properties.isAlphabetic || digit)
+            return PatternInfo(
+                exact: [[s.value]], candidates: [[[s.value]]], digitsOnly: digit, minLength: 1, digitRun: digit ? 1 : 0,
+                alnumOnly: alnum, alnumRun: alnum ? 1 : 0)
+        case .characterClass(let set, let digitsOnly, let alnumOnly):
+            let strings = set.map { $0.sorted().map { [$0] } }
+            return PatternInfo(
+                exact: strings, candidates: strings.map { [$0] } ?? [], digitsOnly: digitsOnly, minLength: 1,
+                digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0)
         case .zeroWidth:
             return .empty
         case .opaque:
             return .opaque
         case .alternation(let branches):
             let infos = branches.map(\.info)
-            var exact: [String]? = []
-            var required: [String]? = []
+            var exact: [Literal]? = []
+            var strongest: [Literal]? = []
+            var smallest: [Literal]? = []
             for i in infos {
                 exact = union(exact, i.exact)
-                required = union(required, i.required ?? (i.exact?.contains("") == false ? i.exact : nil))
+                let own = i.exact?.contains([]) == false ? i.exact : nil
+                let all = i.candidates + (own.map { [$0] } ?? [])
+                strongest = union(strongest, all.max { RegexPrefilter.score($0) < RegexPrefilter.score($1) })
+                let acceptable = all.filter { RegexPrefilter.score($0) >= RegexPrefilter.minimumScore }
+                smallest = union(smallest, acceptable.min { $0.count < $1.count } ?? all.first)
             }
+            let options = [strongest, smallest].compactMap { $0 }.filter { !$0.isEmpty }.map(minimal)
             return PatternInfo(
-                exact: exact, required: required, digitsOnly: infos.allSatisfy(\.digitsOnly),
-                minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0)
+                exact: exact, candidates: options, digitsOnly: infos.allSatisfy(\.digitsOnly),
+                minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
+                alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0)
         case .repeated(let node, let min, let max):
             let i = node.info
-            var exact: [String]? = nil
+            var exact: [Literal]? = nil
             if let e = i.exact, let max, max <= 8 {
-                var all: [String]? = []
-                var power: [String]? = [""]
+                var all: [Literal]? = []
+                var power: [Literal]? = [[]]
                 for k in 0...max {
                     if k >= min { all = union(all, power) }
                     power = product(power, e)
                 }
                 exact = all
             }
-            var required: [String]? = nil
+            var candidates: [[Literal]] = []
             if min >= 1 {
-                required = best(i.required, power(i.exact, min))
+                candidates = i.candidates
+                if let p = power(i.exact, min) { candidates.append(p) }
             }
             return PatternInfo(
-                exact: exact, required: required, digitsOnly: i.digitsOnly, minLength: i.minLength * min,
-                digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0))
+                exact: exact, candidates: candidates, digitsOnly: i.digitsOnly, minLength: i.minLength * min,
+                digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
+                alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0))
         case .concat(let parts):
-            var exact: [String]? = [""]
-            var candidates: [[String]] = []
-            var run: [String]? = [""]
+            var exact: [Literal]? = [[]]
+            var candidates: [[Literal]] = []
+            var run: [Literal]? = [[]]
             var digitRun = 0
             var currentDigits = 0
             var minLength = 0
             var digitsOnly = true
+            var alnumRun = 0
+            var currentAlnum = 0
+            var alnumOnly = true
             for part in parts {
                 let i = part.info
                 exact = product(exact, i.exact)
-                if let r = i.required { candidates.append(r) }
+                candidates.append(contentsOf: i.candidates)
                 if let e = i.exact {
                     if let extended = product(run, e) {
                         run = extended
@@ -153,7 +209,7 @@ indirect enum PatternNode {
                     }
                 } else {
                     if let r = run { candidates.append(r) }
-                    run = [""]
+                    run = [[]]
                 }
                 if i.digitsOnly {
                     currentDigits += i.minLength
@@ -161,18 +217,46 @@ indirect enum PatternNode {
                     currentDigits = 0
                 }
                 digitRun = Swift.max(digitRun, currentDigits, i.digitRun)
+                currentAlnum = i.alnumOnly ? currentAlnum + i.minLength : 0
+                alnumRun = Swift.max(alnumRun, currentAlnum, i.alnumRun)
+                alnumOnly = alnumOnly && i.alnumOnly
                 minLength += i.minLength
                 digitsOnly = digitsOnly && i.digitsOnly
             }
             if let r = run { candidates.append(r) }
-            var chosen: [String]? = nil
-            for c in candidates { chosen = best(chosen, c) }
-            return PatternInfo(exact: exact, required: chosen, digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun)
+            // Keep the strongest few, so an enclosing alternation has choices.
+            let kept = candidates.filter { !$0.isEmpty && !$0.contains([]) }.map(minimal)
+                .sorted { RegexPrefilter.score($0) > RegexPrefilter.score($1) }.prefix(8)
+            return PatternInfo(
+                exact: exact, candidates: Array(kept), digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun,
+                alnumOnly: alnumOnly, alnumRun: alnumRun)
         }
     }
 }
 
-private func union(_ a: [String]?, _ b: [String]?) -> [String]? {
+/// Drops every literal that contains another literal of the set: a text holding the longer
+/// one holds the shorter, so the gate stays a necessary condition and gets stronger.
+/// (Only for required sets; exact sets must stay exact.)
+func minimal(_ set: [Literal]) -> [Literal] {
+    let sorted = set.sorted { $0.count < $1.count }
+    var kept: [Literal] = []
+    for s in sorted where !kept.contains(where: { contains(s, $0) }) { kept.append(s) }
+    return kept
+}
+
+/// Whether `needle` occurs in `haystack`.
+func contains(_ haystack: Literal, _ needle: Literal) -> Bool {
+    if needle.isEmpty { return true }
+    if needle.count > haystack.count { return false }
+    for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+        var k = 1
+        while k < needle.count && haystack[start + k] == needle[k] { k += 1 }
+        if k == needle.count { return true }
+    }
+    return false
+}
+
+private func union(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     guard let a, let b else { return nil }
     var seen = Set(a)
     var result = a
@@ -180,22 +264,23 @@ private func union(_ a: [String]?, _ b: [String]?) -> [String]? {
     return result.count <= RegexPrefilter.maxSetSize ? result : nil
 }
 
-private func product(_ a: [String]?, _ b: [String]?) -> [String]? {
+private func product(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     guard let a, let b, a.count * b.count <= RegexPrefilter.maxSetSize else { return nil }
-    var result: [String] = []
-    var seen = Set<String>()
+    var result: [Literal] = []
+    result.reserveCapacity(a.count * b.count)
+    var seen = Set<Literal>()
     for x in a { for y in b where seen.insert(x + y).inserted { result.append(x + y) } }
     return result
 }
 
-private func power(_ a: [String]?, _ n: Int) -> [String]? {
+private func power(_ a: [Literal]?, _ n: Int) -> [Literal]? {
     guard n <= 8 else { return nil }
-    var result: [String]? = [""]
+    var result: [Literal]? = [[]]
     for _ in 0..<n { result = product(result, a) }
     return result
 }
 
-private func best(_ a: [String]?, _ b: [String]?) -> [String]? {
+private func best(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     guard let b, RegexPrefilter.score(b) > -1 else { return a }
     guard let a else { return b }
     return RegexPrefilter.score(b) > RegexPrefilter.score(a) ? b : a
@@ -271,7 +356,7 @@ struct PatternParser {
         switch c {
         case "(": return parseGroup()
         case "[": return parseClass()
-        case ".": return .characterClass(nil, digitsOnly: false)
+        case ".": return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "^", "$": return .zeroWidth
         case "\\": return parseEscape()
         default: return .literal(c)
@@ -326,13 +411,13 @@ struct PatternParser {
         guard let c = peek() else { return .opaque }
         i += 1
         switch c {
-        case "d": return .characterClass(Set(0x30...0x39), digitsOnly: true)
+        case "d": return .characterClass(Set(0x30...0x39), digitsOnly: true, alnumOnly: true)
         case "b", "B", "A", "z", "Z", "G", "K": return .zeroWidth
         case "D", "w", "W", "s", "S", "h", "H", "v", "V", "N", "R", "X", "C":
-            return .characterClass(nil, digitsOnly: false)
+            return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "p", "P":
             if peek() == "{" { while let x = peek(), x != "}" { i += 1 }; i += 1 } else { i += 1 }
-            return .characterClass(nil, digitsOnly: false)
+            return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "n": return .literal("\n")
         case "t": return .literal("\t")
         case "r": return .literal("\r")
@@ -433,9 +518,14 @@ struct PatternParser {
             }
         }
         if peek() == "]" { i += 1 }
-        if negated { return .characterClass(nil, digitsOnly: false) }
+        if negated { return .characterClass(nil, digitsOnly: false, alnumOnly: false) }
         let digitsOnly = enumerable && !set.isEmpty && set.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        if !enumerable || set.count > RegexPrefilter.maxSetSize { return .characterClass(nil, digitsOnly: digitsOnly) }
-        return .characterClass(set, digitsOnly: digitsOnly)
+        let alnumOnly = enumerable && !set.isEmpty && set.allSatisfy { v in
+            (0x30...0x39).contains(v) || (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v)
+        }
+        if !enumerable || set.count > RegexPrefilter.maxSetSize {
+            return .characterClass(nil, digitsOnly: digitsOnly, alnumOnly: alnumOnly)
+        }
+        return .characterClass(set, digitsOnly: digitsOnly, alnumOnly: alnumOnly)
     }
 }

@@ -81,13 +81,22 @@ public final class RuleSet: Sendable {
     public let cooccurrences: [CooccurrenceRule]
     public let topics: [TopicRule]
     let allows: [AllowRule]
-    let termUses: [[TermUse]]
+    /// The uses of term t are `uses[useStart[t]..<useStart[t + 1]]`.
+    let useStart: [Int32]
+    let uses: [TermUse]
+    /// Per regex: its class-run gates, kept apart so the hot path reads plain integers.
+    let regexDigitGate: [Int32]
+    let regexAlphanumericGate: [Int32]
     let termLengths: [Int32]
     /// Regexes without a literal gate, checked on every text (their digit gate still applies).
     let ungatedRegexes: [Int32]
     /// Packs that have at least one pack-wide allow rule.
     let packsWithAllows: Set<Int>
     public let automaton: LiteralAutomaton
+    /// Keywords that also match with repeated characters folded (炸炸炸弹 → 炸弹), and the
+    /// automaton over their folded terms; nil when no rule asks for it.
+    public let repeatFolded: [KeywordRule]
+    let repeatAutomaton: LiteralAutomaton?
     public let normalizer: Normalizer
 
     init(builder: RuleSetBuilder) throws(MatchError) {
@@ -96,10 +105,23 @@ public final class RuleSet: Sendable {
         cooccurrences = builder.cooccurrences
         topics = builder.topics
         allows = builder.allows
-        termUses = builder.termUses
+        var starts: [Int32] = [0]
+        var flat: [TermUse] = []
+        for list in builder.termUses {
+            flat.append(contentsOf: list)
+            starts.append(Int32(flat.count))
+        }
+        useStart = starts
+        uses = flat
+        regexDigitGate = builder.regexes.map { Int32($0.prefilter.minDigitRun) }
+        regexAlphanumericGate = builder.regexes.map { Int32($0.prefilter.minAlphanumericRun) }
         normalizer = builder.normalizer
         automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
         termLengths = automaton.termLengths
+        repeatFolded = builder.repeatFolded
+        repeatAutomaton =
+            builder.repeatFoldedTerms.isEmpty
+            ? nil : try LiteralAutomaton(terms: builder.repeatFoldedTerms, normalizer: builder.normalizer)
         let compiled = builder.regexes
         ungatedRegexes = compiled.indices.filter { compiled[$0].prefilter.literals == nil }.map { Int32($0) }
         packsWithAllows = Set(builder.allows.map(\.pack).filter { $0 >= 0 })
@@ -121,6 +143,8 @@ public final class RuleSetBuilder {
     var termUses: [[TermUse]] = []
     private var termIndex: [[UInt32]: Int32] = [:]
     private var keywordAllowTerms = Set<Int32>()
+    var repeatFolded: [KeywordRule] = []
+    var repeatFoldedTerms: [[UInt32]] = []
 
     public init(normalizer: Normalizer = .standard) { self.normalizer = normalizer }
 
@@ -181,6 +205,14 @@ public final class RuleSetBuilder {
         return prefilter
     }
 
+    /// Adds a keyword that also matches when the text repeats its characters (炸炸弹弹).
+    public func addRepeatFolded(_ term: String, id: String, signal: Signal, origin: RuleOrigin) {
+        let folded = RepeatFolding.fold(normalizer.normalizedTerm(term))
+        guard !folded.isEmpty else { return }
+        repeatFolded.append(KeywordRule(id: id, signal: signal, origin: origin, allowTerms: [], withinFirst: nil))
+        repeatFoldedTerms.append(folded)
+    }
+
     public func addCooccurrence(_ terms: [String], id: String, signal: Signal, origin: RuleOrigin, window: Int) {
         let ids = terms.compactMap { intern($0) }
         let index = Int32(cooccurrences.count)
@@ -203,4 +235,13 @@ public final class RuleSetBuilder {
     }
 
     public func build() throws(MatchError) -> RuleSet { try RuleSet(builder: self) }
+}
+
+/// Collapses runs of the same character to one.
+enum RepeatFolding {
+    static func fold(_ scalars: [UInt32]) -> [UInt32] {
+        var result: [UInt32] = []
+        for s in scalars where result.last != s { result.append(s) }
+        return result
+    }
 }

@@ -3,6 +3,7 @@ public enum RuleRef: Hashable, Sendable, BitwiseCopyable {
     case keyword(Int32)
     case regex(Int32)
     case cooccurrence(Int32)
+    case repeatFolded(Int32)
 }
 
 /// One finding in the current text: which rule, and where (normalized scalar indices).
@@ -18,6 +19,8 @@ public struct ScanCounters: Sendable, Equatable {
     public var regexLimitHits = 0
     /// Regexes run.
     public var regexRuns = 0
+    /// Runs per regex rule (index into `RuleSet.regexes`), for finding weak prefilters.
+    public var runsPerRegex: [Int] = []
     public init() {}
 }
 
@@ -31,6 +34,8 @@ public final class Scanner {
     /// Indices into `rules.topics` of the topics the text is on.
     public let topics = GrowableBuffer<Int32>(capacity: 8)
     public private(set) var isRefusal = false
+    /// The refusal rule that decided `isRefusal`, when it is true.
+    public private(set) var refusalRule: RuleRef?
     public var counters = ScanCounters()
 
     private let hits = GrowableBuffer<LiteralHit>(capacity: 256)
@@ -47,6 +52,7 @@ public final class Scanner {
         self.rules = rules
         regexStamp = Array(repeating: 0, count: rules.regexes.count)
         scratch = RegexScratch(matchLimit: matchLimit)
+        counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
     }
 
     /// Normalizes and scans one text.
@@ -57,6 +63,7 @@ public final class Scanner {
         matches.removeAll()
         topics.removeAll()
         isRefusal = false
+        refusalRule = nil
         hits.removeAll()
         allowHits.removeAll()
         coHits.removeAll()
@@ -69,8 +76,17 @@ public final class Scanner {
             stamp = 1
         }
         if hits.count > 0 { collectLiteralHits() }
-        for r in rules.ungatedRegexes where rules.regexes[Int(r)].prefilter.minDigitRun <= text.longestDigitRun {
-            queue.append(r)
+        if let repeatAutomaton = rules.repeatAutomaton { scanRepeatFolded(repeatAutomaton) }
+        let digitRun = Int32(text.longestDigitRun)
+        let alphanumericRun = Int32(text.longestAlphanumericRun)
+        rules.ungatedRegexes.withUnsafeBufferPointer { ungated in
+            rules.regexDigitGate.withUnsafeBufferPointer { digitGate in
+                rules.regexAlphanumericGate.withUnsafeBufferPointer { alnumGate in
+                    for r in ungated where digitGate[Int(r)] <= digitRun && alnumGate[Int(r)] <= alphanumericRun {
+                        queue.append(r)
+                    }
+                }
+            }
         }
         if queue.count > 0 { runRegexes() }
         if coHits.count > 0 { evaluateCooccurrences() }
@@ -89,27 +105,67 @@ public final class Scanner {
     }
 
     private func collectLiteralHits() {
-        for h in 0..<hits.count {
-            let hit = hits[h]
-            let end = hit.end + 1
-            let start = end - rules.termLengths[Int(hit.term)]
-            for use in rules.termUses[Int(hit.term)] {
-                switch use {
-                case .keyword(let k):
-                    matches.append(Match(rule: .keyword(k), start: start, end: end))
-                case .allow(let a):
-                    allowHits.append((a, start, end))
-                case .cooccurrence(let rule, let slot):
-                    coHits.append((rule, slot, start, end))
-                case .topic(let t):
-                    topicTerms.append((t, hit.term))
-                case .regexLiteral(let r):
-                    if regexStamp[Int(r)] != stamp {
-                        regexStamp[Int(r)] = stamp
-                        if rules.regexes[Int(r)].prefilter.minDigitRun <= text.longestDigitRun { queue.append(r) }
+        let digitRun = Int32(text.longestDigitRun)
+        let alphanumericRun = Int32(text.longestAlphanumericRun)
+        rules.useStart.withUnsafeBufferPointer { useStart in
+            rules.uses.withUnsafeBufferPointer { uses in
+                rules.termLengths.withUnsafeBufferPointer { termLengths in
+                    for h in 0..<hits.count {
+                        let hit = hits[h]
+                        let end = hit.end + 1
+                        let start = end - termLengths[Int(hit.term)]
+                        for u in Int(useStart[Int(hit.term)])..<Int(useStart[Int(hit.term) + 1]) {
+                            switch uses[u] {
+                            case .keyword(let k):
+                                matches.append(Match(rule: .keyword(k), start: start, end: end))
+                            case .allow(let a):
+                                allowHits.append((a, start, end))
+                            case .cooccurrence(let rule, let slot):
+                                coHits.append((rule, slot, start, end))
+                            case .topic(let t):
+                                topicTerms.append((t, hit.term))
+                            case .regexLiteral(let r):
+                                if regexStamp[Int(r)] != stamp {
+                                    regexStamp[Int(r)] = stamp
+                                    if rules.regexDigitGate[Int(r)] <= digitRun
+                                        && rules.regexAlphanumericGate[Int(r)] <= alphanumericRun
+                                    {
+                                        queue.append(r)
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
+        }
+    }
+
+    private let collapsed = GrowableBuffer<UInt32>(capacity: 1024)
+    private let collapsedIndex = GrowableBuffer<Int32>(capacity: 1024)
+
+    /// Runs the repeat-folded keywords over the text with runs of one character collapsed.
+    private func scanRepeatFolded(_ automaton: LiteralAutomaton) {
+        collapsed.removeAll()
+        collapsedIndex.removeAll()
+        let count = text.scalars.count
+        var previous: UInt32 = 0xFFFF_FFFF
+        for i in 0..<count {
+            let s = rules.normalizer.lowercase(text.scalars[i])
+            if s != previous {
+                collapsed.append(s)
+                collapsedIndex.append(Int32(i))
+                previous = s
+            }
+        }
+        hits.removeAll()
+        automaton.scan(collapsed.buffer, into: hits)
+        for h in 0..<hits.count {
+            let hit = hits[h]
+            let first = Int(hit.end) + 1 - Int(automaton.termLengths[Int(hit.term)])
+            let start = collapsedIndex[first]
+            let end = Int(hit.end) + 1 < collapsedIndex.count ? collapsedIndex[Int(hit.end) + 1] : Int32(count)
+            matches.append(Match(rule: .repeatFolded(hit.term), start: start, end: end))
         }
     }
 
@@ -122,6 +178,7 @@ public final class Scanner {
             var found = 0
             while from <= bytes.count, found < maxMatchesPerRule {
                 counters.regexRuns += 1
+                counters.runsPerRegex[Int(r)] += 1
                 let outcome = rule.regex.firstMatch(in: bytes, from: from, scratch: scratch)
                 guard case .match(let range) = outcome else {
                     if outcome == .limitExceeded { counters.regexLimitHits += 1 }
@@ -212,11 +269,17 @@ public final class Scanner {
             case .cooccurrence(let k):
                 pack = rules.cooccurrences[Int(k)].origin.pack
                 refusal = rules.cooccurrences[Int(k)].signal == .refusal
+            case .repeatFolded(let k):
+                pack = rules.repeatFolded[Int(k)].origin.pack
+                refusal = rules.repeatFolded[Int(k)].signal == .refusal
             }
             if let limit = withinFirst, Int(m.start) >= limit { continue }
             if suppressed(m, pack: pack, allowTerms: allowTerms) { continue }
             if refusal {
-                if refusalCheck { isRefusal = true }
+                if refusalCheck && !isRefusal {
+                    isRefusal = true
+                    refusalRule = m.rule
+                }
                 continue
             }
             matches[kept] = m

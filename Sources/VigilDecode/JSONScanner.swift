@@ -1,0 +1,287 @@
+/// A span of bytes inside the current line.
+public struct Span: Sendable, Hashable, BitwiseCopyable {
+    public var start: Int
+    public var end: Int
+    public static let none = Span(start: -1, end: -1)
+    public var isNone: Bool { start < 0 }
+}
+
+/// The kind of a JSON value found at a path.
+public enum ValueKind: UInt8, Sendable, BitwiseCopyable {
+    case missing, string, number, bool, null, object, array
+}
+
+/// Where a value sits in the line. For strings, the span excludes the quotes.
+public struct ValueRef: Sendable, BitwiseCopyable {
+    public var kind: ValueKind
+    public var span: Span
+    public var hasEscapes: Bool
+    public static let missing = ValueRef(kind: .missing, span: .none, hasEscapes: false)
+}
+
+/// Why a line is not valid JSON, with the byte where the reader gave up.
+public struct JSONError: Error, Sendable, Equatable {
+    public var offset: Int
+    public var reason: String
+}
+
+/// A validating JSON reader over one line that never builds a tree: it walks the bytes once,
+/// records where the wanted top-level members are, and skips everything else.
+struct JSONScanner {
+    let p: UnsafePointer<UInt8>
+    let n: Int
+    var i = 0
+    static let maxDepth = 64
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        p = bytes.baseAddress ?? RegexFreeEmpty.pointer
+        n = bytes.count
+    }
+
+    @inline(__always)
+    mutating func skipWhitespace() {
+        while i < n {
+            let c = p[i]
+            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1 } else { return }
+        }
+    }
+
+    func fail(_ reason: String) -> JSONError { JSONError(offset: i, reason: reason) }
+
+    /// Reads a string starting at the opening quote; returns its inner span.
+    @inline(__always)
+    mutating func readString() throws(JSONError) -> (Span, Bool) {
+        i += 1  // opening quote
+        let start = i
+        var escapes = false
+        // Eight bytes at a time while none is a quote, backslash or control character.
+        while i + 8 <= n {
+            let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+            let quote = w ^ 0x2222_2222_2222_2222
+            let slash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+            let hasQuote = (quote &- 0x0101_0101_0101_0101) & ~quote
+            let hasSlash = (slash &- 0x0101_0101_0101_0101) & ~slash
+            let hasControl = (w &- 0x2020_2020_2020_2020) & ~w
+            if (hasQuote | hasSlash | hasControl) & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n {
+            let c = p[i]
+            if c == 0x22 {
+                let span = Span(start: start, end: i)
+                i += 1
+                return (span, escapes)
+            }
+            if c == 0x5C {
+                escapes = true
+                guard i + 1 < n else { break }
+                let e = p[i + 1]
+                switch e {
+                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2
+                case 0x75:
+                    guard i + 5 < n, (2...5).allSatisfy({ Self.isHex(p[i + $0]) }) else { throw fail("invalid \\u escape") }
+                    i += 6
+                default: throw fail("invalid escape \\\(Character(Unicode.Scalar(e)))")
+                }
+                continue
+            }
+            if c < 0x20 { throw fail("control character inside a string") }
+            i += 1
+        }
+        throw JSONError(offset: n, reason: "unterminated string")
+    }
+
+    static func isHex(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+    }
+
+    /// Reads any value at the cursor and returns where it is.
+    mutating func readValue(depth: Int) throws(JSONError) -> ValueRef {
+        skipWhitespace()
+        guard i < n else { throw fail("unexpected end of line, expected a value") }
+        let start = i
+        switch p[i] {
+        case 0x22:
+            let (span, escapes) = try readString()
+            return ValueRef(kind: .string, span: span, hasEscapes: escapes)
+        case 0x7B:
+            try skipContainer(close: 0x7D, depth: depth)
+            return ValueRef(kind: .object, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x5B:
+            try skipContainer(close: 0x5D, depth: depth)
+            return ValueRef(kind: .array, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x74: try expectWord("true"); return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x66: try expectWord("false"); return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x6E: try expectWord("null"); return ValueRef(kind: .null, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x2D, 0x30...0x39:
+            try readNumber()
+            return ValueRef(kind: .number, span: Span(start: start, end: i), hasEscapes: false)
+        default:
+            throw fail("unexpected character '\(Character(Unicode.Scalar(p[i])))', expected a value")
+        }
+    }
+
+    mutating func expectWord(_ word: StaticString) throws(JSONError) {
+        let w = word.utf8Start
+        for k in 0..<word.utf8CodeUnitCount {
+            guard i + k < n, p[i + k] == w[k] else { throw fail("invalid literal") }
+        }
+        i += word.utf8CodeUnitCount
+    }
+
+    mutating func readNumber() throws(JSONError) {
+        if p[i] == 0x2D { i += 1 }
+        guard i < n, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number") }
+        if p[i] == 0x30 { i += 1 } else { while i < n, p[i] >= 0x30, p[i] <= 0x39 { i += 1 } }
+        if i < n, p[i] == 0x2E {
+            i += 1
+            guard i < n, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number") }
+            while i < n, p[i] >= 0x30, p[i] <= 0x39 { i += 1 }
+        }
+        if i < n, p[i] == 0x65 || p[i] == 0x45 {
+            i += 1
+            if i < n, p[i] == 0x2B || p[i] == 0x2D { i += 1 }
+            guard i < n, p[i] >= 0x30, p[i] <= 0x39 else { throw fail("invalid number") }
+            while i < n, p[i] >= 0x30, p[i] <= 0x39 { i += 1 }
+        }
+    }
+
+    mutating func skipContainer(close: UInt8, depth: Int) throws(JSONError) {
+        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+        i += 1
+        skipWhitespace()
+        if i < n, p[i] == close {
+            i += 1
+            return
+        }
+        while true {
+            if close == 0x7D {
+                skipWhitespace()
+                guard i < n, p[i] == 0x22 else { throw fail("expected a member name") }
+                _ = try readString()
+                skipWhitespace()
+                guard i < n, p[i] == 0x3A else { throw fail("expected ':' after a member name") }
+                i += 1
+            }
+            _ = try readValue(depth: depth + 1)
+            skipWhitespace()
+            guard i < n else { throw fail("unexpected end of line inside \(close == 0x7D ? "an object" : "an array")") }
+            if p[i] == 0x2C {
+                i += 1
+                continue
+            }
+            if p[i] == close {
+                i += 1
+                return
+            }
+            throw fail("expected ',' or '\(Character(Unicode.Scalar(close)))'")
+        }
+    }
+
+    /// Reads the whole line as one object, recording the value of each wanted top-level key.
+    mutating func readTopLevel(keys: [[UInt8]], into found: inout [ValueRef]) throws(JSONError) {
+        for k in found.indices { found[k] = .missing }
+        skipWhitespace()
+        guard i < n, p[i] == 0x7B else { throw fail("a record must be a JSON object") }
+        i += 1
+        skipWhitespace()
+        if i < n, p[i] == 0x7D {
+            i += 1
+        } else {
+            while true {
+                skipWhitespace()
+                guard i < n, p[i] == 0x22 else { throw fail("expected a member name") }
+                let (keySpan, _) = try readString()
+                skipWhitespace()
+                guard i < n, p[i] == 0x3A else { throw fail("expected ':' after a member name") }
+                i += 1
+                let value = try readValue(depth: 1)
+                let length = keySpan.end - keySpan.start
+                for (slot, key) in keys.enumerated() where key.count == length && found[slot].kind == .missing {
+                    if memoryEqual(p + keySpan.start, key, length) { found[slot] = value }
+                }
+                skipWhitespace()
+                guard i < n else { throw fail("unexpected end of line inside the record") }
+                if p[i] == 0x2C {
+                    i += 1
+                    continue
+                }
+                if p[i] == 0x7D {
+                    i += 1
+                    break
+                }
+                throw fail("expected ',' or '}'")
+            }
+        }
+        skipWhitespace()
+        guard i == n else { throw fail("unexpected data after the record") }
+    }
+
+    @inline(__always)
+    func memoryEqual(_ a: UnsafePointer<UInt8>, _ b: [UInt8], _ length: Int) -> Bool {
+        for k in 0..<length where a[k] != b[k] { return false }
+        return true
+    }
+
+    /// Follows `segments` (after the first) into a value already known to be valid.
+    func navigate(_ start: ValueRef, _ segments: ArraySlice<FieldPath.Segment>) -> ValueRef {
+        var current = start
+        for segment in segments {
+            switch segment {
+            case .key(let key):
+                guard current.kind == .object else { return .missing }
+                current = member(of: current.span, named: Array(key.utf8))
+            case .index(let index):
+                guard current.kind == .array else { return .missing }
+                current = element(of: current.span, at: index)
+            }
+            if current.kind == .missing { return .missing }
+        }
+        return current
+    }
+
+    private func member(of span: Span, named key: [UInt8]) -> ValueRef {
+        var s = JSONScanner(UnsafeBufferPointer(start: p, count: span.end))
+        s.i = span.start + 1
+        s.skipWhitespace()
+        if s.i < s.n, s.p[s.i] == 0x7D { return .missing }
+        while s.i < s.n {
+            s.skipWhitespace()
+            guard let (keySpan, _) = try? s.readString() else { return .missing }
+            s.skipWhitespace()
+            s.i += 1  // ':'
+            guard let value = try? s.readValue(depth: 1) else { return .missing }
+            if keySpan.end - keySpan.start == key.count, memoryEqual(p + keySpan.start, key, key.count) { return value }
+            s.skipWhitespace()
+            guard s.i < s.n, s.p[s.i] == 0x2C else { return .missing }
+            s.i += 1
+        }
+        return .missing
+    }
+
+    private func element(of span: Span, at index: Int) -> ValueRef {
+        var s = JSONScanner(UnsafeBufferPointer(start: p, count: span.end))
+        s.i = span.start + 1
+        s.skipWhitespace()
+        if s.i < s.n, s.p[s.i] == 0x5D { return .missing }
+        var elements: [ValueRef] = []
+        while s.i < s.n {
+            guard let value = try? s.readValue(depth: 1) else { return .missing }
+            if index >= 0 && elements.count == index { return value }
+            elements.append(value)
+            s.skipWhitespace()
+            guard s.i < s.n, s.p[s.i] == 0x2C else { break }
+            s.i += 1
+        }
+        if index < 0, elements.count + index >= 0 { return elements[elements.count + index] }
+        return .missing
+    }
+}
+
+enum RegexFreeEmpty {
+    nonisolated(unsafe) static let pointer: UnsafePointer<UInt8> = {
+        let q = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        q.initialize(to: 0)
+        return UnsafePointer(q)
+    }()
+}

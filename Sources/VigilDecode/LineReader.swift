@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A run of complete lines read from one source, ready to be decoded by one worker.
+public struct LineBatch: Sendable {
+    /// One entry per line, in order.
+    public enum Entry: Sendable {
+        /// The line's bytes are `bytes[start..<end]` (newline and a trailing CR removed).
+        case line(start: Int, end: Int)
+        /// The line was longer than the limit; it was skipped without being buffered.
+        case tooLong(bytes: Int)
+    }
+
+    /// Line number (1-based) of the first entry.
+    public var firstLine: Int
+    public var bytes: [UInt8] = []
+    public var entries: [Entry] = []
+    /// Position of this batch in its source, for putting results back in order.
+    public var sequence: Int
+}
+
+/// Reads a file descriptor in large chunks and cuts it into batches of lines. A line longer
+/// than `maxLineBytes` is reported as `.tooLong` and skipped in pieces, so a 100 MB line costs
+/// no more memory than a short one.
+public final class LineReader {
+    public let maxLineBytes: Int
+    public let batchBytes: Int
+    private let fd: Int32
+    private let chunkSize: Int
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private var start = 0
+    private var end = 0
+    private var eof = false
+    private var nextLine = 1
+    private var sequence = 0
+    /// Bytes read so far (for progress).
+    public private(set) var bytesRead = 0
+
+    public init(fd: Int32, maxLineBytes: Int = 8 << 20, batchBytes: Int = 1 << 20, chunkSize: Int = 4 << 20) {
+        self.fd = fd
+        self.maxLineBytes = maxLineBytes
+        self.batchBytes = batchBytes
+        self.chunkSize = chunkSize
+        capacity = maxLineBytes + chunkSize + 1
+        buffer = .allocate(capacity: capacity)
+    }
+
+    deinit { buffer.deallocate() }
+
+    public struct ReadError: Error, Sendable, CustomStringConvertible {
+        public let errno: Int32
+        public var description: String { "read failed: \(String(cString: strerror(errno)))" }
+    }
+
+    /// Reads more bytes after `end`; returns false at end of input.
+    private func fill() throws(ReadError) -> Bool {
+        if start > 0 && (capacity - end) < chunkSize {
+            let pending = end - start
+            if pending > 0 { memmove(buffer, buffer + start, pending) }
+            start = 0
+            end = pending
+        }
+        let room = min(chunkSize, capacity - end)
+        while true {
+            let n = read(fd, buffer + end, room)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(errno: errno)
+            }
+            if n == 0 {
+                eof = true
+                return false
+            }
+            end += n
+            bytesRead += n
+            return true
+        }
+    }
+
+    /// The next batch, or nil at end of input.
+    public func nextBatch() throws(ReadError) -> LineBatch? {
+        var batch = LineBatch(firstLine: nextLine, sequence: sequence)
+        batch.bytes.reserveCapacity(batchBytes + 4096)
+        while batch.bytes.count < batchBytes {
+            let pending = end - start
+            let newline = pending > 0 ? memchr(buffer + start, 0x0A, pending) : nil
+            if let newline {
+                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                append(start, position, to: &batch)
+                start = position + 1
+                continue
+            }
+            if pending > maxLineBytes {
+                try skipLongLine(alreadySeen: pending, into: &batch)
+                continue
+            }
+            let more = eof ? false : try fill()
+            if !more {
+                if end > start {
+                    append(start, end, to: &batch)
+                    start = end
+                }
+                break
+            }
+        }
+        guard !batch.entries.isEmpty else { return nil }
+        sequence += 1
+        return batch
+    }
+
+    private func append(_ from: Int, _ to: Int, to batch: inout LineBatch) {
+        var stop = to
+        if stop > from, buffer[stop - 1] == 0x0D { stop -= 1 }
+        let length = stop - from
+        if length > maxLineBytes {
+            batch.entries.append(.tooLong(bytes: length))
+        } else {
+            let offset = batch.bytes.count
+            batch.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer + from, count: length))
+            batch.entries.append(.line(start: offset, end: offset + length))
+        }
+        nextLine += 1
+    }
+
+    /// Discards the rest of an over-long line, counting its bytes.
+    private func skipLongLine(alreadySeen: Int, into batch: inout LineBatch) throws(ReadError) {
+        var seen = alreadySeen
+        start = 0
+        end = 0
+        while true {
+            guard try fill() else { break }
+            if let newline = memchr(buffer, 0x0A, end) {
+                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                seen += position
+                start = position + 1
+                batch.entries.append(.tooLong(bytes: seen))
+                nextLine += 1
+                return
+            }
+            seen += end
+            start = 0
+            end = 0
+        }
+        batch.entries.append(.tooLong(bytes: seen))
+        nextLine += 1
+    }
+}

@@ -1,0 +1,255 @@
+/// Why a line did not yield a record. `description` is what findings and logs show.
+public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalidJSON(offset: Int, reason: String)
+    case missingField(String)
+    case notAString(String)
+    case invalidUTF8(field: String, offset: Int)
+    case lineTooLong(bytes: Int, limit: Int)
+    case unknownDirection(String)
+
+    public var description: String {
+        switch self {
+        case .invalidJSON(let offset, let reason): return "invalid JSON at byte \(offset + 1): \(reason)"
+        case .missingField(let f): return "missing field \(f)"
+        case .notAString(let f): return "field \(f) is not a string"
+        case .invalidUTF8(let f, let offset): return "invalid UTF-8 in field \(f) at byte \(offset + 1)"
+        case .lineTooLong(let bytes, let limit): return "line of \(bytes) bytes is longer than the limit of \(limit) bytes"
+        case .unknownDirection(let v): return "direction '\(v)' is neither input nor output"
+        }
+    }
+
+    /// A short stable label for counting errors by reason.
+    public var reasonLabel: String {
+        switch self {
+        case .invalidJSON: return "invalid_json"
+        case .missingField: return "missing_field"
+        case .notAString: return "not_a_string"
+        case .invalidUTF8: return "invalid_utf8"
+        case .lineTooLong: return "line_too_long"
+        case .unknownDirection: return "unknown_direction"
+        }
+    }
+}
+
+/// The input line format.
+public enum RecordFormat: Sendable, Hashable {
+    /// One JSON object per line, fields found through a field map.
+    case jsonLines(FieldMap)
+    /// The whole line is the text; every line has the given direction.
+    case plain(Direction)
+}
+
+/// Decodes lines into records without allocating per line. One decoder per thread; the
+/// buffers it returns stay valid until the next `decode`.
+public final class RecordDecoder {
+    public let format: RecordFormat
+    private let keys: [[UInt8]]
+    private let paths: [FieldPath?]
+    private var found: [ValueRef]
+    private var values: [ValueRef]
+    private var scratch: [GrowableBytes]
+
+    /// Field slots, in the order of `paths`.
+    enum Slot: Int, CaseIterable {
+        case requestID, userID, clientIP, timestamp, direction, text, input, output
+        var name: String { ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output"][rawValue] }
+    }
+
+    public init(format: RecordFormat) {
+        self.format = format
+        let map: FieldMap
+        if case .jsonLines(let m) = format { map = m } else { map = FieldMap() }
+        paths = [map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output]
+        var keys: [[UInt8]] = []
+        for path in paths {
+            if let path, !keys.contains(Array(path.rootKey.utf8)) { keys.append(Array(path.rootKey.utf8)) }
+        }
+        self.keys = keys
+        found = Array(repeating: .missing, count: keys.count)
+        values = Array(repeating: .missing, count: Slot.allCases.count)
+        scratch = Slot.allCases.map { _ in GrowableBytes() }
+    }
+
+    /// The decoded record; valid until the next call.
+    public struct Record {
+        public var requestID: UnsafeBufferPointer<UInt8>?
+        public var userID: UnsafeBufferPointer<UInt8>?
+        public var clientIP: UnsafeBufferPointer<UInt8>?
+        public var timestamp: UnsafeBufferPointer<UInt8>?
+        public var input: UnsafeBufferPointer<UInt8>?
+        public var output: UnsafeBufferPointer<UInt8>?
+    }
+
+    /// Decodes one line (without its newline).
+    public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> Record {
+        switch format {
+        case .plain(let direction):
+            return direction == .input ? Record(input: line) : Record(output: line)
+        case .jsonLines(let map):
+            var scanner = JSONScanner(line)
+            do {
+                try scanner.readTopLevel(keys: keys, into: &found)
+            } catch {
+                throw .invalidJSON(offset: error.offset, reason: error.reason)
+            }
+            for (slot, path) in paths.enumerated() {
+                guard let path else {
+                    values[slot] = .missing
+                    continue
+                }
+                let root = found[keys.firstIndex(of: Array(path.rootKey.utf8)) ?? 0]
+                values[slot] = path.segments.count == 1 ? root : scanner.navigate(root, path.segments.dropFirst())
+            }
+            var record = Record()
+            record.requestID = try optionalString(.requestID, line)
+            record.userID = try optionalString(.userID, line)
+            record.clientIP = try optionalString(.clientIP, line)
+            record.timestamp = try optionalString(.timestamp, line)
+            if map.text != nil {
+                var direction = map.defaultDirection
+                if let d = try optionalString(.direction, line) {
+                    let value = String(decoding: d, as: UTF8.self)
+                    guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
+                    direction = parsed
+                } else if map.direction != nil && direction == nil {
+                    throw .missingField(map.direction?.description ?? "direction")
+                }
+                guard let text = try optionalString(.text, line) else {
+                    throw .missingField(map.text?.description ?? "text")
+                }
+                if direction == .output { record.output = text } else { record.input = text }
+            }
+            if map.input != nil { record.input = try optionalString(.input, line) ?? record.input }
+            if map.output != nil { record.output = try optionalString(.output, line) ?? record.output }
+            if record.input == nil && record.output == nil {
+                let names = [map.text, map.input, map.output].compactMap { $0?.description }.joined(separator: " or ")
+                throw .missingField(names)
+            }
+            return record
+        }
+    }
+
+    /// The string at a slot, escapes decoded; nil when the field is absent or null.
+    private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> UnsafeBufferPointer<UInt8>? {
+        let v = values[slot.rawValue]
+        let name = paths[slot.rawValue]?.description ?? slot.name
+        switch v.kind {
+        case .missing, .null: return nil
+        case .string: break
+        case .number where slot == .requestID || slot == .userID || slot == .timestamp:
+            return UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
+        default: throw .notAString(name)
+        }
+        let raw = UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
+        if !v.hasEscapes {
+            if slot != .text && slot != .input && slot != .output, let bad = UTF8Check.firstInvalid(raw) {
+                throw .invalidUTF8(field: name, offset: v.span.start + bad)
+            }
+            return raw
+        }
+        let out = scratch[slot.rawValue]
+        JSONUnescape.decode(raw, into: out)
+        return out.buffer
+    }
+}
+
+/// A reusable byte buffer whose storage outlives each call (the decoder hands out pointers).
+final class GrowableBytes {
+    private(set) var base = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    private var capacity = 256
+    private(set) var count = 0
+
+    deinit { base.deallocate() }
+
+    var buffer: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+    func removeAll() { count = 0 }
+
+    func append(_ byte: UInt8) {
+        if count == capacity {
+            let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            fresh.update(from: base, count: count)
+            base.deallocate()
+            base = fresh
+            capacity *= 2
+        }
+        base[count] = byte
+        count += 1
+    }
+}
+
+enum JSONUnescape {
+    /// Decodes JSON escapes (already validated by the scanner). A lone surrogate becomes U+FFFD.
+    static func decode(_ raw: UnsafeBufferPointer<UInt8>, into out: GrowableBytes) {
+        out.removeAll()
+        var i = 0
+        while i < raw.count {
+            let c = raw[i]
+            guard c == 0x5C, i + 1 < raw.count else {
+                out.append(c)
+                i += 1
+                continue
+            }
+            let e = raw[i + 1]
+            i += 2
+            switch e {
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                var value = hex4(raw, i)
+                i += 4
+                if value >= 0xD800 && value <= 0xDBFF, i + 6 <= raw.count, raw[i] == 0x5C, raw[i + 1] == 0x75 {
+                    let low = hex4(raw, i + 2)
+                    if low >= 0xDC00 && low <= 0xDFFF {
+                        value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
+                    }
+                }
+                if value >= 0xD800 && value <= 0xDFFF { value = 0xFFFD }
+                let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
+                for b in String(scalar).utf8 { out.append(b) }
+            default: out.append(e)
+            }
+        }
+    }
+
+    private static func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32 {
+        var v: UInt32 = 0
+        for k in 0..<4 where at + k < raw.count {
+            let c = raw[at + k]
+            let d: UInt32 = c <= 0x39 ? UInt32(c - 0x30) : (c <= 0x46 ? UInt32(c - 0x41 + 10) : UInt32(c - 0x61 + 10))
+            v = v << 4 | d
+        }
+        return v
+    }
+}
+
+/// UTF-8 validation for short fields (texts are validated by the normalizer as it reads them).
+public enum UTF8Check {
+    /// The offset of the first invalid byte, or nil when the bytes are valid UTF-8.
+    public static func firstInvalid(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            var need = 0
+            var min: UInt32 = 0
+            var v: UInt32 = 0
+            if c & 0xE0 == 0xC0 { need = 1; min = 0x80; v = UInt32(c & 0x1F) }
+            else if c & 0xF0 == 0xE0 { need = 2; min = 0x800; v = UInt32(c & 0x0F) }
+            else if c & 0xF8 == 0xF0 { need = 3; min = 0x10000; v = UInt32(c & 0x07) }
+            else { return i }
+            guard i + need < b.count else { return i }
+            for k in 1...need {
+                guard b[i + k] & 0xC0 == 0x80 else { return i }
+                v = v << 6 | UInt32(b[i + k] & 0x3F)
+            }
+            if v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) { return i }
+            i += need + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,281 @@
+import VigilDecode
+import VigilMatch
+import VigilRules
+
+/// Options shared by every worker of a scan.
+public struct ScanOptions: Sendable {
+    public var format: RecordFormat
+    /// Characters of context shown on each side of a hit in an excerpt.
+    public var excerptContext: Int
+    public var matchLimit: UInt32
+    public var style: OutputStyle
+
+    /// How findings are written.
+    public enum OutputStyle: String, Sendable, CaseIterable {
+        /// One JSON object per record and direction (docs/FINDINGS.md).
+        case jsonl
+        /// One line per finding, for people.
+        case text
+        /// Nothing; only the summary.
+        case none
+    }
+
+    public init(
+        format: RecordFormat = .jsonLines(.gateway), style: OutputStyle = .jsonl, excerptContext: Int = 12,
+        matchLimit: UInt32 = 200_000
+    ) {
+        self.format = format
+        self.style = style
+        self.excerptContext = excerptContext
+        self.matchLimit = matchLimit
+    }
+}
+
+/// Decodes, scans and writes findings for batches of lines. One engine per thread.
+public final class ScanEngine {
+    public let library: RuleLibrary
+    public let options: ScanOptions
+    let decoder: RecordDecoder
+    let scanner: Scanner
+    public private(set) var summary = ScanSummary()
+
+    public init(library: RuleLibrary, options: ScanOptions) {
+        self.library = library
+        self.options = options
+        decoder = RecordDecoder(format: options.format)
+        scanner = Scanner(rules: library.ruleSet, matchLimit: options.matchLimit)
+    }
+
+    /// Processes a batch and returns its JSON Lines output (one object per record and direction).
+    public func process(_ batch: LineBatch) -> [UInt8] {
+        var out = JSONOutput()
+        out.bytes.reserveCapacity(batch.entries.count * 160)
+        batch.bytes.withUnsafeBufferPointer { all in
+            var number = batch.firstLine
+            for entry in batch.entries {
+                switch entry {
+                case .line(let start, let end):
+                    summary.bytes += end - start + 1
+                    process(line: UnsafeBufferPointer(rebasing: all[start..<end]), number: number, into: &out)
+                case .tooLong(let bytes):
+                    summary.bytes += bytes + 1
+                    error(.lineTooLong(bytes: bytes, limit: maxLineBytes), line: number, into: &out)
+                }
+                summary.lines += 1
+                number += 1
+            }
+        }
+        summary.regexRuns = scanner.counters.regexRuns
+        summary.runsPerRegex = scanner.counters.runsPerRegex
+        summary.regexLimitHits = scanner.counters.regexLimitHits
+        return options.style == .none ? [] : out.bytes
+    }
+
+    /// The line limit the reader applies; only used for the error text.
+    public var maxLineBytes = 8 << 20
+
+    func process(line: UnsafeBufferPointer<UInt8>, number: Int, into out: inout JSONOutput) {
+        if line.isEmpty || (line.count < 4 && line.allSatisfy({ $0 == 0x20 || $0 == 0x09 })) {
+            summary.lines -= 0  // blank lines are counted as lines but produce nothing
+            return
+        }
+        let record: RecordDecoder.Record
+        do {
+            record = try decoder.decode(line)
+        } catch {
+            self.error(error, line: number, into: &out)
+            return
+        }
+        if let input = record.input { scanText(input, direction: .input, record: record, line: number, into: &out) }
+        if let output = record.output { scanText(output, direction: .output, record: record, line: number, into: &out) }
+    }
+
+    func error(_ e: DecodeError, line: Int, into out: inout JSONOutput) {
+        summary.decodeErrors[e.reasonLabel, default: 0] += 1
+        if options.style == .text {
+            out.raw("line \(line)  not decoded: \(e.description)\n")
+            return
+        }
+        out.raw("{\"line\":")
+        out.number(line)
+        out.raw(",\"error\":")
+        out.string(e.description)
+        out.raw("}\n")
+    }
+
+    func scanText(_ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int, into out: inout JSONOutput) {
+        do {
+            try scanner.scan(text, refusalCheck: direction == .output)
+        } catch {
+            guard case .invalidUTF8(let offset) = error else { return }
+            self.error(.invalidUTF8(field: direction == .input && record.output == nil ? "text" : direction.rawValue, offset: offset), line: line, into: &out)
+            return
+        }
+        if direction == .input { summary.inputs += 1 } else { summary.outputs += 1 }
+        if options.style != .jsonl {
+            writeText(text, direction: direction, record: record, line: line, into: &out)
+            return
+        }
+        out.raw("{\"line\":")
+        out.number(line)
+        out.raw(",\"request_id\":")
+        if let id = record.requestID { out.lossyString(id) } else { out.raw("null") }
+        out.raw(direction == .input ? ",\"direction\":\"input\"" : ",\"direction\":\"output\"")
+        if scanner.matches.count == 0 {
+            out.raw(",\"risks\":[],\"attacks\":[],\"pii\":[]")
+        } else {
+            writeMatches(text, into: &out)
+        }
+        out.raw(",\"topics\":[")
+        for t in 0..<scanner.topics.count {
+            if t > 0 { out.raw(",") }
+            let id = library.ruleSet.topics[Int(scanner.topics[t])].id
+            out.string(id)
+            summary.topics[id, default: 0] += 1
+        }
+        out.raw("]")
+        if direction == .output {
+            out.raw(scanner.isRefusal ? ",\"refusal\":true" : ",\"refusal\":false")
+            if scanner.isRefusal { summary.refusals += 1 }
+        }
+        out.raw("}\n")
+    }
+
+    /// What one text's matches amount to, deduplicated by rule.
+    struct Collected {
+        var risks: [(id: String, rule: String, match: Match)] = []
+        var attacks: [String] = []
+        var pii: [String] = []
+        var evidence: [(kind: String, rule: String, match: Match, masked: Bool)] = []
+        var isEmpty: Bool { risks.isEmpty && attacks.isEmpty && pii.isEmpty }
+    }
+
+    func collect() -> Collected {
+        var c = Collected()
+        var seenRules = Set<String>()
+        for i in 0..<scanner.matches.count {
+            let m = scanner.matches[i]
+            let rule = library.id(of: m.rule)
+            guard seenRules.insert(rule).inserted else { continue }
+            switch library.signal(of: m.rule) {
+            case .risk(let id):
+                c.risks.append((id, rule, m))
+            case .attack(let kind):
+                if !c.attacks.contains(kind) { c.attacks.append(kind) }
+                c.evidence.append((kind, rule, m, false))
+            case .pii(let kind):
+                if !c.pii.contains(kind) { c.pii.append(kind) }
+                c.evidence.append((kind, rule, m, true))
+            case .refusal:
+                break
+            }
+        }
+        var risksSeen = Set<String>()
+        for r in c.risks where risksSeen.insert(r.id).inserted { summary.risks[r.id, default: 0] += 1 }
+        for a in c.attacks { summary.attacks[a, default: 0] += 1 }
+        for p in c.pii { summary.pii[p, default: 0] += 1 }
+        if !c.isEmpty { summary.textsWithFindings += 1 }
+        return c
+    }
+
+    /// Writes `risks`, `attacks`, `pii` and `evidence` for a text with matches.
+    func writeMatches(_ text: UnsafeBufferPointer<UInt8>, into out: inout JSONOutput) {
+        let c = collect()
+        out.raw(",\"risks\":[")
+        for (n, entry) in c.risks.enumerated() {
+            if n > 0 { out.raw(",") }
+            out.raw("{\"id\":")
+            out.string(entry.id)
+            out.raw(",\"rule\":")
+            out.string(entry.rule)
+            out.raw(",\"excerpt\":")
+            writeExcerpt(text, entry.match, masked: false, into: &out)
+            out.raw("}")
+        }
+        out.raw("],\"attacks\":[")
+        for (n, kind) in c.attacks.enumerated() {
+            if n > 0 { out.raw(",") }
+            out.string(kind)
+        }
+        out.raw("],\"pii\":[")
+        for (n, kind) in c.pii.enumerated() {
+            if n > 0 { out.raw(",") }
+            out.string(kind)
+        }
+        out.raw("]")
+        if !c.evidence.isEmpty {
+            out.raw(",\"evidence\":[")
+            for (n, e) in c.evidence.enumerated() {
+                if n > 0 { out.raw(",") }
+                out.raw("{\"kind\":")
+                out.string(e.kind)
+                out.raw(",\"rule\":")
+                out.string(e.rule)
+                out.raw(",\"excerpt\":")
+                writeExcerpt(text, e.match, masked: e.masked, into: &out)
+                out.raw("}")
+            }
+            out.raw("]")
+        }
+    }
+
+    /// One human-readable line per finding, for `--output text`.
+    func writeText(_ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int, into out: inout JSONOutput) {
+        let c = scanner.matches.count > 0 ? collect() : Collected()
+        var topics: [String] = []
+        for t in 0..<scanner.topics.count {
+            let id = library.ruleSet.topics[Int(scanner.topics[t])].id
+            topics.append(id)
+            summary.topics[id, default: 0] += 1
+        }
+        if direction == .output && scanner.isRefusal { summary.refusals += 1 }
+        guard !c.isEmpty || !topics.isEmpty else { return }
+        var prefix = "line \(line) \(direction.rawValue)"
+        if let id = record.requestID { prefix += " " + String(decoding: id, as: UTF8.self) }
+        if direction == .output { prefix += scanner.isRefusal ? " (refused)" : " (answered)" }
+        for r in c.risks {
+            out.raw(prefix + "  risk \(r.id)  \(r.rule)  ")
+            writeExcerpt(text, r.match, masked: false, into: &out)
+            out.raw("\n")
+        }
+        for e in c.evidence {
+            out.raw(prefix + "  \(e.masked ? "pii" : "attack") \(e.kind)  \(e.rule)  ")
+            writeExcerpt(text, e.match, masked: e.masked, into: &out)
+            out.raw("\n")
+        }
+        if !topics.isEmpty { out.raw(prefix + "  topic " + topics.joined(separator: ", ") + "\n") }
+    }
+
+    /// The original text of a match, with some context unless it is personal data (then masked).
+    func writeExcerpt(_ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, into out: inout JSONOutput) {
+        let range = scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text)
+        if masked {
+            out.string(Masking.mask(UnsafeBufferPointer(rebasing: text[range])))
+            return
+        }
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        for _ in 0..<options.excerptContext where lower > 0 {
+            lower -= 1
+            while lower > 0, text[lower] & 0xC0 == 0x80 { lower -= 1 }
+        }
+        for _ in 0..<options.excerptContext where upper < text.count {
+            upper += 1
+            while upper < text.count, text[upper] & 0xC0 == 0x80 { upper += 1 }
+        }
+        out.string(UnsafeBufferPointer(rebasing: text[lower..<upper]))
+    }
+}
+
+/// Masks personal data for display: letters and digits beyond the first two and last two
+/// become `*`, so an analyst can tell values apart without seeing them.
+public enum Masking {
+    public static func mask(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let chars = Array(String(decoding: bytes, as: UTF8.self))
+        let positions = chars.indices.filter { chars[$0].isLetter || chars[$0].isNumber }
+        guard positions.count > 4 else { return String(repeating: "*", count: chars.count) }
+        var result = chars
+        for p in positions.dropFirst(2).dropLast(2) { result[p] = "*" }
+        return String(result)
+    }
+}

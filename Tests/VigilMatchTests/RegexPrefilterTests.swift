@@ -1,0 +1,47 @@
+import Testing
+
+@testable import VigilMatch
+
+@Suite struct RegexPrefilterTests {
+    func derive(_ p: String) -> RegexPrefilter { RegexPrefilter.derive(from: Normalizer.standard.normalizePattern(p)) }
+
+    @Test func plainLiteral() {
+        #expect(derive("(?i)javascript\\s*:").literals == ["javascript"])
+    }
+
+    @Test func alternationOfPrefixes() {
+        let p = derive("我(?:无法|不能|不可以|不会)(?:为你|为您|向你|向您)?(?:提供|协助|帮助|帮你|帮您|回答|满足|生成|完成|参与)")
+        #expect(p.literals != nil)
+        #expect(p.literals?.allSatisfy { $0.hasPrefix("我") } == true)
+    }
+
+    @Test func optionalGroupsDoNotBreakTheChain() {
+        let p = derive("(?:不要|别)(?:再)?(?:说|提)(?:你)?(?:是|作为)(?:一个)?(?:AI|人工智能|语言模型)")
+        #expect(p.literals != nil, "got \(p)")
+    }
+
+    @Test func digitRunGate() {
+        let p = derive("(?:^|[^0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?:[^0-9A-Za-z]|$)")
+        #expect(p.minDigitRun >= 14)
+        #expect(p.literals == nil)
+    }
+
+    @Test func alphanumericRunGate() {
+        let p = derive("(?:^|[^A-Za-z0-9])(?:0x[a-fA-F0-9]{40}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|T[A-Za-z1-9]{33})(?:[^A-Za-z0-9]|$)")
+        #expect(p.minAlphanumericRun >= 26)
+    }
+
+    @Test func classOnlyPatternRunsAlways() {
+        #expect(derive("[a-z]+").runsAlways)
+    }
+
+    @Test func lookaroundAndBackreferenceAreIgnoredSafely() {
+        let p = derive("(?<![0-9])secret(?=:)\\1")
+        #expect(p.literals == ["secret"])
+    }
+
+    @Test func substringsAreDropped() {
+        let set = ["抱歉", "很抱歉", "非常抱歉", "对不起"].map { $0.unicodeScalars.map(\.value) }
+        #expect(Set(minimal(set)) == Set(["对不起", "抱歉"].map { $0.unicodeScalars.map(\.value) }))
+    }
+}
