@@ -8,10 +8,16 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
 /// co-occurrence and topic terms, and the prefilter literals of regexes.
 ///
 /// It runs over normalized scalars, not bytes: each scalar maps to a small symbol id (case
-/// folded; 0 for a scalar that occurs in no term, which sends the automaton back to the root at
-/// once). That keeps a Chinese text at one step per character instead of three, and lets the
-/// root be a dense table over the ~5,000 symbols of a 20,000-term library. Other transitions
-/// live in one open-addressing hash table; failure links handle the rest.
+/// folded; 0 for a scalar that occurs in no term). That keeps a Chinese text at one step per
+/// character instead of three.
+///
+/// With 20,000 terms nearly every Chinese character starts some term, so a classic
+/// Aho-Corasick walk sits in shallow states and pays a hash probe and failure links on almost
+/// every character. Instead the scan asks, per position, whether the symbols there can begin a
+/// term: a flag for one-symbol terms, a bitmap of the bigrams of two-symbol terms, and a bitmap
+/// of the first three symbols of longer terms (the bench's compound keywords begin with common
+/// words, so bigrams alone pass too often). Only positions that pass walk the trie, whose goto
+/// table is one open-addressing hash table with a dense row for the root.
 public final class LiteralAutomaton: @unchecked Sendable {
     /// Number of terms the automaton was built from (term ids are `0..<termCount`).
     public let termCount: Int
@@ -26,13 +32,18 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private let symbolsSupplementary: [UInt32: UInt16]
     private let normalizer: Normalizer
     private let rootNext: UnsafeMutablePointer<UInt32>
-    private let fail: UnsafeMutablePointer<UInt32>
     private let termAt: UnsafeMutablePointer<Int32>
-    private let dictLink: UnsafeMutablePointer<UInt32>
-    private let reportable: UnsafeMutablePointer<UInt8>
     private let table: UnsafeMutablePointer<UInt64>
     private let tableMask: Int
     private let tableShift: UInt64
+    /// Bit per hashed (first, second) symbol pair of a two-symbol term.
+    private let bigrams: UnsafeMutablePointer<UInt64>
+    /// Bit per hashed first three symbols of a longer term.
+    private let trigrams: UnsafeMutablePointer<UInt64>
+    private static let bigramBits = 20
+    private static let trigramBits = 21
+    /// Per symbol: 1 when a one-symbol term consists of it.
+    private let singles: UnsafeMutablePointer<UInt8>
 
     /// Builds the automaton. `terms` must already be normalized and case folded
     /// (`Normalizer.normalizedTerm`); empty terms are ignored.
@@ -86,42 +97,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
         let states = termAtState.count
         stateCount = states
 
-        // Children lists for the breadth-first pass.
-        var children = [[(UInt16, UInt32)]](repeating: [], count: states)
-        for (key, next) in goto { children[Int(key >> 16)].append((UInt16(key & 0xFFFF), next)) }
-
-        fail = .allocate(capacity: states)
-        fail.initialize(repeating: 0, count: states)
-        dictLink = .allocate(capacity: states)
-        dictLink.initialize(repeating: 0, count: states)
         termAt = .allocate(capacity: states)
-        reportable = .allocate(capacity: states)
-        reportable.initialize(repeating: 0, count: states)
+        for (i, t) in termAtState.enumerated() { termAt[i] = t }
         rootNext = .allocate(capacity: symbolCount + 1)
         rootNext.initialize(repeating: 0, count: symbolCount + 1)
-        for (i, t) in termAtState.enumerated() { termAt[i] = t }
-
-        var queue: [UInt32] = []
-        queue.reserveCapacity(states)
-        for (symbol, next) in children[0] {
-            rootNext[Int(symbol)] = next
-            queue.append(next)
-        }
-        var head = 0
-        while head < queue.count {
-            let state = queue[head]
-            head += 1
-            for (symbol, next) in children[Int(state)] {
-                var f = fail[Int(state)]
-                while f != 0, goto[UInt64(f) << 16 | UInt64(symbol)] == nil { f = fail[Int(f)] }
-                let target = f == 0 ? rootNext[Int(symbol)] : goto[UInt64(f) << 16 | UInt64(symbol)] ?? 0
-                fail[Int(next)] = target == next ? 0 : target
-                let ft = fail[Int(next)]
-                dictLink[Int(next)] = termAt[Int(ft)] >= 0 ? ft : dictLink[Int(ft)]
-                queue.append(next)
-            }
-        }
-        for s in 0..<states where termAt[s] >= 0 || dictLink[s] != 0 { reportable[s] = 1 }
+        for (key, next) in goto where key >> 16 == 0 { rootNext[Int(key & 0xFFFF)] = next }
 
         // Goto table without the root's transitions, open addressing, load factor <= 0.5.
         let nonRoot = goto.filter { $0.key >> 16 != 0 }
@@ -137,15 +117,46 @@ public final class LiteralAutomaton: @unchecked Sendable {
             table[slot] = key << 24 | UInt64(next)
         }
         guard states < (1 << 24) else { throw MatchError.automatonTooLarge(states) }
+
+        bigrams = .allocate(capacity: (1 << Self.bigramBits) / 64)
+        bigrams.initialize(repeating: 0, count: (1 << Self.bigramBits) / 64)
+        trigrams = .allocate(capacity: (1 << Self.trigramBits) / 64)
+        trigrams.initialize(repeating: 0, count: (1 << Self.trigramBits) / 64)
+        singles = .allocate(capacity: symbolCount + 1)
+        singles.initialize(repeating: 0, count: symbolCount + 1)
+        for term in terms where !term.isEmpty {
+            let first = Int(symbolOf[term[0]] ?? 0)
+            let second = term.count > 1 ? Int(symbolOf[term[1]] ?? 0) : 0
+            switch term.count {
+            case 1:
+                singles[first] = 1
+            case 2:
+                let bit = Self.bigramHash(first, second)
+                bigrams[bit >> 6] |= 1 << UInt64(bit & 63)
+            default:
+                let bit = Self.trigramHash(first, second, Int(symbolOf[term[2]] ?? 0))
+                trigrams[bit >> 6] |= 1 << UInt64(bit & 63)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func bigramHash(_ a: Int, _ b: Int) -> Int {
+        ((a &* 0x9E37_79B1) ^ (b &* 0x85EB_CA77)) & ((1 << bigramBits) - 1)
+    }
+
+    @inline(__always)
+    private static func trigramHash(_ a: Int, _ b: Int, _ c: Int) -> Int {
+        ((a &* 0x9E37_79B1) ^ (b &* 0x85EB_CA77) ^ (c &* 0xC2B2_AE3D)) & ((1 << trigramBits) - 1)
     }
 
     deinit {
+        bigrams.deallocate()
+        trigrams.deallocate()
+        singles.deallocate()
         symbolsBMP.deallocate()
         rootNext.deallocate()
-        fail.deallocate()
         termAt.deallocate()
-        dictLink.deallocate()
-        reportable.deallocate()
         table.deallocate()
     }
 
@@ -168,37 +179,45 @@ public final class LiteralAutomaton: @unchecked Sendable {
     }
 
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends
-    /// them to `hits` in order of their end position.
+    /// them to `hits` in order of their start position.
     public func scan(_ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>) {
-        guard let text = scalars.baseAddress else { return }
-        var state: UInt32 = 0
-        for i in 0..<scalars.count {
-            let c = symbol(text[i])
-            if c == 0 {
-                state = 0
-                continue
+        guard let text = scalars.baseAddress, scalars.count > 0 else { return }
+        let n = scalars.count
+        var next = symbol(text[0])
+        var after = n > 1 ? symbol(text[1]) : 0
+        for i in 0..<n {
+            let c = next
+            next = after
+            after = i + 2 < n ? symbol(text[i + 2]) : 0
+            if c == 0 { continue }
+            if singles[c] != 0 { emitAll(rootNext[c], end: i, hits: hits) }
+            if next == 0 { continue }
+            let pair = Self.bigramHash(c, next)
+            var candidate = bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+            if !candidate && after != 0 {
+                let triple = Self.trigramHash(c, next, after)
+                candidate = trigrams[triple >> 6] & (1 << UInt64(triple & 63)) != 0
             }
+            if !candidate { continue }
+            // A term may begin here: walk the trie.
+            var state = rootNext[c]
+            var j = i + 1
+            var d = next
             while true {
-                if state == 0 {
-                    state = rootNext[c]
-                    break
-                }
-                let t = next(state, c)
-                if t != 0 {
-                    state = t
-                    break
-                }
-                state = fail[Int(state)]
-            }
-            if reportable[Int(state)] != 0 {
-                var o = state
-                if termAt[Int(o)] < 0 { o = dictLink[Int(o)] }
-                while o != 0 {
-                    hits.append(LiteralHit(term: termAt[Int(o)], end: Int32(i)))
-                    o = dictLink[Int(o)]
-                }
+                state = self.next(state, d)
+                if state == 0 { break }
+                if termAt[Int(state)] >= 0 { hits.append(LiteralHit(term: termAt[Int(state)], end: Int32(j))) }
+                j += 1
+                if j >= n { break }
+                d = symbol(text[j])
+                if d == 0 { break }
             }
         }
+    }
+
+    @inline(__always)
+    private func emitAll(_ state: UInt32, end: Int, hits: GrowableBuffer<LiteralHit>) {
+        if termAt[Int(state)] >= 0 { hits.append(LiteralHit(term: termAt[Int(state)], end: Int32(end))) }
     }
 }
 

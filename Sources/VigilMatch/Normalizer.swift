@@ -87,21 +87,14 @@ public final class Normalizer: @unchecked Sendable {
             || (s >= 0x20000 && s <= 0x3134F)
     }
 
-    // Separators removed between ideographs: space, * - / _ | ~ + . and the middle dots.
+    // Separators removed between ideographs: space, tab, * + - . / _ | ~ and the middle dots.
     // Not ',' or ':' (full-width punctuation folds to them, and regexes rely on them).
-    private static let separatorMask: (UInt64, UInt64) = {
-        var low: UInt64 = 0
-        var high: UInt64 = 0
-        for c in Array(" \t*-/_|~+.".utf8) {
-            if c < 64 { low |= 1 << UInt64(c) } else { high |= 1 << UInt64(c - 64) }
-        }
-        return (low, high)
-    }()
+    // The masks are literals, not stored constants: a static let costs a once-check per call.
 
     @inline(__always)
     static func isSeparator(_ s: UInt32) -> Bool {
-        if s < 64 { return separatorMask.0 & (1 << UInt64(s)) != 0 }
-        if s < 128 { return separatorMask.1 & (1 << UInt64(s - 64)) != 0 }
+        if s < 64 { return (1 << 0x09 | 1 << 0x20 | 1 << 0x2A | 1 << 0x2B | 1 << 0x2D | 1 << 0x2E | 1 << 0x2F as UInt64) & (1 << UInt64(s)) != 0 }
+        if s < 128 { return (1 << (0x5F - 64) | 1 << (0x7C - 64) | 1 << (0x7E - 64) as UInt64) & (1 << UInt64(s - 64)) != 0 }
         return s == 0x00B7 || s == 0x30FB || s == 0x2022 || s == 0x2027 || s == 0x2219 || s == 0x22C5
     }
 

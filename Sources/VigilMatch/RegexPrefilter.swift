@@ -26,11 +26,11 @@ public struct RegexPrefilter: Sendable, Hashable {
     }
 
     /// Literal sets scoring below this are not worth gating on (see `score`).
-    static let minimumScore = 0.9
+    static let minimumScore = 0.55
     /// Digit gates shorter than this are not worth using.
     static let minimumDigitRun = 4
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
-    static let minimumAlphanumericRun = 6
+    static let minimumAlphanumericRun = 5
     static let maxSetSize = 256
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
@@ -57,24 +57,28 @@ public struct RegexPrefilter: Sendable, Hashable {
         var weakest = Double.infinity
         for literal in set {
             var weight = 0.0
+            var ideographs = 0
             for v in literal {
                 switch v {
                 case 0x30...0x39: weight += 0.3
                 case 0x41...0x5A, 0x61...0x7A: weight += 0.5
-                case 0x40, 0x3C, 0x3E, 0x7B, 0x7D, 0x24, 0x60, 0x7C, 0x5C: weight += 1.5
+                case 0x40, 0x3C, 0x3E, 0x7B, 0x7D, 0x24, 0x60, 0x7C, 0x5C: weight += 1.2
                 case 0x3D, 0x3B, 0x26, 0x23, 0x25, 0x21, 0x3F, 0x5B, 0x5D, 0x2A, 0x2B, 0x7E, 0x5E, 0x5F: weight += 0.8
                 case 0...0x7F: weight += 0.3
                 default:
-                    if commonIdeographs.contains(v) {
-                        weight += 0.5
+                    if Normalizer.isIdeograph(v) {
+                        ideographs += 1
+                        weight += commonIdeographs.contains(v) ? 0.45 : 1.5
                     } else {
-                        weight += Normalizer.isIdeograph(v) ? 1.5 : 1.0
+                        weight += 1.0
                     }
                 }
             }
+            // Two common characters together are far rarer than either alone.
+            if ideographs > 1 { weight += 0.4 * Double(ideographs - 1) }
             weakest = min(weakest, weight)
         }
-        return weakest - 0.15 * log2(Double(set.count))
+        return weakest - 0.1 * log2(Double(set.count))
     }
 
     /// The most frequent Chinese characters: a literal made of these alone occurs in most texts.

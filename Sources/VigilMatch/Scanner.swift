@@ -170,6 +170,11 @@ public final class Scanner {
     }
 
     private func runRegexes() {
+        // Rule order, not hit order, so output is the same whatever order literals were found in.
+        if queue.count > 1 {
+            var pending = UnsafeMutableBufferPointer(start: queue.base, count: queue.count)
+            pending.sort()
+        }
         let bytes = text.utf8.buffer
         for q in 0..<queue.count {
             let r = queue[q]

@@ -132,8 +132,11 @@ struct PackReader {
                     error(item, "a keyword entry needs term:")
                     continue
                 }
+                let before = errors.count
                 guard let s = signal(in: item, required: false) ?? packDefault else {
-                    error(item, "keyword '\(term)' needs one of risk:, attack:, pii:, refusal: (or a pack-level default)")
+                    if errors.count == before {
+                        error(item, "keyword '\(term)' needs one of risk:, attack:, pii:, refusal: (or a pack-level default)")
+                    }
                     continue
                 }
                 pack.keywords.append(
@@ -184,8 +187,9 @@ struct PackReader {
                 error(item, "a regex entry needs id: (a stable rule id such as pii.cn_id18)")
                 continue
             }
+            let before = errors.count
             guard let s = signal(in: item, required: false) ?? packDefault else {
-                error(item, "regex \(id) needs one of risk:, attack:, pii:, refusal:")
+                if errors.count == before { error(item, "regex \(id) needs one of risk:, attack:, pii:, refusal:") }
                 continue
             }
             pack.regexes.append(

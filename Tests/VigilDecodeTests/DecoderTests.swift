@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+
+@testable import VigilDecode
+
+@Suite struct RecordDecoderTests {
+    func decode(_ line: String, _ format: RecordFormat = .jsonLines(.gateway)) throws(DecodeError) -> [String: String] {
+        let decoder = RecordDecoder(format: format)
+        var copy = line
+        var result: [String: String] = [:]
+        var failure: DecodeError? = nil
+        copy.withUTF8 { buffer in
+            do throws(DecodeError) {
+                let r = try decoder.decode(buffer)
+                func put(_ k: String, _ v: UnsafeBufferPointer<UInt8>?) {
+                    if let v { result[k] = String(decoding: v, as: UTF8.self) }
+                }
+                put("request_id", r.requestID)
+                put("user_id", r.userID)
+                put("input", r.input)
+                put("output", r.output)
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return result
+    }
+
+    @Test func gatewayRecord() throws {
+        let r = try decode(#"{"ts":"t","request_id":"r1","user_id":"u1","client_ip":"1.2.3.4","model":"m","direction":"output","text":"你好"}"#)
+        #expect(r == ["request_id": "r1", "user_id": "u1", "output": "你好"])
+    }
+
+    @Test func escapesAreDecoded() throws {
+        let r = try decode(#"{"request_id":"r","direction":"input","text":"a\"b\\c\n\u4f60\ud83d\ude00"}"#)
+        #expect(r["input"] == "a\"b\\c\n你😀")
+    }
+
+    @Test func skippedValuesOfEveryKind() throws {
+        let r = try decode(#"{"a":[1,-2.5e3,{"b":[true,false,null]}],"direction":"in","text":"x","z":{}}"#)
+        #expect(r["input"] == "x")
+    }
+
+    @Test(arguments: [
+        (#"{"direction":"input","text":"x""#, "invalid_json"),
+        (#"{"direction":"input","text":"x"}}"#, "invalid_json"),
+        (#"{'direction': 'input', 'text': 'x'}"#, "invalid_json"),
+        (#"{"direction":"input","text":"x","y":}"#, "invalid_json"),
+        (#"{"direction":"input","text":"a"b"}"#, "invalid_json"),
+        (#"{"direction":"input"}"#, "missing_field"),
+        (#"{"direction":"sideways","text":"x"}"#, "unknown_direction"),
+        (#"{"direction":"input","text":5}"#, "not_a_string"),
+        (#"[1,2]"#, "invalid_json"),
+    ])
+    func badLinesAreNamed(line: String, reason: String) {
+        do {
+            _ = try decode(line)
+            Issue.record("decoded \(line)")
+        } catch {
+            #expect(error.reasonLabel == reason)
+        }
+    }
+
+    @Test func errorNamesTheByte() {
+        do {
+            _ = try decode(#"{"direction":"input","text":"x",}"#)
+        } catch {
+            #expect(error.description.hasPrefix("invalid JSON at byte 33"))
+        }
+    }
+
+    @Test func openAIPresetsAndNegativeIndexes() throws {
+        let request = #"{"id":"q1","user":"u9","messages":[{"role":"system","content":"s"},{"role":"user","content":"最后一句"}]}"#
+        #expect(try decode(request, .jsonLines(.openAIRequest)) == ["request_id": "q1", "user_id": "u9", "input": "最后一句"])
+        let response = #"{"id":"q1","choices":[{"index":0,"message":{"role":"assistant","content":"回答"}}]}"#
+        #expect(try decode(response, .jsonLines(.openAIResponse)) == ["request_id": "q1", "output": "回答"])
+        let exchange = #"{"request_id":"x","request":{"messages":[{"content":"问"}]},"response":{"choices":[{"message":{"content":"答"}}]}}"#
+        #expect(try decode(exchange, .jsonLines(.openAIExchange)) == ["request_id": "x", "input": "问", "output": "答"])
+    }
+
+    @Test func fieldPaths() throws {
+        #expect(try FieldPath("messages[-1].content").segments == [.key("messages"), .index(-1), .key("content")])
+        #expect(try FieldPath("a.b[2][0].c").segments == [.key("a"), .key("b"), .index(2), .index(0), .key("c")])
+        #expect(throws: FieldPath.ParseError.self) { try FieldPath("a[x]") }
+        #expect(throws: FieldPath.ParseError.self) { try FieldPath("[0].a") }
+        #expect(throws: FieldPath.ParseError.self) { try FieldPath("") }
+    }
+
+    @Test func plainLines() throws {
+        #expect(try decode("just text", .plain(.output)) == ["output": "just text"])
+    }
+
+    @Test func invalidUTF8InShortFields() {
+        let decoder = RecordDecoder(format: .jsonLines(.gateway))
+        var bytes = Array(#"{"request_id":"r"#.utf8)
+        bytes += [0xFF]
+        bytes += Array(#"","direction":"input","text":"x"}"#.utf8)
+        bytes.withUnsafeBufferPointer { b in
+            #expect(throws: DecodeError.invalidUTF8(field: "request_id", offset: 16)) { try decoder.decode(b) }
+        }
+    }
+}
+
+@Suite struct LineReaderTests {
+    func read(_ data: [UInt8], maxLine: Int = 1024, batch: Int = 64) throws -> [LineBatch.Entry] {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            data.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = write(writeEnd, raw.baseAddress! + off, min(4096, raw.count - off))
+                    if n <= 0 { break }
+                    off += n
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        let reader = LineReader(fd: fds[0], maxLineBytes: maxLine, batchBytes: batch, chunkSize: 512)
+        var entries: [LineBatch.Entry] = []
+        while let b = try reader.nextBatch() { entries += b.entries }
+        close(fds[0])
+        return entries
+    }
+
+    @Test func linesCRLFAndFinalLineWithoutNewline() throws {
+        let entries = try read(Array("a\r\nbb\n\nccc".utf8))
+        let lengths = entries.map { e -> Int in if case .line(let s, let e) = e { return e - s } else { return -1 } }
+        #expect(lengths == [1, 2, 0, 3])
+    }
+
+    @Test func overlongLineIsSkippedAndCounted() throws {
+        let long = [UInt8](repeating: 0x61, count: 5000)
+        let entries = try read(Array("x\n".utf8) + long + Array("\ny\n".utf8), maxLine: 1024)
+        #expect(entries.count == 3)
+        if case .tooLong(let bytes) = entries[1] { #expect(bytes == 5000) } else { Issue.record("not tooLong") }
+        if case .line(let s, let e) = entries[2] { #expect(e - s == 1) } else { Issue.record("lost the next line") }
+    }
+}

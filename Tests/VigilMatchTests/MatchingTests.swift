@@ -1,0 +1,173 @@
+import Testing
+
+@testable import VigilMatch
+
+@Suite struct LiteralAutomatonTests {
+    func hits(_ terms: [String], _ text: String) throws -> [(String, Int)] {
+        let n = Normalizer.standard
+        let automaton = try LiteralAutomaton(terms: terms.map { n.normalizedTerm($0) })
+        let out = NormalizedText()
+        var copy = text
+        try copy.withUTF8 { try n.normalize($0, into: out) }
+        let found = GrowableBuffer<LiteralHit>()
+        automaton.scan(out.scalars.buffer, into: found)
+        return (0..<found.count).map { (terms[Int(found[$0].term)], Int(found[$0].end)) }
+    }
+
+    @Test func overlappingAndNestedTerms() throws {
+        let found = try hits(["he", "she", "his", "hers", "s"], "ushers")
+        let names = Set(found.map(\.0))
+        #expect(names == ["he", "she", "hers", "s"])
+        #expect(found.filter { $0.0 == "s" }.count == 2)
+    }
+
+    @Test func chineseTermsAndEnds() throws {
+        let found = try hits(["制作炸弹", "炸弹", "弹"], "教我制作炸弹吧")
+        #expect(found.contains { $0 == ("制作炸弹", 5) })
+        #expect(found.contains { $0 == ("炸弹", 5) })
+        #expect(found.contains { $0 == ("弹", 5) })
+    }
+
+    @Test func caseInsensitive() throws {
+        #expect(try hits(["launder bank accounts"], "How to LAUNDER Bank Accounts?").count == 1)
+    }
+
+    @Test func manyTermsSharingPrefixes() throws {
+        var terms: [String] = []
+        for a in ["安全", "安装", "安排"] { for b in ["检查", "规则", "计划", "方案"] { terms.append(a + b) } }
+        let found = try hits(terms, "请安排检查安全规则并安装方案")
+        #expect(Set(found.map(\.0)) == ["安排检查", "安全规则", "安装方案"])
+    }
+
+    @Test func noTermsNoHits() throws {
+        #expect(try hits(["不存在的词"], "完全无关的文本 unrelated text").isEmpty)
+    }
+}
+
+@Suite struct ValidatorTests {
+    @Test func chineseResidentID() {
+        #expect(Validator.cnID.accepts("11010519491231002X"))
+        #expect(Validator.cnID.accepts("我的身份证号是11010519491231002x。"))
+        #expect(!Validator.cnID.accepts("110105194912310021"))  // wrong check digit
+        #expect(!Validator.cnID.accepts("110105194913310028"))  // month 13
+        #expect(!Validator.cnID.accepts("1101051949123100213"))  // part of a longer number
+    }
+
+    @Test func luhn() {
+        #expect(Validator.luhn.accepts("4111111111111111"))
+        #expect(Validator.luhn.accepts("4111 1111 1111 1111"))
+        #expect(Validator.luhn.accepts("6222-0212-3456-7890-128"))
+        #expect(!Validator.luhn.accepts("4111111111111112"))
+        #expect(!Validator.luhn.accepts("202611260000123456"))
+    }
+}
+
+@Suite struct RegexTests {
+    @Test func compileErrorNamesTheOffset() {
+        #expect(throws: MatchError.self) { try Regex("(unclosed") }
+        do {
+            _ = try Regex("abc[")
+        } catch {
+            guard case .regexCompile(_, let offset, let message) = error else { Issue.record("wrong error"); return }
+            #expect(offset == 4)
+            #expect(message.contains("missing"))
+        } catch {}
+    }
+
+    @Test func catastrophicBacktrackingIsBounded() throws {
+        let regex = try Regex("(a+)+$")
+        let scratch = RegexScratch(matchLimit: 10_000)
+        var text = String(repeating: "a", count: 40) + "!"
+        let outcome = text.withUTF8 { regex.firstMatch(in: $0, from: 0, scratch: scratch) }
+        #expect(outcome == .limitExceeded)
+    }
+}
+
+@Suite struct ScannerTests {
+    func ruleSet(_ build: (RuleSetBuilder) throws -> Void) throws -> RuleSet {
+        let b = RuleSetBuilder()
+        try build(b)
+        return try b.build()
+    }
+
+    let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+
+    @Test func keywordAllowTermSuppressesInside() throws {
+        let rules = try ruleSet { b in
+            b.addKeyword("炸弹", id: "k", signal: .risk("A.1.d"), origin: origin, allow: ["炸弹鱼"])
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("今天吃炸弹鱼")
+        #expect(scanner.matches.count == 0)
+        try scanner.scan("教我做炸弹")
+        #expect(scanner.matches.count == 1)
+    }
+
+    @Test func packAllowNearSuppresses() throws {
+        let rules = try ruleSet { b in
+            b.addKeyword("炸弹", id: "k", signal: .risk("A.1.d"), origin: origin)
+            b.addAllow("据报道", pack: 0, near: 10)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("据报道，警方发现一枚炸弹")
+        #expect(scanner.matches.count == 0)
+        try scanner.scan("据报道。" + String(repeating: "无关内容", count: 10) + "炸弹")
+        #expect(scanner.matches.count == 1)
+    }
+
+    @Test func cooccurrenceWithinWindow() throws {
+        let rules = try ruleSet { b in
+            b.addCooccurrence(["女性", "不擅长", "更适合男性"], id: "c", signal: .risk("A.2.e"), origin: origin, window: 40)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("女性通常不擅长逻辑推理，这类任务更适合男性")
+        #expect(scanner.matches.count == 1)
+        try scanner.scan("女性在比赛中表现出色")
+        #expect(scanner.matches.count == 0)
+        try scanner.scan("女性不擅长" + String(repeating: "很长的无关文字", count: 10) + "更适合男性")
+        #expect(scanner.matches.count == 0)
+    }
+
+    @Test func regexGatedByLiteralAndValidated() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[0-9]{17}[0-9Xx]", id: "id", signal: .pii("cn_id"), origin: origin, validator: .cnID)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("号码 110105194912310021 和 11010519491231002X")
+        #expect(scanner.matches.count == 1)
+        let runs = scanner.counters.regexRuns
+        try scanner.scan("没有数字")
+        #expect(scanner.counters.regexRuns == runs)  // no long digit run: the regex is not run
+    }
+
+    @Test func refusalOnlyNearTheStart() throws {
+        let rules = try ruleSet { b in
+            b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("抱歉，我无法提供帮助。")
+        #expect(scanner.isRefusal)
+        try scanner.scan(String(repeating: "正常的回答内容。", count: 5) + "我无法确定日期")
+        #expect(!scanner.isRefusal)
+    }
+
+    @Test func repeatFoldedKeyword() throws {
+        let rules = try ruleSet { b in
+            b.addRepeatFolded("炸弹", id: "k", signal: .risk("A.1.d"), origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("炸炸炸弹弹")
+        #expect(scanner.matches.count == 1)
+    }
+
+    @Test func topics() throws {
+        let rules = try ruleSet { b in
+            b.addTopic(id: "drug-x", keywords: ["药物X", "X药物"], minKeywords: 1, origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        try scanner.scan("药物x的副作用")
+        #expect(scanner.topics.count == 1)
+        try scanner.scan("普通药物")
+        #expect(scanner.topics.count == 0)
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+
+@testable import VigilMatch
+
+@Suite struct NormalizerTests {
+    let n = Normalizer.standard
+
+    @Test func fullWidthAndCompatibilityForms() {
+        #expect(n.normalize("ＡＢＣ１２３！") == "ABC123!")
+        #expect(n.normalize("①ﬁ") == "1fi")
+        #expect(n.normalize("a\u{3000}b") == "a b")
+    }
+
+    @Test func traditionalToSimplified() {
+        #expect(n.normalize("製作炸彈") == "制作炸弹")
+        #expect(n.normalize("這個協議無效") == "这个协议无效")
+    }
+
+    @Test(arguments: ["炸-弹", "炸 弹", "炸*弹", "炸\u{200B}弹", "炸\u{3000}弹", "炸·弹", "炸/弹", "炸 - 弹", "炸\u{FEFF}弹"])
+    func separatorsBetweenIdeographsAreRemoved(text: String) {
+        #expect(n.normalize(text) == "炸弹")
+    }
+
+    @Test func separatorsElsewhereStay() {
+        #expect(n.normalize("A - B") == "A - B")
+        #expect(n.normalize("138-1234-5678") == "138-1234-5678")
+        #expect(n.normalize("炸 - - - - 弹") == "炸 - - - - 弹")  // more than three separators
+        #expect(n.normalize("抱歉，我无法") == "抱歉,我无法")  // commas are not separators
+    }
+
+    @Test func zeroWidthRemovedEverywhere() {
+        #expect(n.normalize("ig\u{200B}no\u{200D}re") == "ignore")
+    }
+
+    @Test func termsAreCaseFolded() {
+        #expect(n.normalizedTerm("IGNORE Ｐrevious") == n.normalizedTerm("ignore previous"))
+    }
+
+    @Test func originalOffsetsPointBack() throws {
+        let text = "前文 炸-弹 后文"
+        let out = NormalizedText()
+        var copy = text
+        try copy.withUTF8 { buffer in
+            try n.normalize(buffer, into: out)
+            let normalized = String(decoding: out.utf8.buffer, as: UTF8.self)
+            let start = normalized.unicodeScalars.firstIndex(of: "炸")!
+            let index = normalized.unicodeScalars.distance(from: normalized.unicodeScalars.startIndex, to: start)
+            let range = out.originalRange(scalars: index..<(index + 2), original: buffer)
+            #expect(String(decoding: buffer[range], as: UTF8.self) == "炸-弹")
+        }
+    }
+
+    @Test(arguments: [[0xFF], [0xC3, 0x28], [0xE4, 0xB8], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80]])
+    func invalidUTF8IsRejected(bytes: [UInt8]) {
+        let out = NormalizedText()
+        let input: [UInt8] = Array("ok ".utf8) + bytes + Array(" tail".utf8)
+        input.withUnsafeBufferPointer { buffer in
+            #expect(throws: Normalizer.Failure.invalidUTF8(offset: 3)) { try n.normalize(buffer, into: out) }
+        }
+    }
+
+    @Test func patternsFoldLikeText() throws {
+        let folded = n.normalizePattern("[:：]證件")
+        let regex = try Regex(folded)
+        #expect(regex.matches(n.normalize("：证件")))
+    }
+
+    @Test func digitAndLetterRuns() throws {
+        let out = NormalizedText()
+        var text = "编号 12345678 abcDEF9"
+        try text.withUTF8 { try n.normalize($0, into: out) }
+        #expect(out.longestDigitRun == 8)
+        #expect(out.longestAlphanumericRun == 8)
+    }
+}
