@@ -35,7 +35,8 @@ def main(findings_path, labels_path):
             line = int(line_s)
             objs = found.get(line, [])
             errors = [o for o in objs if "error" in o]
-            recs = [o for o in objs if "error" not in o and o.get("direction") == direction]
+            # A text with a bad byte is still scanned: it carries both findings and "error".
+            recs = [o for o in objs if o.get("direction") == direction]
             risks = {r["id"] for o in recs for r in o.get("risks", [])}
             pii = {p for o in recs for p in o.get("pii", [])}
             attacks = {a for o in recs for a in o.get("attacks", [])}
@@ -75,7 +76,7 @@ def main(findings_path, labels_path):
     outputs = 0
     for line, objs in found.items():
         for o in objs:
-            if o.get("direction") == "output" and "error" not in o:
+            if o.get("direction") == "output":
                 outputs += 1
                 if o.get("refusal"):
                     refused.add(line)

@@ -14,6 +14,8 @@ public final class NormalizedText {
     public var longestDigitRun = 0
     /// Length of the longest run of ASCII letters and digits.
     public var longestAlphanumericRun = 0
+    /// Offset in the original text of the first byte that was not valid UTF-8 (and became U+FFFD).
+    public var firstInvalidUTF8: Int?
 
     public init() {}
 
@@ -26,6 +28,7 @@ public final class NormalizedText {
         originalOffsets.removeAll()
         longestDigitRun = 0
         longestAlphanumericRun = 0
+        firstInvalidUTF8 = nil
     }
 
     /// The index of the scalar that starts at or contains UTF-8 offset `byte` of the normalized text.

@@ -24,11 +24,6 @@ public final class Normalizer: @unchecked Sendable {
     private static let deleted: UInt32 = 0xFFFF_FFFF
     private static let multiFlag: UInt32 = 0x8000_0000
 
-    /// Why a text could not be normalized.
-    public enum Failure: Error, Equatable, Sendable {
-        case invalidUTF8(offset: Int)
-    }
-
     private init() {
         bmp = .allocate(capacity: 0x10000)
         bmp.initialize(repeating: 0, count: 0x10000)
@@ -109,14 +104,16 @@ public final class Normalizer: @unchecked Sendable {
         return lowercaseSupplementary[s] ?? s
     }
 
-    /// Normalizes `input` into `output` (cleared first).
-    /// - Throws: `Failure.invalidUTF8` at the first byte that is not valid UTF-8.
-    public func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText) throws(Failure) {
+    /// Normalizes `input` into `output` (cleared first). A byte that is not valid UTF-8 becomes
+    /// U+FFFD and the text is still normalized, so one bad byte cannot hide the rest of a text
+    /// from the rules; `output.firstInvalidUTF8` says where the first one was.
+    public func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText) {
         output.reset()
         var emitter = Emitter(output: output, inputBytes: input.count)
         guard let base = input.baseAddress else { return }
         let n = input.count
         var i = 0
+
         while i < n {
             let b0 = base[i]
             if b0 < 0x80 {
@@ -127,26 +124,32 @@ public final class Normalizer: @unchecked Sendable {
             let start = i
             var scalar: UInt32
             if b0 & 0xE0 == 0xC0 {
-                guard b0 >= 0xC2, i + 1 < n, base[i + 1] & 0xC0 == 0x80 else { throw .invalidUTF8(offset: i) }
+                guard b0 >= 0xC2, i + 1 < n, base[i + 1] & 0xC0 == 0x80 else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
                 scalar = UInt32(b0 & 0x1F) << 6 | UInt32(base[i + 1] & 0x3F)
                 i += 2
             } else if b0 & 0xF0 == 0xE0 {
                 guard i + 2 < n, base[i + 1] & 0xC0 == 0x80, base[i + 2] & 0xC0 == 0x80 else {
-                    throw .invalidUTF8(offset: i)
+                    Self.noteInvalid(output, i)
+                    emitter.accept(0xFFFD, from: i)
+                    i += 1
+                    continue
                 }
                 scalar = UInt32(b0 & 0x0F) << 12 | UInt32(base[i + 1] & 0x3F) << 6 | UInt32(base[i + 2] & 0x3F)
-                guard scalar >= 0x800, scalar & 0xF800 != 0xD800 else { throw .invalidUTF8(offset: i) }
+                guard scalar >= 0x800, scalar & 0xF800 != 0xD800 else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
                 i += 3
             } else if b0 & 0xF8 == 0xF0 {
                 guard i + 3 < n, base[i + 1] & 0xC0 == 0x80, base[i + 2] & 0xC0 == 0x80, base[i + 3] & 0xC0 == 0x80
-                else { throw .invalidUTF8(offset: i) }
+                else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
                 scalar =
                     UInt32(b0 & 0x07) << 18 | UInt32(base[i + 1] & 0x3F) << 12 | UInt32(base[i + 2] & 0x3F) << 6
                     | UInt32(base[i + 3] & 0x3F)
-                guard scalar >= 0x10000, scalar <= 0x10FFFF else { throw .invalidUTF8(offset: i) }
+                guard scalar >= 0x10000, scalar <= 0x10FFFF else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
                 i += 4
             } else {
-                throw .invalidUTF8(offset: i)
+                Self.noteInvalid(output, i)
+                emitter.accept(0xFFFD, from: i)
+                i += 1
+                continue
             }
             if scalar < 0x10000 {
                 let f = bmp[Int(scalar)]
@@ -169,11 +172,15 @@ public final class Normalizer: @unchecked Sendable {
         emitter.finish()
     }
 
+    private static func noteInvalid(_ output: NormalizedText, _ at: Int) {
+        if output.firstInvalidUTF8 == nil { output.firstInvalidUTF8 = at }
+    }
+
     /// Normalizes a whole string (for rule terms and tests); invalid input cannot occur here.
     public func normalize(_ text: String) -> String {
         let out = NormalizedText()
         var copy = text
-        copy.withUTF8 { try? normalize($0, into: out) }
+        copy.withUTF8 { normalize($0, into: out) }
         return String(decoding: out.utf8.buffer, as: UTF8.self)
     }
 

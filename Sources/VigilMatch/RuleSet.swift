@@ -5,6 +5,14 @@ public enum Signal: Hashable, Sendable {
     case attack(String)
     case pii(String)
     case refusal
+
+    /// The public id: the risk id, the attack or PII kind, or `refusal`.
+    public var value: String {
+        switch self {
+        case .risk(let v), .attack(let v), .pii(let v): return v
+        case .refusal: return "refusal"
+        }
+    }
 }
 
 /// Where a rule came from, for error messages and `rules test`.
@@ -55,6 +63,8 @@ struct AllowRule: Sendable {
     var term: Int32
     var pack: Int
     var near: Int?
+    /// Signal values (risk ids, attack or PII kinds) it suppresses; nil = every hit of the pack.
+    var only: Set<String>?
 }
 
 /// A hot topic: a record is on it when `minKeywords` distinct topic keywords occur.
@@ -220,10 +230,10 @@ public final class RuleSetBuilder {
         for (slot, t) in ids.enumerated() { termUses[Int(t)].append(.cooccurrence(rule: index, slot: Int32(slot))) }
     }
 
-    public func addAllow(_ term: String, pack: Int, near: Int?) {
+    public func addAllow(_ term: String, pack: Int, near: Int?, only: [String]? = nil) {
         guard let t = intern(term) else { return }
         let index = Int32(allows.count)
-        allows.append(AllowRule(term: t, pack: pack, near: near))
+        allows.append(AllowRule(term: t, pack: pack, near: near, only: only.map(Set.init)))
         termUses[Int(t)].append(.allow(index))
     }
 

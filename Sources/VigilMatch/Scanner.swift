@@ -55,11 +55,11 @@ public final class Scanner {
         counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
     }
 
-    /// Normalizes and scans one text.
+    /// Normalizes and scans one text. Invalid UTF-8 is scanned as U+FFFD; `text.firstInvalidUTF8`
+    /// tells the caller to report it.
     /// - Parameter refusalCheck: classify the text as a refusal or not (for outputs).
-    /// - Throws: `Normalizer.Failure` when the text is not valid UTF-8.
-    public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) throws(Normalizer.Failure) {
-        try rules.normalizer.normalize(original, into: text)
+    public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) {
+        rules.normalizer.normalize(original, into: text)
         matches.removeAll()
         topics.removeAll()
         isRefusal = false
@@ -95,13 +95,9 @@ public final class Scanner {
     }
 
     /// Convenience for tests and rule checks.
-    public func scan(_ string: String, refusalCheck: Bool = true) throws(Normalizer.Failure) {
+    public func scan(_ string: String, refusalCheck: Bool = true) {
         var copy = string
-        var failure: Normalizer.Failure? = nil
-        copy.withUTF8 { buffer in
-            do throws(Normalizer.Failure) { try scan(buffer, refusalCheck: refusalCheck) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        copy.withUTF8 { scan($0, refusalCheck: refusalCheck) }
     }
 
     private func collectLiteralHits() {
@@ -258,28 +254,29 @@ public final class Scanner {
             var pack = 0
             var allowTerms: [Int32] = []
             var withinFirst: Int? = nil
-            var refusal = false
+            let signal: Signal
             switch m.rule {
             case .keyword(let k):
                 let r = rules.keywords[Int(k)]
                 pack = r.origin.pack
                 allowTerms = r.allowTerms
                 withinFirst = r.withinFirst
-                refusal = r.signal == .refusal
+                signal = r.signal
             case .regex(let k):
                 let r = rules.regexes[Int(k)]
                 pack = r.origin.pack
                 withinFirst = r.withinFirst
-                refusal = r.signal == .refusal
+                signal = r.signal
             case .cooccurrence(let k):
                 pack = rules.cooccurrences[Int(k)].origin.pack
-                refusal = rules.cooccurrences[Int(k)].signal == .refusal
+                signal = rules.cooccurrences[Int(k)].signal
             case .repeatFolded(let k):
                 pack = rules.repeatFolded[Int(k)].origin.pack
-                refusal = rules.repeatFolded[Int(k)].signal == .refusal
+                signal = rules.repeatFolded[Int(k)].signal
             }
+            let refusal = signal == .refusal
             if let limit = withinFirst, Int(m.start) >= limit { continue }
-            if suppressed(m, pack: pack, allowTerms: allowTerms) { continue }
+            if suppressed(m, pack: pack, allowTerms: allowTerms, signal: signal) { continue }
             if refusal {
                 if refusalCheck && !isRefusal {
                     isRefusal = true
@@ -293,7 +290,7 @@ public final class Scanner {
         matches.count = kept
     }
 
-    private func suppressed(_ m: Match, pack: Int, allowTerms: [Int32]) -> Bool {
+    private func suppressed(_ m: Match, pack: Int, allowTerms: [Int32], signal: Signal) -> Bool {
         guard allowHits.count > 0 else { return false }
         let packHasAllows = rules.packsWithAllows.contains(pack)
         if allowTerms.isEmpty && !packHasAllows { return false }
@@ -303,6 +300,7 @@ public final class Scanner {
             let inside = a.start <= m.start && m.end <= a.end
             if inside && allowTerms.contains(allow.term) { return true }
             guard allow.pack == pack else { continue }
+            if let only = allow.only, !only.contains(signal.value) { continue }
             if let near = allow.near {
                 let gap = a.end <= m.start ? m.start - a.end : (m.end <= a.start ? a.start - m.end : 0)
                 if Int(gap) <= near { return true }

@@ -167,13 +167,14 @@ struct PackReader {
         }
         for item in sequence(root["allow"], "allow") {
             if let term = item.string {
-                pack.allows.append(AllowEntry(term: term, near: nil, location: at(item)))
+                pack.allows.append(AllowEntry(term: term, near: nil, only: nil, location: at(item)))
             } else if let term = item["term"]?.string {
                 var near: Int? = nil
                 if let n = item["near"] {
                     if let v = n.int, v >= 0 { near = v } else { error(n, "near: must be a number of characters") }
                 }
-                pack.allows.append(AllowEntry(term: term, near: near, location: at(item)))
+                let only = item["only"].map { strings($0, "only") }
+                pack.allows.append(AllowEntry(term: term, near: near, only: only, location: at(item)))
             } else {
                 error(item, "an allow entry is a string or a mapping with term:")
             }

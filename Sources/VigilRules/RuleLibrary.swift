@@ -42,7 +42,7 @@ public final class RuleLibrary: Sendable {
             for c in pack.cooccurrences {
                 builder.addCooccurrence(c.terms, id: c.id, signal: c.signal, origin: origin(c.location), window: c.window)
             }
-            for a in pack.allows { builder.addAllow(a.term, pack: index, near: a.near) }
+            for a in pack.allows { builder.addAllow(a.term, pack: index, near: a.near, only: a.only) }
             if let t = pack.topic {
                 builder.addTopic(id: t.id, keywords: t.keywords, minKeywords: t.minKeywords, origin: origin(t.location))
             }

@@ -41,6 +41,8 @@ public struct CooccurrenceEntry: Sendable {
 public struct AllowEntry: Sendable {
     public var term: String
     public var near: Int?
+    /// Suppress only hits meaning one of these (risk ids, attack or PII kinds); nil = all.
+    public var only: [String]?
     public var location: SourceLocation
 }
 

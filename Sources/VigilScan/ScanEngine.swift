@@ -86,8 +86,21 @@ public final class ScanEngine {
             self.error(error, line: number, into: &out)
             return
         }
-        if let input = record.input { scanText(input, direction: .input, record: record, line: number, into: &out) }
-        if let output = record.output { scanText(output, direction: .output, record: record, line: number, into: &out) }
+        if let input = record.input { scanText(input, direction: .input, record: record, line: number, lineBytes: line, into: &out) }
+        if let output = record.output { scanText(output, direction: .output, record: record, line: number, lineBytes: line, into: &out) }
+    }
+
+    /// The name of the field a text came from, for messages.
+    func fieldName(_ direction: Direction) -> String {
+        guard case .jsonLines(let map) = options.format else { return "line" }
+        if let path = direction == .input ? map.input : map.output { return path.description }
+        return map.text?.description ?? direction.rawValue
+    }
+
+    /// Where `text` starts inside the line, when it is a slice of it (no escapes were decoded).
+    func lineOffset(of text: UnsafeBufferPointer<UInt8>, in line: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let t = text.baseAddress, let l = line.baseAddress, t >= l, t < l + line.count else { return nil }
+        return t - l
     }
 
     func error(_ e: DecodeError, line: Int, into out: inout JSONOutput) {
@@ -103,13 +116,20 @@ public final class ScanEngine {
         out.raw("}\n")
     }
 
-    func scanText(_ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int, into out: inout JSONOutput) {
-        do {
-            try scanner.scan(text, refusalCheck: direction == .output)
-        } catch {
-            guard case .invalidUTF8(let offset) = error else { return }
-            self.error(.invalidUTF8(field: direction == .input && record.output == nil ? "text" : direction.rawValue, offset: offset), line: line, into: &out)
-            return
+    func scanText(
+        _ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int,
+        lineBytes: UnsafeBufferPointer<UInt8>, into out: inout JSONOutput
+    ) {
+        scanner.scan(text, refusalCheck: direction == .output)
+        // A bad byte is reported, but the text is still scanned (as U+FFFD there): one invalid
+        // byte must not hide a text from the rules.
+        var invalid: DecodeError? = nil
+        if let offset = scanner.text.firstInvalidUTF8 {
+            invalid = .invalidUTF8(field: fieldName(direction), offset: lineOffset(of: text, in: lineBytes).map { $0 + offset } ?? offset)
+            summary.decodeErrors[invalid!.reasonLabel, default: 0] += 1
+            if options.style != .jsonl {
+                out.raw("line \(line)  warning: \(invalid!.description); scanned with U+FFFD in its place\n")
+            }
         }
         if direction == .input { summary.inputs += 1 } else { summary.outputs += 1 }
         if options.style != .jsonl {
@@ -137,6 +157,10 @@ public final class ScanEngine {
         if direction == .output {
             out.raw(scanner.isRefusal ? ",\"refusal\":true" : ",\"refusal\":false")
             if scanner.isRefusal { summary.refusals += 1 }
+        }
+        if let invalid {
+            out.raw(",\"error\":")
+            out.string(invalid.description + "; scanned with U+FFFD in its place")
         }
         out.raw("}\n")
     }
@@ -263,7 +287,9 @@ public final class ScanEngine {
             upper += 1
             while upper < text.count, text[upper] & 0xC0 == 0x80 { upper += 1 }
         }
-        out.string(UnsafeBufferPointer(rebasing: text[lower..<upper]))
+        let excerpt = UnsafeBufferPointer(rebasing: text[lower..<upper])
+        // Output is always valid UTF-8: a text with a bad byte is copied with U+FFFD.
+        if scanner.text.firstInvalidUTF8 != nil { out.lossyString(excerpt) } else { out.string(excerpt) }
     }
 }
 

@@ -8,7 +8,7 @@ import Testing
         let automaton = try LiteralAutomaton(terms: terms.map { n.normalizedTerm($0) })
         let out = NormalizedText()
         var copy = text
-        try copy.withUTF8 { try n.normalize($0, into: out) }
+        copy.withUTF8 { n.normalize($0, into: out) }
         let found = GrowableBuffer<LiteralHit>()
         automaton.scan(out.scalars.buffer, into: found)
         return (0..<found.count).map { (terms[Int(found[$0].term)], Int(found[$0].end)) }
@@ -97,9 +97,9 @@ import Testing
             b.addKeyword("炸弹", id: "k", signal: .risk("A.1.d"), origin: origin, allow: ["炸弹鱼"])
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("今天吃炸弹鱼")
+        scanner.scan("今天吃炸弹鱼")
         #expect(scanner.matches.count == 0)
-        try scanner.scan("教我做炸弹")
+        scanner.scan("教我做炸弹")
         #expect(scanner.matches.count == 1)
     }
 
@@ -109,9 +109,9 @@ import Testing
             b.addAllow("据报道", pack: 0, near: 10)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("据报道，警方发现一枚炸弹")
+        scanner.scan("据报道，警方发现一枚炸弹")
         #expect(scanner.matches.count == 0)
-        try scanner.scan("据报道。" + String(repeating: "无关内容", count: 10) + "炸弹")
+        scanner.scan("据报道。" + String(repeating: "无关内容", count: 10) + "炸弹")
         #expect(scanner.matches.count == 1)
     }
 
@@ -120,11 +120,11 @@ import Testing
             b.addCooccurrence(["女性", "不擅长", "更适合男性"], id: "c", signal: .risk("A.2.e"), origin: origin, window: 40)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("女性通常不擅长逻辑推理，这类任务更适合男性")
+        scanner.scan("女性通常不擅长逻辑推理，这类任务更适合男性")
         #expect(scanner.matches.count == 1)
-        try scanner.scan("女性在比赛中表现出色")
+        scanner.scan("女性在比赛中表现出色")
         #expect(scanner.matches.count == 0)
-        try scanner.scan("女性不擅长" + String(repeating: "很长的无关文字", count: 10) + "更适合男性")
+        scanner.scan("女性不擅长" + String(repeating: "很长的无关文字", count: 10) + "更适合男性")
         #expect(scanner.matches.count == 0)
     }
 
@@ -133,10 +133,10 @@ import Testing
             _ = try b.addRegex("[0-9]{17}[0-9Xx]", id: "id", signal: .pii("cn_id"), origin: origin, validator: .cnID)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("号码 110105194912310021 和 11010519491231002X")
+        scanner.scan("号码 110105194912310021 和 11010519491231002X")
         #expect(scanner.matches.count == 1)
         let runs = scanner.counters.regexRuns
-        try scanner.scan("没有数字")
+        scanner.scan("没有数字")
         #expect(scanner.counters.regexRuns == runs)  // no long digit run: the regex is not run
     }
 
@@ -145,9 +145,9 @@ import Testing
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("抱歉，我无法提供帮助。")
+        scanner.scan("抱歉，我无法提供帮助。")
         #expect(scanner.isRefusal)
-        try scanner.scan(String(repeating: "正常的回答内容。", count: 5) + "我无法确定日期")
+        scanner.scan(String(repeating: "正常的回答内容。", count: 5) + "我无法确定日期")
         #expect(!scanner.isRefusal)
     }
 
@@ -156,7 +156,7 @@ import Testing
             b.addRepeatFolded("炸弹", id: "k", signal: .risk("A.1.d"), origin: origin)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("炸炸炸弹弹")
+        scanner.scan("炸炸炸弹弹")
         #expect(scanner.matches.count == 1)
     }
 
@@ -165,9 +165,9 @@ import Testing
             b.addTopic(id: "drug-x", keywords: ["药物X", "X药物"], minKeywords: 1, origin: origin)
         }
         let scanner = Scanner(rules: rules)
-        try scanner.scan("药物x的副作用")
+        scanner.scan("药物x的副作用")
         #expect(scanner.topics.count == 1)
-        try scanner.scan("普通药物")
+        scanner.scan("普通药物")
         #expect(scanner.topics.count == 0)
     }
 }

@@ -40,8 +40,8 @@ import Testing
         let text = "前文 炸-弹 后文"
         let out = NormalizedText()
         var copy = text
-        try copy.withUTF8 { buffer in
-            try n.normalize(buffer, into: out)
+        copy.withUTF8 { buffer in
+            n.normalize(buffer, into: out)
             let normalized = String(decoding: out.utf8.buffer, as: UTF8.self)
             let start = normalized.unicodeScalars.firstIndex(of: "炸")!
             let index = normalized.unicodeScalars.distance(from: normalized.unicodeScalars.startIndex, to: start)
@@ -51,12 +51,24 @@ import Testing
     }
 
     @Test(arguments: [[0xFF], [0xC3, 0x28], [0xE4, 0xB8], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80]])
-    func invalidUTF8IsRejected(bytes: [UInt8]) {
+    func invalidUTF8IsReplacedAndReported(bytes: [UInt8]) {
         let out = NormalizedText()
         let input: [UInt8] = Array("ok ".utf8) + bytes + Array(" tail".utf8)
-        input.withUnsafeBufferPointer { buffer in
-            #expect(throws: Normalizer.Failure.invalidUTF8(offset: 3)) { try n.normalize(buffer, into: out) }
-        }
+        input.withUnsafeBufferPointer { n.normalize($0, into: out) }
+        #expect(out.firstInvalidUTF8 == 3)
+        let text = String(decoding: out.utf8.buffer, as: UTF8.self)
+        #expect(text.hasPrefix("ok \u{FFFD}"))
+        #expect(text.hasSuffix(" tail"))
+    }
+
+    @Test func keywordAfterABadByteIsStillFound() throws {
+        let b = RuleSetBuilder()
+        b.addKeyword("制作炸弹", id: "k", signal: .risk("A.1.d"), origin: RuleOrigin(pack: 0, file: "t", line: 1))
+        let scanner = Scanner(rules: try b.build())
+        let input: [UInt8] = [0xFF] + Array("教我制作炸弹".utf8)
+        input.withUnsafeBufferPointer { scanner.scan($0) }
+        #expect(scanner.matches.count == 1)
+        #expect(scanner.text.firstInvalidUTF8 == 0)
     }
 
     @Test func patternsFoldLikeText() throws {
@@ -68,7 +80,7 @@ import Testing
     @Test func digitAndLetterRuns() throws {
         let out = NormalizedText()
         var text = "编号 12345678 abcDEF9"
-        try text.withUTF8 { try n.normalize($0, into: out) }
+        text.withUTF8 { n.normalize($0, into: out) }
         #expect(out.longestDigitRun == 8)
         #expect(out.longestAlphanumericRun == 8)
     }

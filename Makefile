@@ -1,0 +1,42 @@
+# Vigil: build, run, test and benchmark. `make help` lists the targets.
+SWIFT ?= swift
+BENCH_DIR ?= /tmp/bench
+SHARED ?= ../shared
+
+.PHONY: help setup build run test release bench bench-data refusal-eval format clean
+
+help:
+	@echo "make run          scan the bundled sample logs with the bundled rules (installs what is missing)"
+	@echo "make test         build and run the whole test suite (installs what is missing)"
+	@echo "make bench        release build + the shared benchmark, written to BENCHMARKS.md"
+	@echo "make refusal-eval precision/recall of refusal classification on the labelled set"
+	@echo "make format       swift format the sources and tests"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+run: build
+	.build/debug/vigil rules check
+	.build/debug/vigil scan samples/gateway.jsonl || [ $$? -eq 1 ]
+
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+release: setup
+	$(SWIFT) build -c release
+
+bench: release
+	python3 scripts/bench.py "$(BENCH_DIR)" "$(SHARED)"
+
+refusal-eval: release
+	python3 scripts/refusal_eval.py .build/release/vigil Tests/Fixtures/refusal/test.tsv
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build
