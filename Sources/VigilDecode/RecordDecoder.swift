@@ -45,6 +45,8 @@ public final class RecordDecoder {
     public let format: RecordFormat
     private let keys: [[UInt8]]
     private let paths: [FieldPath?]
+    /// For each path, the index in `keys` of its first segment.
+    private let rootSlots: [Int]
     private var found: [ValueRef]
     private var values: [ValueRef]
     private var scratch: [GrowableBytes]
@@ -65,6 +67,7 @@ public final class RecordDecoder {
             if let path, !keys.contains(Array(path.rootKey.utf8)) { keys.append(Array(path.rootKey.utf8)) }
         }
         self.keys = keys
+        rootSlots = paths.map { path in path.flatMap { keys.firstIndex(of: Array($0.rootKey.utf8)) } ?? 0 }
         found = Array(repeating: .missing, count: keys.count)
         values = Array(repeating: .missing, count: Slot.allCases.count)
         scratch = Slot.allCases.map { _ in GrowableBytes() }
@@ -97,7 +100,7 @@ public final class RecordDecoder {
                     values[slot] = .missing
                     continue
                 }
-                let root = found[keys.firstIndex(of: Array(path.rootKey.utf8)) ?? 0]
+                let root = found[rootSlots[slot]]
                 values[slot] = path.segments.count == 1 ? root : scanner.navigate(root, path.segments.dropFirst())
             }
             var record = Record()

@@ -40,8 +40,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private let bigrams: UnsafeMutablePointer<UInt64>
     /// Bit per hashed first three symbols of a longer term.
     private let trigrams: UnsafeMutablePointer<UInt64>
-    private static let bigramBits = 20
-    private static let trigramBits = 21
+    private static let bigramBits = 16
+    private static let trigramBits = 19
     /// Per symbol: 1 when a one-symbol term consists of it.
     private let singles: UnsafeMutablePointer<UInt8>
 

@@ -17,6 +17,9 @@ public final class Normalizer: @unchecked Sendable {
     // BMP fold table: 0 = unchanged, `deleted` = removed, high bit = (index << 3 | count) into
     // `pool`, anything else is the single replacement scalar.
     private let bmp: UnsafeMutablePointer<UInt32>
+    /// One bit per BMP scalar: set when `bmp` has an entry for it. 8 KiB, so it stays in L1
+    /// while the 256 KiB table is touched only for the few characters that fold.
+    private let foldsBMP: UnsafeMutablePointer<UInt64>
     private let pool: UnsafeMutablePointer<UInt32>
     private let supplementary: [UInt32: [UInt32]]
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
@@ -50,6 +53,9 @@ public final class Normalizer: @unchecked Sendable {
         for (source, targets) in Self.parse(NormalizationTables.lowercase) where targets.count == 1 {
             if source < 0x10000 { lowercaseBMP[Int(source)] = targets[0] } else { lowerSupplementary[source] = targets[0] }
         }
+        foldsBMP = .allocate(capacity: 1024)
+        foldsBMP.initialize(repeating: 0, count: 1024)
+        for scalar in 0..<0x10000 where bmp[scalar] != 0 { foldsBMP[scalar >> 6] |= 1 << UInt64(scalar & 63) }
         self.pool = .allocate(capacity: max(1, pool.count))
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
@@ -107,73 +113,147 @@ public final class Normalizer: @unchecked Sendable {
     /// Normalizes `input` into `output` (cleared first). A byte that is not valid UTF-8 becomes
     /// U+FFFD and the text is still normalized, so one bad byte cannot hide the rest of a text
     /// from the rules; `output.firstInvalidUTF8` says where the first one was.
+    ///
+    /// One loop over local state: each input character folds to at most four scalars, which go
+    /// through the separator rule and are written to raw buffers reserved up front (a character
+    /// folds to at most four scalars, so at most two scalars and four UTF-8 bytes per input byte).
     public func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText) {
         output.reset()
-        var emitter = Emitter(output: output, inputBytes: input.count)
-        guard let base = input.baseAddress else { return }
         let n = input.count
-        var i = 0
+        output.utf8.reserve(4 &* n &+ 16)
+        output.scalars.reserve(2 &* n &+ 8)
+        output.utf8Offsets.reserve(2 &* n &+ 8)
+        output.originalOffsets.reserve(2 &* n &+ 8)
+        guard let base = input.baseAddress, n > 0 else { return }
+        let utf8 = output.utf8.base
+        let scalars = output.scalars.base
+        let utf8Offsets = output.utf8Offsets.base
+        let originalOffsets = output.originalOffsets.base
+        let bmp = self.bmp
+        let foldsBMP = self.foldsBMP
+        var w = Writer(utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
+                       originalOffsets: output.originalOffsets.base)
+        var lastWasIdeograph = false
+        // Separators seen after an ideograph, held until the next character decides their fate.
+        var pendingCount = 0
+        var pending: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        var pendingFrom: (Int, Int, Int) = (0, 0, 0)
+        var firstInvalid: Int? = nil
+        var folded: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
 
+        var i = 0
         while i < n {
             let b0 = base[i]
-            if b0 < 0x80 {
-                emitter.accept(UInt32(b0), from: i)
-                i += 1
-                continue
-            }
             let start = i
-            var scalar: UInt32
-            if b0 & 0xE0 == 0xC0 {
-                guard b0 >= 0xC2, i + 1 < n, base[i + 1] & 0xC0 == 0x80 else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
-                scalar = UInt32(b0 & 0x1F) << 6 | UInt32(base[i + 1] & 0x3F)
-                i += 2
-            } else if b0 & 0xF0 == 0xE0 {
-                guard i + 2 < n, base[i + 1] & 0xC0 == 0x80, base[i + 2] & 0xC0 == 0x80 else {
-                    Self.noteInvalid(output, i)
-                    emitter.accept(0xFFFD, from: i)
-                    i += 1
+            var foldedCount = 1
+            if b0 < 0x80 {
+                i &+= 1
+                if !lastWasIdeograph && pendingCount == 0 {
+                    // ASCII after anything but an ideograph: no separator bookkeeping.
+                    w.put(UInt32(b0), start)
                     continue
                 }
-                scalar = UInt32(b0 & 0x0F) << 12 | UInt32(base[i + 1] & 0x3F) << 6 | UInt32(base[i + 2] & 0x3F)
-                guard scalar >= 0x800, scalar & 0xF800 != 0xD800 else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
-                i += 3
-            } else if b0 & 0xF8 == 0xF0 {
-                guard i + 3 < n, base[i + 1] & 0xC0 == 0x80, base[i + 2] & 0xC0 == 0x80, base[i + 3] & 0xC0 == 0x80
-                else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
-                scalar =
-                    UInt32(b0 & 0x07) << 18 | UInt32(base[i + 1] & 0x3F) << 12 | UInt32(base[i + 2] & 0x3F) << 6
-                    | UInt32(base[i + 3] & 0x3F)
-                guard scalar >= 0x10000, scalar <= 0x10FFFF else { Self.noteInvalid(output, i); emitter.accept(0xFFFD, from: i); i += 1; continue }
-                i += 4
+                folded.0 = UInt32(b0)
             } else {
-                Self.noteInvalid(output, i)
-                emitter.accept(0xFFFD, from: i)
-                i += 1
-                continue
-            }
-            if scalar < 0x10000 {
-                let f = bmp[Int(scalar)]
-                if f == 0 {
-                    emitter.accept(scalar, from: start)
-                } else if f == Self.deleted {
-                    continue
-                } else if f & Self.multiFlag != 0 {
-                    let index = Int((f & ~Self.multiFlag) >> 3)
-                    for k in 0..<Int(f & 7) { emitter.accept(pool[index + k], from: start) }
+                var scalar: UInt32 = 0xFFFD
+                var valid = false
+                if b0 & 0xE0 == 0xC0 {
+                    if b0 >= 0xC2, i &+ 1 < n, base[i &+ 1] & 0xC0 == 0x80 {
+                        scalar = UInt32(b0 & 0x1F) << 6 | UInt32(base[i &+ 1] & 0x3F)
+                        valid = true
+                        i &+= 2
+                    }
+                } else if b0 & 0xF0 == 0xE0 {
+                    if i &+ 2 < n, base[i &+ 1] & 0xC0 == 0x80, base[i &+ 2] & 0xC0 == 0x80 {
+                        let v = UInt32(b0 & 0x0F) << 12 | UInt32(base[i &+ 1] & 0x3F) << 6 | UInt32(base[i &+ 2] & 0x3F)
+                        if v >= 0x800, v & 0xF800 != 0xD800 {
+                            scalar = v
+                            valid = true
+                            i &+= 3
+                        }
+                    }
+                } else if b0 & 0xF8 == 0xF0 {
+                    if i &+ 3 < n, base[i &+ 1] & 0xC0 == 0x80, base[i &+ 2] & 0xC0 == 0x80, base[i &+ 3] & 0xC0 == 0x80 {
+                        let v =
+                            UInt32(b0 & 0x07) << 18 | UInt32(base[i &+ 1] & 0x3F) << 12
+                            | UInt32(base[i &+ 2] & 0x3F) << 6 | UInt32(base[i &+ 3] & 0x3F)
+                        if v >= 0x10000, v <= 0x10FFFF {
+                            scalar = v
+                            valid = true
+                            i &+= 4
+                        }
+                    }
+                }
+                if !valid {
+                    // Not UTF-8: U+FFFD in its place, one byte consumed.
+                    if firstInvalid == nil { firstInvalid = i }
+                    i &+= 1
+                    folded.0 = 0xFFFD
+                } else if scalar < 0x10000 {
+                    let f = foldsBMP[Int(scalar >> 6)] & (1 << UInt64(scalar & 63)) == 0 ? 0 : bmp[Int(scalar)]
+                    if f == 0 {
+                        folded.0 = scalar
+                    } else if f == Self.deleted {
+                        continue
+                    } else if f & Self.multiFlag != 0 {
+                        let index = Int((f & ~Self.multiFlag) >> 3)
+                        foldedCount = Int(f & 7)
+                        folded.0 = pool[index]
+                        if foldedCount > 1 { folded.1 = pool[index &+ 1] }
+                        if foldedCount > 2 { folded.2 = pool[index &+ 2] }
+                        if foldedCount > 3 { folded.3 = pool[index &+ 3] }
+                    } else {
+                        folded.0 = f
+                    }
+                } else if let list = supplementary[scalar] {
+                    foldedCount = min(4, list.count)
+                    if foldedCount == 0 { continue }
+                    folded.0 = list[0]
+                    if foldedCount > 1 { folded.1 = list[1] }
+                    if foldedCount > 2 { folded.2 = list[2] }
+                    if foldedCount > 3 { folded.3 = list[3] }
                 } else {
-                    emitter.accept(f, from: start)
+                    folded.0 = scalar
                 }
-            } else if let folded = supplementary[scalar] {
-                for s in folded { emitter.accept(s, from: start) }
-            } else {
-                emitter.accept(scalar, from: start)
+            }
+            // The separator rule, once per folded scalar.
+            for m in 0..<foldedCount {
+                let s = m == 0 ? folded.0 : (m == 1 ? folded.1 : (m == 2 ? folded.2 : folded.3))
+                if Normalizer.isSeparator(s) {
+                    if lastWasIdeograph && pendingCount < Normalizer.maxSeparatorRun {
+                        switch pendingCount {
+                        case 0: pending.0 = s; pendingFrom.0 = start
+                        case 1: pending.1 = s; pendingFrom.1 = start
+                        default: pending.2 = s; pendingFrom.2 = start
+                        }
+                        pendingCount &+= 1
+                        continue
+                    }
+                    if pendingCount > 0 {
+                        w.flush(pending, pendingFrom, pendingCount)
+                        pendingCount = 0
+                    }
+                    w.put(s, start)
+                    lastWasIdeograph = false
+                    continue
+                }
+                let ideograph = s >= 0x3400 && Normalizer.isIdeograph(s)
+                if pendingCount > 0 {
+                    if !ideograph { w.flush(pending, pendingFrom, pendingCount) }
+                    pendingCount = 0
+                }
+                w.put(s, start)
+                lastWasIdeograph = ideograph
             }
         }
-        emitter.finish()
-    }
-
-    private static func noteInvalid(_ output: NormalizedText, _ at: Int) {
-        if output.firstInvalidUTF8 == nil { output.firstInvalidUTF8 = at }
+        if pendingCount > 0 { w.flush(pending, pendingFrom, pendingCount) }
+        output.utf8.count = w.u
+        output.scalars.count = w.k
+        output.utf8Offsets.count = w.k
+        output.originalOffsets.count = w.k
+        output.longestDigitRun = w.longestDigitRun
+        output.longestAlphanumericRun = w.longestAlnumRun
+        output.firstInvalidUTF8 = firstInvalid
     }
 
     /// Normalizes a whole string (for rule terms and tests); invalid input cannot occur here.
@@ -214,123 +294,77 @@ public final class Normalizer: @unchecked Sendable {
     }
 }
 
-/// Writes folded scalars into a `NormalizedText`, holding back separators that follow an
-/// ideograph until it knows whether another ideograph comes next. Works on raw pointers with
-/// room reserved up front, so the per-character path does no bookkeeping on the class.
-private struct Emitter {
-    let output: NormalizedText
+/// Writes normalized scalars to raw buffers reserved by the caller, tracking digit and letter runs.
+private struct Writer {
     let utf8: UnsafeMutablePointer<UInt8>
     let scalars: UnsafeMutablePointer<UInt32>
     let utf8Offsets: UnsafeMutablePointer<UInt32>
     let originalOffsets: UnsafeMutablePointer<UInt32>
-    var utf8Count = 0
-    var scalarCount = 0
-    var lastWasIdeograph = false
-    var pendingCount = 0
-    var pending: (UInt32, UInt32, UInt32) = (0, 0, 0)
-    var pendingFrom: (Int, Int, Int) = (0, 0, 0)
+    var u = 0
+    var k = 0
     var digitRun = 0
     var longestDigitRun = 0
-    var alphanumericRun = 0
-    var longestAlphanumericRun = 0
+    var alnumRun = 0
+    var longestAlnumRun = 0
 
-    /// Reserves the worst case for `inputBytes`: a character folds to at most four scalars, so
-    /// at most two scalars and four UTF-8 bytes per input byte.
-    init(output: NormalizedText, inputBytes: Int) {
-        self.output = output
-        output.utf8.reserve(4 * inputBytes + 16)
-        output.scalars.reserve(2 * inputBytes + 8)
-        output.utf8Offsets.reserve(2 * inputBytes + 8)
-        output.originalOffsets.reserve(2 * inputBytes + 8)
-        utf8 = output.utf8.base
-        scalars = output.scalars.base
-        utf8Offsets = output.utf8Offsets.base
-        originalOffsets = output.originalOffsets.base
+    init(
+        utf8: UnsafeMutablePointer<UInt8>, scalars: UnsafeMutablePointer<UInt32>,
+        utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>
+    ) {
+        self.utf8 = utf8
+        self.scalars = scalars
+        self.utf8Offsets = utf8Offsets
+        self.originalOffsets = originalOffsets
     }
 
     @inline(__always)
-    mutating func accept(_ scalar: UInt32, from origin: Int) {
-        if Normalizer.isSeparator(scalar) {
-            if lastWasIdeograph && pendingCount < Normalizer.maxSeparatorRun {
-                switch pendingCount {
-                case 0: pending.0 = scalar; pendingFrom.0 = origin
-                case 1: pending.1 = scalar; pendingFrom.1 = origin
-                default: pending.2 = scalar; pendingFrom.2 = origin
-                }
-                pendingCount += 1
-                return
-            }
-            flushPending()
-            emit(scalar, from: origin)
-            lastWasIdeograph = false
-            return
-        }
-        let ideograph = scalar >= 0x3400 && Normalizer.isIdeograph(scalar)
-        if pendingCount > 0 {
-            if ideograph { pendingCount = 0 } else { flushPending() }
-        }
-        emit(scalar, from: origin)
-        lastWasIdeograph = ideograph
-    }
-
-    mutating func finish() {
-        flushPending()
-        output.utf8.count = utf8Count
-        output.scalars.count = scalarCount
-        output.utf8Offsets.count = scalarCount
-        output.originalOffsets.count = scalarCount
-        output.longestDigitRun = longestDigitRun
-        output.longestAlphanumericRun = longestAlphanumericRun
+    mutating func flush(_ pending: (UInt32, UInt32, UInt32), _ from: (Int, Int, Int), _ count: Int) {
+        put(pending.0, from.0)
+        if count > 1 { put(pending.1, from.1) }
+        if count > 2 { put(pending.2, from.2) }
     }
 
     @inline(__always)
-    private mutating func flushPending() {
-        if pendingCount > 0 { emit(pending.0, from: pendingFrom.0) }
-        if pendingCount > 1 { emit(pending.1, from: pendingFrom.1) }
-        if pendingCount > 2 { emit(pending.2, from: pendingFrom.2) }
-        pendingCount = 0
-    }
-
-    @inline(__always)
-    private mutating func emit(_ s: UInt32, from origin: Int) {
-        scalars[scalarCount] = s
-        utf8Offsets[scalarCount] = UInt32(truncatingIfNeeded: utf8Count)
-        originalOffsets[scalarCount] = UInt32(truncatingIfNeeded: origin)
-        scalarCount += 1
+    mutating func put(_ s: UInt32, _ origin: Int) {
+        scalars[k] = s
+        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
+        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
+        k &+= 1
         if s < 0x80 {
-            utf8[utf8Count] = UInt8(truncatingIfNeeded: s)
-            utf8Count += 1
-            if s >= 0x30 && s <= 0x39 {
-                digitRun += 1
+            utf8[u] = UInt8(truncatingIfNeeded: s)
+            u &+= 1
+            if s &- 0x30 < 10 {
+                digitRun &+= 1
+                alnumRun &+= 1
                 if digitRun > longestDigitRun { longestDigitRun = digitRun }
+                if alnumRun > longestAlnumRun { longestAlnumRun = alnumRun }
+            } else if (s | 0x20) &- 0x61 < 26 {
+                digitRun = 0
+                alnumRun &+= 1
+                if alnumRun > longestAlnumRun { longestAlnumRun = alnumRun }
             } else {
                 digitRun = 0
-            }
-            if (s | 0x20) >= 0x61 && (s | 0x20) <= 0x7A || (s >= 0x30 && s <= 0x39) {
-                alphanumericRun += 1
-                if alphanumericRun > longestAlphanumericRun { longestAlphanumericRun = alphanumericRun }
-            } else {
-                alphanumericRun = 0
+                alnumRun = 0
             }
             return
         }
         digitRun = 0
-        alphanumericRun = 0
+        alnumRun = 0
         if s < 0x800 {
-            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xC0 | (s >> 6))
-            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
-            utf8Count += 2
+            utf8[u] = UInt8(truncatingIfNeeded: 0xC0 | (s >> 6))
+            utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            u &+= 2
         } else if s < 0x10000 {
-            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xE0 | (s >> 12))
-            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
-            utf8[utf8Count + 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
-            utf8Count += 3
+            utf8[u] = UInt8(truncatingIfNeeded: 0xE0 | (s >> 12))
+            utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
+            utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            u &+= 3
         } else {
-            utf8[utf8Count] = UInt8(truncatingIfNeeded: 0xF0 | (s >> 18))
-            utf8[utf8Count + 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 12) & 0x3F))
-            utf8[utf8Count + 2] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
-            utf8[utf8Count + 3] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
-            utf8Count += 4
+            utf8[u] = UInt8(truncatingIfNeeded: 0xF0 | (s >> 18))
+            utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 12) & 0x3F))
+            utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
+            utf8[u &+ 3] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+            u &+= 4
         }
     }
 }

@@ -5,13 +5,16 @@
 public struct RegexPrefilter: Sendable, Hashable {
     /// One of these must occur (case-insensitively, after normalization); nil = no literal gate.
     public var literals: [String]?
+    /// A second, independent set of which one must occur too; nil = none.
+    public var secondLiterals: [String]?
     /// A run of at least this many digits must occur; 0 = no digit gate.
     public var minDigitRun: Int
     /// A run of at least this many ASCII letters and digits must occur; 0 = no such gate.
     public var minAlphanumericRun: Int
 
-    public init(literals: [String]?, minDigitRun: Int, minAlphanumericRun: Int = 0) {
+    public init(literals: [String]?, secondLiterals: [String]? = nil, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
+        self.secondLiterals = secondLiterals
         self.minDigitRun = minDigitRun
         self.minAlphanumericRun = minAlphanumericRun
     }
@@ -26,7 +29,7 @@ public struct RegexPrefilter: Sendable, Hashable {
     }
 
     /// Literal sets scoring below this are not worth gating on (see `score`).
-    static let minimumScore = 0.55
+    static let minimumScore = 0.4
     /// Digit gates shorter than this are not worth using.
     static let minimumDigitRun = 4
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
@@ -39,13 +42,21 @@ public struct RegexPrefilter: Sendable, Hashable {
         var parser = PatternParser(Array(pattern.unicodeScalars))
         let node = parser.parseAlternation()
         let info = node.info
+        // Every candidate set is a necessary condition, so the two strongest can both be required.
+        func text(_ set: [Literal]) -> [String] {
+            set.map { lit in String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))) }
+        }
+        let usable = info.candidates.map(minimal).filter { score($0) >= minimumScore }
+            .sorted { score($0) > score($1) }
         var literals: [String]? = nil
-        if let set = info.required, score(set) >= minimumScore {
-            literals = set.map { lit in String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))) }
+        var second: [String]? = nil
+        if let first = usable.first {
+            literals = text(first)
+            if let other = usable.dropFirst().first(where: { Set($0) != Set(first) }) { second = text(other) }
         }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
         let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
-        return RegexPrefilter(literals: literals, minDigitRun: run, minAlphanumericRun: alnum)
+        return RegexPrefilter(literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
     }
 
     /// How selective a literal set is: the weight of its weakest literal, less a little for
@@ -62,8 +73,8 @@ public struct RegexPrefilter: Sendable, Hashable {
                 switch v {
                 case 0x30...0x39: weight += 0.3
                 case 0x41...0x5A, 0x61...0x7A: weight += 0.5
-                case 0x40, 0x3C, 0x3E, 0x7B, 0x7D, 0x24, 0x60, 0x7C, 0x5C: weight += 1.2
-                case 0x3D, 0x3B, 0x26, 0x23, 0x25, 0x21, 0x3F, 0x5B, 0x5D, 0x2A, 0x2B, 0x7E, 0x5E, 0x5F: weight += 0.8
+                case 0x40, 0x3C, 0x3E, 0x7B, 0x7D, 0x24, 0x60, 0x7C, 0x5C, 0x3D: weight += 1.2
+                case 0x3B, 0x26, 0x23, 0x25, 0x21, 0x3F, 0x5B, 0x5D, 0x2A, 0x2B, 0x7E, 0x5E, 0x5F: weight += 0.8
                 case 0...0x7F: weight += 0.3
                 default:
                     if Normalizer.isIdeograph(v) {

@@ -82,6 +82,7 @@ enum TermUse: Sendable {
     case cooccurrence(rule: Int32, slot: Int32)
     case topic(Int32)
     case regexLiteral(Int32)
+    case regexSecondLiteral(Int32)
 }
 
 /// Everything the scanner needs, compiled: immutable, shared by all scanning threads.
@@ -97,6 +98,11 @@ public final class RuleSet: Sendable {
     /// Per regex: its class-run gates, kept apart so the hot path reads plain integers.
     let regexDigitGate: [Int32]
     let regexAlphanumericGate: [Int32]
+    let regexNeedsSecond: [Bool]
+    /// Refusal regexes only matter for outputs; inputs skip them.
+    let regexIsRefusal: [Bool]
+    let regexObjects: [Regex]
+    let regexValidators: [Validator?]
     let termLengths: [Int32]
     /// Regexes without a literal gate, checked on every text (their digit gate still applies).
     let ungatedRegexes: [Int32]
@@ -125,6 +131,10 @@ public final class RuleSet: Sendable {
         uses = flat
         regexDigitGate = builder.regexes.map { Int32($0.prefilter.minDigitRun) }
         regexAlphanumericGate = builder.regexes.map { Int32($0.prefilter.minAlphanumericRun) }
+        regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
+        regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
+        regexObjects = builder.regexes.map(\.regex)
+        regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
         automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
         termLengths = automaton.termLengths
@@ -200,17 +210,29 @@ public final class RuleSetBuilder {
         var prefilter = RegexPrefilter.derive(from: folded)
         if let literals {
             prefilter.literals = literals.isEmpty ? nil : literals
+            prefilter.secondLiterals = nil
         }
         var literalTerms: [Int32] = []
         if let lits = prefilter.literals {
             literalTerms = lits.compactMap { intern($0) }
-            if literalTerms.count != lits.count { prefilter.literals = nil }
+            if literalTerms.count != lits.count {
+                prefilter.literals = nil
+                prefilter.secondLiterals = nil
+            }
+        }
+        var secondTerms: [Int32] = []
+        if let lits = prefilter.secondLiterals {
+            secondTerms = lits.compactMap { intern($0) }
+            if secondTerms.count != lits.count { prefilter.secondLiterals = nil }
         }
         let index = Int32(regexes.count)
         regexes.append(
             RegexRule(id: id, signal: signal, origin: origin, regex: regex, validator: validator, prefilter: prefilter, withinFirst: withinFirst))
         if prefilter.literals != nil {
-            for t in literalTerms { termUses[Int(t)].append(.regexLiteral(index)) }
+            for t in Set(literalTerms) { termUses[Int(t)].append(.regexLiteral(index)) }
+        }
+        if prefilter.secondLiterals != nil {
+            for t in Set(secondTerms) { termUses[Int(t)].append(.regexSecondLiteral(index)) }
         }
         return prefilter
     }

@@ -44,6 +44,8 @@ public final class Scanner {
     private let topicTerms = GrowableBuffer<(topic: Int32, term: Int32)>(capacity: 16)
     private let queue = GrowableBuffer<Int32>(capacity: 32)
     private var regexStamp: [UInt32]
+    private var checkingRefusal = true
+    private var regexSecondStamp: [UInt32]
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
     private let maxMatchesPerRule = 8
@@ -51,6 +53,7 @@ public final class Scanner {
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
         self.rules = rules
         regexStamp = Array(repeating: 0, count: rules.regexes.count)
+        regexSecondStamp = Array(repeating: 0, count: rules.regexes.count)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
     }
@@ -59,6 +62,7 @@ public final class Scanner {
     /// tells the caller to report it.
     /// - Parameter refusalCheck: classify the text as a refusal or not (for outputs).
     public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) {
+        checkingRefusal = refusalCheck
         rules.normalizer.normalize(original, into: text)
         matches.removeAll()
         topics.removeAll()
@@ -72,7 +76,10 @@ public final class Scanner {
         queue.removeAll()
         stamp &+= 1
         if stamp == 0 {
-            for i in regexStamp.indices { regexStamp[i] = 0 }
+            for i in regexStamp.indices {
+                regexStamp[i] = 0
+                regexSecondStamp[i] = 0
+            }
             stamp = 1
         }
         if hits.count > 0 { collectLiteralHits() }
@@ -82,7 +89,10 @@ public final class Scanner {
         rules.ungatedRegexes.withUnsafeBufferPointer { ungated in
             rules.regexDigitGate.withUnsafeBufferPointer { digitGate in
                 rules.regexAlphanumericGate.withUnsafeBufferPointer { alnumGate in
-                    for r in ungated where digitGate[Int(r)] <= digitRun && alnumGate[Int(r)] <= alphanumericRun {
+                    for r in ungated
+                    where digitGate[Int(r)] <= digitRun && alnumGate[Int(r)] <= alphanumericRun
+                        && (checkingRefusal || !rules.regexIsRefusal[Int(r)])
+                    {
                         queue.append(r)
                     }
                 }
@@ -123,10 +133,15 @@ public final class Scanner {
                             case .regexLiteral(let r):
                                 if regexStamp[Int(r)] != stamp {
                                     regexStamp[Int(r)] = stamp
-                                    if rules.regexDigitGate[Int(r)] <= digitRun
-                                        && rules.regexAlphanumericGate[Int(r)] <= alphanumericRun
-                                    {
-                                        queue.append(r)
+                                    if !rules.regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
+                                        enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
+                                    }
+                                }
+                            case .regexSecondLiteral(let r):
+                                if regexSecondStamp[Int(r)] != stamp {
+                                    regexSecondStamp[Int(r)] = stamp
+                                    if regexStamp[Int(r)] == stamp {
+                                        enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
                                     }
                                 }
                             }
@@ -134,6 +149,15 @@ public final class Scanner {
                     }
                 }
             }
+        }
+    }
+
+    @inline(__always)
+    private func enqueue(_ r: Int32, digitRun: Int32, alphanumericRun: Int32) {
+        if rules.regexDigitGate[Int(r)] <= digitRun && rules.regexAlphanumericGate[Int(r)] <= alphanumericRun
+            && (checkingRefusal || !rules.regexIsRefusal[Int(r)])
+        {
+            queue.append(r)
         }
     }
 
@@ -174,27 +198,25 @@ public final class Scanner {
         let bytes = text.utf8.buffer
         for q in 0..<queue.count {
             let r = queue[q]
-            let rule = rules.regexes[Int(r)]
+            let regex = rules.regexObjects[Int(r)]
+            let validator = rules.regexValidators[Int(r)]
             var from = 0
             var found = 0
             while from <= bytes.count, found < maxMatchesPerRule {
                 counters.regexRuns += 1
                 counters.runsPerRegex[Int(r)] += 1
-                let outcome = rule.regex.firstMatch(in: bytes, from: from, scratch: scratch)
+                let outcome = regex.firstMatch(in: bytes, from: from, scratch: scratch)
                 guard case .match(let range) = outcome else {
                     if outcome == .limitExceeded { counters.regexLimitHits += 1 }
                     break
                 }
-                let accepted =
-                    rule.validator.map { v in
-                        v.accepts(UnsafeBufferPointer(rebasing: bytes[range]))
-                    } ?? true
+                let accepted = validator.map { v in v.accepts(UnsafeBufferPointer(rebasing: bytes[range])) } ?? true
                 if accepted {
                     let start = text.scalarIndex(atUTF8Offset: range.lowerBound)
                     let end = range.isEmpty ? start : text.scalarIndex(atUTF8Offset: range.upperBound - 1) + 1
                     matches.append(Match(rule: .regex(r), start: Int32(start), end: Int32(end)))
                     found += 1
-                    if rule.validator == nil { break }
+                    if validator == nil { break }
                 }
                 from = range.isEmpty ? range.upperBound + 1 : range.upperBound
                 // Keep searching on a whole character.
