@@ -85,6 +85,8 @@ public struct RegexPrefilter: Sendable, Hashable {
                     }
                 }
             }
+            // A literal of digits alone gates nothing the digit-run gate does not.
+            if literal.allSatisfy({ $0 &- 0x30 < 10 }) { return -1 }
             // Two common characters together are far rarer than either alone.
             if ideographs > 1 { weight += 0.4 * Double(ideographs - 1) }
             weakest = min(weakest, weight)
