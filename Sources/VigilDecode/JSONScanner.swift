@@ -240,7 +240,7 @@ struct JSONScanner {
         return current
     }
 
-    private func member(of span: Span, named key: [UInt8]) -> ValueRef {
+    func member(of span: Span, named key: [UInt8]) -> ValueRef {
         var s = JSONScanner(UnsafeBufferPointer(start: p, count: span.end))
         s.i = span.start + 1
         s.skipWhitespace()
@@ -257,6 +257,23 @@ struct JSONScanner {
             s.i += 1
         }
         return .missing
+    }
+
+    /// Every element of an array already known to be valid.
+    func elements(of span: Span) -> [ValueRef] {
+        var s = JSONScanner(UnsafeBufferPointer(start: p, count: span.end))
+        s.i = span.start + 1
+        s.skipWhitespace()
+        var result: [ValueRef] = []
+        if s.i < s.n, s.p[s.i] == 0x5D { return result }
+        while s.i < s.n {
+            guard let value = try? s.readValue(depth: 1) else { break }
+            result.append(value)
+            s.skipWhitespace()
+            guard s.i < s.n, s.p[s.i] == 0x2C else { break }
+            s.i += 1
+        }
+        return result
     }
 
     private func element(of span: Span, at index: Int) -> ValueRef {

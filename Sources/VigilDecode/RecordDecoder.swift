@@ -132,26 +132,43 @@ public final class RecordDecoder {
         }
     }
 
+    /// A message content given as a list of parts (OpenAI's `[{"type":"text","text":"…"}]`, or
+    /// plain strings): the text parts joined by newlines. Other parts (images) are skipped.
+    private func contentParts(_ v: ValueRef, _ line: UnsafeBufferPointer<UInt8>, into out: GrowableBytes) -> UnsafeBufferPointer<UInt8>? {
+        out.removeAll()
+        let scanner = JSONScanner(line)
+        var any = false
+        for element in scanner.elements(of: v.span) {
+            let part = element.kind == .object ? scanner.member(of: element.span, named: Array("text".utf8)) : element
+            guard part.kind == .string else { continue }
+            if any { out.append(0x0A) }
+            any = true
+            JSONUnescape.decode(UnsafeBufferPointer(rebasing: line[part.span.start..<part.span.end]), appendingTo: out)
+        }
+        return any ? out.buffer : nil
+    }
+
     /// The string at a slot, escapes decoded; nil when the field is absent or null.
     private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> UnsafeBufferPointer<UInt8>? {
         let v = values[slot.rawValue]
         let name = paths[slot.rawValue]?.description ?? slot.name
+        let isText = slot == .text || slot == .input || slot == .output
         switch v.kind {
         case .missing, .null: return nil
         case .string: break
         case .number where slot == .requestID || slot == .userID || slot == .timestamp:
             return UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
+        case .array where isText:
+            return contentParts(v, line, into: scratch[slot.rawValue])
         default: throw .notAString(name)
         }
+        // Short fields with a bad byte are kept (written with U+FFFD): dropping the record
+        // would hide its text from the rules. Texts are checked by the normalizer.
         let raw = UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
-        if !v.hasEscapes {
-            if slot != .text && slot != .input && slot != .output, let bad = UTF8Check.firstInvalid(raw) {
-                throw .invalidUTF8(field: name, offset: v.span.start + bad)
-            }
-            return raw
-        }
+        if !v.hasEscapes { return raw }
         let out = scratch[slot.rawValue]
-        JSONUnescape.decode(raw, into: out)
+        out.removeAll()
+        JSONUnescape.decode(raw, appendingTo: out)
         return out.buffer
     }
 }
@@ -182,9 +199,9 @@ final class GrowableBytes {
 }
 
 enum JSONUnescape {
-    /// Decodes JSON escapes (already validated by the scanner). A lone surrogate becomes U+FFFD.
-    static func decode(_ raw: UnsafeBufferPointer<UInt8>, into out: GrowableBytes) {
-        out.removeAll()
+    /// Decodes JSON escapes (already validated by the scanner), appending to `out`. A lone
+    /// surrogate becomes U+FFFD.
+    static func decode(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: GrowableBytes) {
         var i = 0
         while i < raw.count {
             let c = raw[i]

@@ -5,7 +5,8 @@
 /// - compatibility forms folded (NFKC per character): full-width → half-width, ①→1, ﬁ→fi;
 /// - traditional characters → simplified;
 /// - zero-width and other invisible characters removed;
-/// - runs of up to three separators between two CJK ideographs removed (炸-弹, 炸 弹 → 炸弹).
+/// - runs of up to three separators removed between two CJK ideographs (炸-弹, 炸 弹 → 炸弹) and
+///   between an ideograph and a Latin letter or digit (药物 X → 药物X); kept between Latin words.
 /// Case is kept (regexes decide with `(?i)`); the literal automaton folds case itself.
 public final class Normalizer: @unchecked Sendable {
     /// Maximum separators between two ideographs that are still removed.
@@ -138,6 +139,7 @@ public final class Normalizer: @unchecked Sendable {
         var pendingCount = 0
         var pending: (UInt32, UInt32, UInt32) = (0, 0, 0)
         var pendingFrom: (Int, Int, Int) = (0, 0, 0)
+        var pendingAfterIdeograph = false
         var firstInvalid: Int? = nil
         var folded: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
 
@@ -148,8 +150,10 @@ public final class Normalizer: @unchecked Sendable {
             var foldedCount = 1
             if b0 < 0x80 {
                 i &+= 1
-                if !lastWasIdeograph && pendingCount == 0 {
-                    // ASCII after anything but an ideograph: no separator bookkeeping.
+                if !lastWasIdeograph && pendingCount == 0
+                    && !(w.alnumRun > 0 && Normalizer.isSeparator(UInt32(b0)) && Self.nonASCIIAfterSeparators(base, i, n))
+                {
+                    // ASCII that cannot begin a dropped separator run: no bookkeeping.
                     w.put(UInt32(b0), start)
                     continue
                 }
@@ -220,7 +224,10 @@ public final class Normalizer: @unchecked Sendable {
             for m in 0..<foldedCount {
                 let s = m == 0 ? folded.0 : (m == 1 ? folded.1 : (m == 2 ? folded.2 : folded.3))
                 if Normalizer.isSeparator(s) {
-                    if lastWasIdeograph && pendingCount < Normalizer.maxSeparatorRun {
+                    let continuing = pendingCount > 0 && pendingCount < Normalizer.maxSeparatorRun
+                    let beginning = pendingCount == 0 && (lastWasIdeograph || w.alnumRun > 0)
+                    if continuing || beginning {
+                        if beginning { pendingAfterIdeograph = lastWasIdeograph }
                         switch pendingCount {
                         case 0: pending.0 = s; pendingFrom.0 = start
                         case 1: pending.1 = s; pendingFrom.1 = start
@@ -239,7 +246,12 @@ public final class Normalizer: @unchecked Sendable {
                 }
                 let ideograph = s >= 0x3400 && Normalizer.isIdeograph(s)
                 if pendingCount > 0 {
-                    if !ideograph { w.flush(pending, pendingFrom, pendingCount) }
+                    // Dropped between two ideographs, or between an ideograph and a letter or
+                    // digit (either way round); kept between two Latin words.
+                    let alphanumeric = s < 0x80 && ((s | 0x20) &- 0x61 < 26 || s &- 0x30 < 10)
+                    if !(ideograph || (pendingAfterIdeograph && alphanumeric)) {
+                        w.flush(pending, pendingFrom, pendingCount)
+                    }
                     pendingCount = 0
                 }
                 w.put(s, start)
@@ -254,6 +266,19 @@ public final class Normalizer: @unchecked Sendable {
         output.longestDigitRun = w.longestDigitRun
         output.longestAlphanumericRun = w.longestAlnumRun
         output.firstInvalidUTF8 = firstInvalid
+    }
+
+    /// Whether, after the separator just read, at most two more separators and then a non-ASCII
+    /// byte follow: only then can the run sit between a letter or digit and an ideograph.
+    @inline(__always)
+    private static func nonASCIIAfterSeparators(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Bool {
+        var j = from
+        var seen = 1
+        while j < n, base[j] < 0x80, seen < maxSeparatorRun, isSeparator(UInt32(base[j])) {
+            j &+= 1
+            seen &+= 1
+        }
+        return j < n && base[j] >= 0x80
     }
 
     /// Normalizes a whole string (for rule terms and tests); invalid input cannot occur here.

@@ -10,6 +10,14 @@ public struct PackLoader {
     /// Loads every `*.yaml` / `*.yml` under the directories (recursively, sorted by path).
     /// - Throws: `RuleErrors` listing every problem found.
     public func load(directories: [String]) throws(RuleErrors) -> [RulePack] {
+        let (packs, errors) = loadCollectingErrors(directories: directories)
+        if !errors.isEmpty { throw RuleErrors(errors: errors) }
+        return packs
+    }
+
+    /// Loads every pack that loads, and returns the problems of the others beside them, so a
+    /// caller can go on to find the problems compilation would report too.
+    public func loadCollectingErrors(directories: [String]) -> ([RulePack], [RuleError]) {
         var packs: [RulePack] = []
         var errors: [RuleError] = []
         for directory in directories {
@@ -18,9 +26,14 @@ public struct PackLoader {
                 errors.append(RuleError(SourceLocation(file: directory, line: 0), "no such rule directory (give one with --rules DIR)"))
                 continue
             }
-            let files = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? [])
+            // Follow a symlinked rule directory: the enumerator does not.
+            let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+            let files = (FileManager.default.enumerator(atPath: resolved)?.allObjects as? [String] ?? [])
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
+            if files.isEmpty {
+                errors.append(RuleError(SourceLocation(file: directory, line: 0), "no rule packs (*.yaml) in this directory; a rule directory must hold at least one"))
+            }
             for relative in files {
                 let path = (directory as NSString).appendingPathComponent(relative)
                 do {
@@ -37,8 +50,7 @@ public struct PackLoader {
             }
             seen[pack.id] = pack.file
         }
-        if !errors.isEmpty { throw RuleErrors(errors: errors) }
-        return packs
+        return (packs, errors)
     }
 
     /// Loads one pack file.

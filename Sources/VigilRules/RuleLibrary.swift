@@ -10,7 +10,16 @@ public final class RuleLibrary: Sendable {
     /// Loads and compiles the packs under `directories`.
     /// - Throws: `RuleErrors` with every problem, each naming its file and line.
     public static func load(directories: [String]) throws(RuleErrors) -> RuleLibrary {
-        try RuleLibrary(packs: PackLoader().load(directories: directories))
+        let (packs, loadErrors) = PackLoader().loadCollectingErrors(directories: directories)
+        let library: RuleLibrary
+        do {
+            library = try RuleLibrary(packs: packs)
+        } catch {
+            // Report what loading and compiling found, together.
+            throw RuleErrors(errors: loadErrors + error.errors)
+        }
+        if !loadErrors.isEmpty { throw RuleErrors(errors: loadErrors) }
+        return library
     }
 
     public init(packs: [RulePack]) throws(RuleErrors) {

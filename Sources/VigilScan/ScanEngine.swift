@@ -167,6 +167,8 @@ public final class ScanEngine {
 
     /// What one text's matches amount to, deduplicated by rule.
     struct Collected {
+        /// Original byte ranges of personal data, masked wherever an excerpt shows them.
+        var piiRanges: [Range<Int>] = []
         var risks: [(id: String, rule: String, match: Match)] = []
         var attacks: [String] = []
         var pii: [String] = []
@@ -174,7 +176,7 @@ public final class ScanEngine {
         var isEmpty: Bool { risks.isEmpty && attacks.isEmpty && pii.isEmpty }
     }
 
-    func collect() -> Collected {
+    func collect(_ text: UnsafeBufferPointer<UInt8>) -> Collected {
         var c = Collected()
         var seenRules = Set<String>()
         for i in 0..<scanner.matches.count {
@@ -190,6 +192,7 @@ public final class ScanEngine {
             case .pii(let kind):
                 if !c.pii.contains(kind) { c.pii.append(kind) }
                 c.evidence.append((kind, rule, m, true))
+                c.piiRanges.append(scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text))
             case .refusal:
                 break
             }
@@ -204,7 +207,7 @@ public final class ScanEngine {
 
     /// Writes `risks`, `attacks`, `pii` and `evidence` for a text with matches.
     func writeMatches(_ text: UnsafeBufferPointer<UInt8>, into out: inout JSONOutput) {
-        let c = collect()
+        let c = collect(text)
         out.raw(",\"risks\":[")
         for (n, entry) in c.risks.enumerated() {
             if n > 0 { out.raw(",") }
@@ -213,7 +216,7 @@ public final class ScanEngine {
             out.raw(",\"rule\":")
             out.string(entry.rule)
             out.raw(",\"excerpt\":")
-            writeExcerpt(text, entry.match, masked: false, into: &out)
+            writeExcerpt(text, entry.match, masked: false, hiding: c.piiRanges, into: &out)
             out.raw("}")
         }
         out.raw("],\"attacks\":[")
@@ -236,7 +239,7 @@ public final class ScanEngine {
                 out.raw(",\"rule\":")
                 out.string(e.rule)
                 out.raw(",\"excerpt\":")
-                writeExcerpt(text, e.match, masked: e.masked, into: &out)
+                writeExcerpt(text, e.match, masked: e.masked, hiding: c.piiRanges, into: &out)
                 out.raw("}")
             }
             out.raw("]")
@@ -245,7 +248,7 @@ public final class ScanEngine {
 
     /// One human-readable line per finding, for `--output text`.
     func writeText(_ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int, into out: inout JSONOutput) {
-        let c = scanner.matches.count > 0 ? collect() : Collected()
+        let c = scanner.matches.count > 0 ? collect(text) : Collected()
         var topics: [String] = []
         for t in 0..<scanner.topics.count {
             let id = library.ruleSet.topics[Int(scanner.topics[t])].id
@@ -259,19 +262,23 @@ public final class ScanEngine {
         if direction == .output { prefix += scanner.isRefusal ? " (refused)" : " (answered)" }
         for r in c.risks {
             out.raw(prefix + "  risk \(r.id)  \(r.rule)  ")
-            writeExcerpt(text, r.match, masked: false, into: &out)
+            writeExcerpt(text, r.match, masked: false, hiding: c.piiRanges, into: &out)
             out.raw("\n")
         }
         for e in c.evidence {
             out.raw(prefix + "  \(e.masked ? "pii" : "attack") \(e.kind)  \(e.rule)  ")
-            writeExcerpt(text, e.match, masked: e.masked, into: &out)
+            writeExcerpt(text, e.match, masked: e.masked, hiding: c.piiRanges, into: &out)
             out.raw("\n")
         }
         if !topics.isEmpty { out.raw(prefix + "  topic " + topics.joined(separator: ", ") + "\n") }
     }
 
     /// The original text of a match, with some context unless it is personal data (then masked).
-    func writeExcerpt(_ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, into out: inout JSONOutput) {
+    /// Personal data found in the same text, and any long run of digits in the context, is
+    /// masked wherever it falls inside an excerpt.
+    func writeExcerpt(
+        _ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, hiding pii: [Range<Int>], into out: inout JSONOutput
+    ) {
         let range = scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text)
         if masked {
             out.string(Masking.mask(UnsafeBufferPointer(rebasing: text[range])))
@@ -287,9 +294,24 @@ public final class ScanEngine {
             upper += 1
             while upper < text.count, text[upper] & 0xC0 == 0x80 { upper += 1 }
         }
-        let excerpt = UnsafeBufferPointer(rebasing: text[lower..<upper])
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(upper - lower)
+        var i = lower
+        while i < upper {
+            if let r = pii.first(where: { $0.contains(i) }) {
+                let end = min(r.upperBound, upper)
+                bytes.append(contentsOf: Masking.mask(UnsafeBufferPointer(rebasing: text[i..<end])).utf8)
+                i = end
+                continue
+            }
+            bytes.append(text[i])
+            i += 1
+        }
+        Masking.maskDigitRuns(&bytes)
         // Output is always valid UTF-8: a text with a bad byte is copied with U+FFFD.
-        if scanner.text.firstInvalidUTF8 != nil { out.lossyString(excerpt) } else { out.string(excerpt) }
+        bytes.withUnsafeBufferPointer { excerpt in
+            if scanner.text.firstInvalidUTF8 != nil { out.lossyString(excerpt) } else { out.string(excerpt) }
+        }
     }
 }
 
@@ -303,5 +325,21 @@ public enum Masking {
         var result = chars
         for p in positions.dropFirst(2).dropLast(2) { result[p] = "*" }
         return String(result)
+    }
+
+    /// Masks the middle of every run of seven or more ASCII digits (a number that may be an ID,
+    /// card or phone number cut by the excerpt's edge), keeping two digits at each end.
+    public static func maskDigitRuns(_ bytes: inout [UInt8]) {
+        var i = 0
+        while i < bytes.count {
+            guard bytes[i] >= 0x30, bytes[i] <= 0x39 else {
+                i += 1
+                continue
+            }
+            var j = i
+            while j < bytes.count, bytes[j] >= 0x30, bytes[j] <= 0x39 { j += 1 }
+            if j - i >= 7 { for k in (i + 2)..<(j - 2) { bytes[k] = 0x2A } }
+            i = j
+        }
     }
 }

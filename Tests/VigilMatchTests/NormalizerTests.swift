@@ -21,8 +21,15 @@ import Testing
         #expect(n.normalize(text) == "炸弹")
     }
 
+    @Test(arguments: [("药物 X", "药物X"), ("药物-x", "药物x"), ("X 药物", "X药物"), ("使用 Docker 部署", "使用Docker部署")])
+    func separatorsBetweenIdeographsAndLatinAreRemoved(text: String, expected: String) {
+        #expect(n.normalize(text) == expected)
+    }
+
     @Test func separatorsElsewhereStay() {
         #expect(n.normalize("A - B") == "A - B")
+        #expect(n.normalize("launder bank accounts") == "launder bank accounts")
+        #expect(n.normalize("x, 药物") == "x, 药物")
         #expect(n.normalize("138-1234-5678") == "138-1234-5678")
         #expect(n.normalize("炸 - - - - 弹") == "炸 - - - - 弹")  // more than three separators
         #expect(n.normalize("抱歉，我无法") == "抱歉,我无法")  // commas are not separators

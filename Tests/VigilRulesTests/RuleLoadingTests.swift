@@ -34,7 +34,7 @@ import VigilRules
                 let text = error.description
                 #expect(text.contains("pack.yaml:4: unknown risk id 'A.9.z'"))
                 #expect(text.contains("pack.yaml:6: unknown attack kind 'teleport'"))
-                #expect(error.errors.count == 2)  // the regex error comes after the pack loads
+                #expect(error.errors.count == 2)  // the bad regex is in the same pack, which did not load
             }
         }
         try withPack("regexes:\n  - id: bad.regex\n    risk: A.1.a\n    pattern: 'abc('\n") { dir in
@@ -45,6 +45,35 @@ import VigilRules
                 #expect(error.description.contains("pack.yaml:2: regex bad.regex does not compile"))
             }
         }
+    }
+
+    @Test func everyProblemAcrossPacksIsReportedTogether() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try "regexes:\n  - {id: r, risk: A.1.a, pattern: 'abc('}\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try RuleLibrary.load(directories: [dir.path])
+            Issue.record("loaded broken packs")
+        } catch {
+            #expect(error.description.contains("a.yaml:2: unknown risk id"))
+            #expect(error.description.contains("b.yaml:2: regex r does not compile"))
+        }
+    }
+
+    @Test func symlinkedAndEmptyDirectories() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
+        let real = root.appendingPathComponent("real")
+        let empty = root.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "risk: A.1.d\nkeywords: [制作炸弹]\n".write(to: real.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
+        let link = root.appendingPathComponent("link")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
+        #expect(try RuleLibrary.load(directories: [link.path]).ruleSet.keywords.count == 1)
+        #expect(throws: RuleErrors.self) { try RuleLibrary.load(directories: [empty.path]) }
     }
 
     @Test func invalidYAMLNamesTheLine() throws {
