@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Vigil: ParsableCommand {
@@ -19,6 +20,21 @@ struct Vigil: ParsableCommand {
         version: "0.1.0",
         subcommands: [ScanCommand.self, RulesCommand.self]
     )
+
+    /// Runs the command line, mapping usage errors to status 2 as `--help` documents
+    /// (ArgumentParser's own code for them is 64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Stderr.write(fullMessage(for: error) + "\n")
+                Foundation.exit(ExitStatus.failure)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit codes, documented in `vigil scan --help` and docs/FINDINGS.md.
