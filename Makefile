@@ -36,7 +36,7 @@ refusal-eval: release
 	python3 scripts/refusal_eval.py .build/release/vigil Tests/Fixtures/refusal/test.tsv
 
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift  # generated tables opt out in their first line
 
 clean:
 	rm -rf .build

@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "VigilDecode", swiftSettings: hotPath),
         .target(
             name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
-            ),
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [

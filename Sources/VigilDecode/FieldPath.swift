@@ -28,13 +28,16 @@ public struct FieldPath: Hashable, Sendable, CustomStringConvertible {
             let c = chars[i]
             switch c {
             case ".":
-                guard !key.isEmpty || (i > 0 && chars[i - 1] == "]") else { throw ParseError(path: text, reason: "empty key before '.' at position \(i + 1)") }
+                guard !key.isEmpty || (i > 0 && chars[i - 1] == "]") else {
+                    throw ParseError(path: text, reason: "empty key before '.' at position \(i + 1)")
+                }
                 try flushKey()
                 i += 1
             case "[":
                 try flushKey()
                 guard let close = chars[i...].firstIndex(of: "]"), let n = Int(String(chars[(i + 1)..<close])) else {
-                    throw ParseError(path: text, reason: "expected an integer index like [0] or [-1] at position \(i + 1)")
+                    throw ParseError(
+                        path: text, reason: "expected an integer index like [0] or [-1] at position \(i + 1)")
                 }
                 segments.append(.index(n))
                 i = close + 1

@@ -79,7 +79,9 @@ struct JSONScanner {
                 switch e {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: i += 2
                 case 0x75:
-                    guard i + 5 < n, (2...5).allSatisfy({ Self.isHex(p[i + $0]) }) else { throw fail("invalid \\u escape") }
+                    guard i + 5 < n, (2...5).allSatisfy({ Self.isHex(p[i + $0]) }) else {
+                        throw fail("invalid \\u escape")
+                    }
                     i += 6
                 default: throw fail("invalid escape \\\(Character(Unicode.Scalar(e)))")
                 }
@@ -110,9 +112,15 @@ struct JSONScanner {
         case 0x5B:
             try skipContainer(close: 0x5D, depth: depth)
             return ValueRef(kind: .array, span: Span(start: start, end: i), hasEscapes: false)
-        case 0x74: try expectWord("true"); return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
-        case 0x66: try expectWord("false"); return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
-        case 0x6E: try expectWord("null"); return ValueRef(kind: .null, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x74:
+            try expectWord("true")
+            return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x66:
+            try expectWord("false")
+            return ValueRef(kind: .bool, span: Span(start: start, end: i), hasEscapes: false)
+        case 0x6E:
+            try expectWord("null")
+            return ValueRef(kind: .null, span: Span(start: start, end: i), hasEscapes: false)
         case 0x2D, 0x30...0x39:
             try readNumber()
             return ValueRef(kind: .number, span: Span(start: start, end: i), hasEscapes: false)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A run of complete lines read from one source, ready to be decoded by one worker.

@@ -13,7 +13,8 @@ public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .missingField(let f): return "missing field \(f)"
         case .notAString(let f): return "field \(f) is not a string"
         case .invalidUTF8(let f, let offset): return "invalid UTF-8 in field \(f) at byte \(offset + 1)"
-        case .lineTooLong(let bytes, let limit): return "line of \(bytes) bytes is longer than the limit of \(limit) bytes"
+        case .lineTooLong(let bytes, let limit):
+            return "line of \(bytes) bytes is longer than the limit of \(limit) bytes"
         case .unknownDirection(let v): return "direction '\(v)' is neither input nor output"
         }
     }
@@ -54,14 +55,18 @@ public final class RecordDecoder {
     /// Field slots, in the order of `paths`.
     enum Slot: Int, CaseIterable {
         case requestID, userID, clientIP, timestamp, direction, text, input, output
-        var name: String { ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output"][rawValue] }
+        var name: String {
+            ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output"][rawValue]
+        }
     }
 
     public init(format: RecordFormat) {
         self.format = format
         let map: FieldMap
         if case .jsonLines(let m) = format { map = m } else { map = FieldMap() }
-        paths = [map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output]
+        paths = [
+            map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output,
+        ]
         var keys: [[UInt8]] = []
         for path in paths {
             if let path, !keys.contains(Array(path.rootKey.utf8)) { keys.append(Array(path.rootKey.utf8)) }
@@ -134,7 +139,9 @@ public final class RecordDecoder {
 
     /// A message content given as a list of parts (OpenAI's `[{"type":"text","text":"…"}]`, or
     /// plain strings): the text parts joined by newlines. Other parts (images) are skipped.
-    private func contentParts(_ v: ValueRef, _ line: UnsafeBufferPointer<UInt8>, into out: GrowableBytes) -> UnsafeBufferPointer<UInt8>? {
+    private func contentParts(_ v: ValueRef, _ line: UnsafeBufferPointer<UInt8>, into out: GrowableBytes)
+        -> UnsafeBufferPointer<UInt8>?
+    {
         out.removeAll()
         let scanner = JSONScanner(line)
         var any = false
@@ -149,7 +156,9 @@ public final class RecordDecoder {
     }
 
     /// The string at a slot, escapes decoded; nil when the field is absent or null.
-    private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> UnsafeBufferPointer<UInt8>? {
+    private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError)
+        -> UnsafeBufferPointer<UInt8>?
+    {
         let v = values[slot.rawValue]
         let name = paths[slot.rawValue]?.description ?? slot.name
         let isText = slot == .text || slot == .input || slot == .output
@@ -254,14 +263,28 @@ public enum UTF8Check {
         var i = 0
         while i < b.count {
             let c = b[i]
-            if c < 0x80 { i += 1; continue }
+            if c < 0x80 {
+                i += 1
+                continue
+            }
             var need = 0
             var min: UInt32 = 0
             var v: UInt32 = 0
-            if c & 0xE0 == 0xC0 { need = 1; min = 0x80; v = UInt32(c & 0x1F) }
-            else if c & 0xF0 == 0xE0 { need = 2; min = 0x800; v = UInt32(c & 0x0F) }
-            else if c & 0xF8 == 0xF0 { need = 3; min = 0x10000; v = UInt32(c & 0x07) }
-            else { return i }
+            if c & 0xE0 == 0xC0 {
+                need = 1
+                min = 0x80
+                v = UInt32(c & 0x1F)
+            } else if c & 0xF0 == 0xE0 {
+                need = 2
+                min = 0x800
+                v = UInt32(c & 0x0F)
+            } else if c & 0xF8 == 0xF0 {
+                need = 3
+                min = 0x10000
+                v = UInt32(c & 0x07)
+            } else {
+                return i
+            }
             guard i + need < b.count else { return i }
             for k in 1...need {
                 guard b[i + k] & 0xC0 == 0x80 else { return i }

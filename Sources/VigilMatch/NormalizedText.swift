@@ -47,7 +47,8 @@ public final class NormalizedText {
         guard !range.isEmpty, range.upperBound <= scalars.count else { return 0..<0 }
         let start = Int(originalOffsets[range.lowerBound])
         let lastStart = Int(originalOffsets[range.upperBound - 1])
-        let end = min(original.count, lastStart + UTF8Length.ofLeadByte(lastStart < original.count ? original[lastStart] : 0))
+        let end = min(
+            original.count, lastStart + UTF8Length.ofLeadByte(lastStart < original.count ? original[lastStart] : 0))
         return start..<max(start, end)
     }
 }

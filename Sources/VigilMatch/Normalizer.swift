@@ -52,7 +52,11 @@ public final class Normalizer: @unchecked Sendable {
         }
         var lowerSupplementary: [UInt32: UInt32] = [:]
         for (source, targets) in Self.parse(NormalizationTables.lowercase) where targets.count == 1 {
-            if source < 0x10000 { lowercaseBMP[Int(source)] = targets[0] } else { lowerSupplementary[source] = targets[0] }
+            if source < 0x10000 {
+                lowercaseBMP[Int(source)] = targets[0]
+            } else {
+                lowerSupplementary[source] = targets[0]
+            }
         }
         foldsBMP = .allocate(capacity: 1024)
         foldsBMP.initialize(repeating: 0, count: 1024)
@@ -95,8 +99,13 @@ public final class Normalizer: @unchecked Sendable {
 
     @inline(__always)
     static func isSeparator(_ s: UInt32) -> Bool {
-        if s < 64 { return (1 << 0x09 | 1 << 0x20 | 1 << 0x2A | 1 << 0x2B | 1 << 0x2D | 1 << 0x2E | 1 << 0x2F as UInt64) & (1 << UInt64(s)) != 0 }
-        if s < 128 { return (1 << (0x5F - 64) | 1 << (0x7C - 64) | 1 << (0x7E - 64) as UInt64) & (1 << UInt64(s - 64)) != 0 }
+        if s < 64 {
+            return (1 << 0x09 | 1 << 0x20 | 1 << 0x2A | 1 << 0x2B | 1 << 0x2D | 1 << 0x2E | 1 << 0x2F as UInt64)
+                & (1 << UInt64(s)) != 0
+        }
+        if s < 128 {
+            return (1 << (0x5F - 64) | 1 << (0x7C - 64) | 1 << (0x7E - 64) as UInt64) & (1 << UInt64(s - 64)) != 0
+        }
         return s == 0x00B7 || s == 0x30FB || s == 0x2022 || s == 0x2027 || s == 0x2219 || s == 0x22C5
     }
 
@@ -132,8 +141,9 @@ public final class Normalizer: @unchecked Sendable {
         let originalOffsets = output.originalOffsets.base
         let bmp = self.bmp
         let foldsBMP = self.foldsBMP
-        var w = Writer(utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
-                       originalOffsets: output.originalOffsets.base)
+        var w = Writer(
+            utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
+            originalOffsets: output.originalOffsets.base)
         var lastWasIdeograph = false
         // Separators seen after an ideograph, held until the next character decides their fate.
         var pendingCount = 0
@@ -151,7 +161,8 @@ public final class Normalizer: @unchecked Sendable {
             if b0 < 0x80 {
                 i &+= 1
                 if !lastWasIdeograph && pendingCount == 0
-                    && !(w.alnumRun > 0 && Normalizer.isSeparator(UInt32(b0)) && Self.nonASCIIAfterSeparators(base, i, n))
+                    && !(w.alnumRun > 0 && Normalizer.isSeparator(UInt32(b0))
+                        && Self.nonASCIIAfterSeparators(base, i, n))
                 {
                     // ASCII that cannot begin a dropped separator run: no bookkeeping.
                     w.put(UInt32(b0), start)
@@ -177,7 +188,8 @@ public final class Normalizer: @unchecked Sendable {
                         }
                     }
                 } else if b0 & 0xF8 == 0xF0 {
-                    if i &+ 3 < n, base[i &+ 1] & 0xC0 == 0x80, base[i &+ 2] & 0xC0 == 0x80, base[i &+ 3] & 0xC0 == 0x80 {
+                    if i &+ 3 < n, base[i &+ 1] & 0xC0 == 0x80, base[i &+ 2] & 0xC0 == 0x80, base[i &+ 3] & 0xC0 == 0x80
+                    {
                         let v =
                             UInt32(b0 & 0x07) << 18 | UInt32(base[i &+ 1] & 0x3F) << 12
                             | UInt32(base[i &+ 2] & 0x3F) << 6 | UInt32(base[i &+ 3] & 0x3F)
@@ -229,9 +241,15 @@ public final class Normalizer: @unchecked Sendable {
                     if continuing || beginning {
                         if beginning { pendingAfterIdeograph = lastWasIdeograph }
                         switch pendingCount {
-                        case 0: pending.0 = s; pendingFrom.0 = start
-                        case 1: pending.1 = s; pendingFrom.1 = start
-                        default: pending.2 = s; pendingFrom.2 = start
+                        case 0:
+                            pending.0 = s
+                            pendingFrom.0 = start
+                        case 1:
+                            pending.1 = s
+                            pendingFrom.1 = start
+                        default:
+                            pending.2 = s
+                            pendingFrom.2 = start
                         }
                         pendingCount &+= 1
                         continue

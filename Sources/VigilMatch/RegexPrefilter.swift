@@ -103,7 +103,10 @@ public struct RegexPrefilter: Sendable, Hashable {
 private func log2(_ x: Double) -> Double {
     var v = x
     var r = 0.0
-    while v >= 2 { v /= 2; r += 1 }
+    while v >= 2 {
+        v /= 2
+        r += 1
+    }
     return r + (v - 1)
 }
 
@@ -134,7 +137,8 @@ struct PatternInfo {
     var alnumRun: Int = 0
 
     static let opaque = PatternInfo(exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0)
-    static let empty = PatternInfo(exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
+    static let empty = PatternInfo(
+        exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
 }
 
 indirect enum PatternNode {
@@ -339,12 +343,19 @@ struct PatternParser {
         var max: Int? = nil
         switch c {
         case "*": i += 1
-        case "+": i += 1; min = 1
-        case "?": i += 1; max = 1
+        case "+":
+            i += 1
+            min = 1
+        case "?":
+            i += 1
+            max = 1
         case "{":
             var j = i + 1
             var first = ""
-            while j < s.count, ("0"..."9").contains(s[j]) { first.unicodeScalars.append(s[j]); j += 1 }
+            while j < s.count, ("0"..."9").contains(s[j]) {
+                first.unicodeScalars.append(s[j])
+                j += 1
+            }
             guard !first.isEmpty, j < s.count else { return atom }
             if s[j] == "}" {
                 min = Int(first) ?? 0
@@ -353,7 +364,10 @@ struct PatternParser {
             } else if s[j] == "," {
                 j += 1
                 var second = ""
-                while j < s.count, ("0"..."9").contains(s[j]) { second.unicodeScalars.append(s[j]); j += 1 }
+                while j < s.count, ("0"..."9").contains(s[j]) {
+                    second.unicodeScalars.append(s[j])
+                    j += 1
+                }
                 guard j < s.count, s[j] == "}" else { return atom }
                 min = Int(first) ?? 0
                 max = second.isEmpty ? nil : Int(second)
@@ -433,7 +447,12 @@ struct PatternParser {
         case "D", "w", "W", "s", "S", "h", "H", "v", "V", "N", "R", "X", "C":
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "p", "P":
-            if peek() == "{" { while let x = peek(), x != "}" { i += 1 }; i += 1 } else { i += 1 }
+            if peek() == "{" {
+                while let x = peek(), x != "}" { i += 1 }
+                i += 1
+            } else {
+                i += 1
+            }
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "n": return .literal("\n")
         case "t": return .literal("\t")
@@ -442,7 +461,10 @@ struct PatternParser {
             var hex = ""
             if peek() == "{" {
                 i += 1
-                while let x = peek(), x != "}" { hex.unicodeScalars.append(x); i += 1 }
+                while let x = peek(), x != "}" {
+                    hex.unicodeScalars.append(x)
+                    i += 1
+                }
                 i += 1
             } else {
                 for _ in 0..<2 where peek().map({ $0.properties.isASCIIHexDigit }) == true {
@@ -454,7 +476,10 @@ struct PatternParser {
             return .opaque
         case "Q":
             var parts: [PatternNode] = []
-            while i < s.count, !(s[i] == "\\" && peek(1) == "E") { parts.append(.literal(s[i])); i += 1 }
+            while i < s.count, !(s[i] == "\\" && peek(1) == "E") {
+                parts.append(.literal(s[i]))
+                i += 1
+            }
             if i < s.count { i += 2 }
             return .concat(parts)
         default:
@@ -481,9 +506,14 @@ struct PatternParser {
             if c == "\\", let e = peek() {
                 i += 1
                 switch e {
-                case "d": set.formUnion(0x30...0x39); value = nil
+                case "d":
+                    set.formUnion(0x30...0x39)
+                    value = nil
                 case "w", "W", "s", "S", "D", "h", "H", "v", "V", "p", "P":
-                    if (e == "p" || e == "P"), peek() == "{" { while let x = peek(), x != "}" { i += 1 }; i += 1 }
+                    if e == "p" || e == "P", peek() == "{" {
+                        while let x = peek(), x != "}" { i += 1 }
+                        i += 1
+                    }
                     enumerable = false
                     value = nil
                 case "n": value = 10
@@ -493,7 +523,10 @@ struct PatternParser {
                     var hex = ""
                     if peek() == "{" {
                         i += 1
-                        while let x = peek(), x != "}" { hex.unicodeScalars.append(x); i += 1 }
+                        while let x = peek(), x != "}" {
+                            hex.unicodeScalars.append(x)
+                            i += 1
+                        }
                         i += 1
                     } else {
                         for _ in 0..<2 where peek().map({ $0.properties.isASCIIHexDigit }) == true {
@@ -508,7 +541,10 @@ struct PatternParser {
             } else if c == "[", peek() == ":" {
                 var name = ""
                 i += 1
-                while let x = peek(), x != ":" { name.unicodeScalars.append(x); i += 1 }
+                while let x = peek(), x != ":" {
+                    name.unicodeScalars.append(x)
+                    i += 1
+                }
                 i += 2
                 if name == "digit" { set.formUnion(0x30...0x39) } else { enumerable = false }
                 value = nil
@@ -537,9 +573,11 @@ struct PatternParser {
         if peek() == "]" { i += 1 }
         if negated { return .characterClass(nil, digitsOnly: false, alnumOnly: false) }
         let digitsOnly = enumerable && !set.isEmpty && set.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        let alnumOnly = enumerable && !set.isEmpty && set.allSatisfy { v in
-            (0x30...0x39).contains(v) || (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v)
-        }
+        let alnumOnly =
+            enumerable && !set.isEmpty
+            && set.allSatisfy { v in
+                (0x30...0x39).contains(v) || (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v)
+            }
         if !enumerable || set.count > RegexPrefilter.maxSetSize {
             return .characterClass(nil, digitsOnly: digitsOnly, alnumOnly: alnumOnly)
         }

@@ -194,7 +194,8 @@ public final class RuleSetBuilder {
             allows.append(AllowRule(term: a, pack: -1, near: nil))
         }
         let index = Int32(keywords.count)
-        keywords.append(KeywordRule(id: id, signal: signal, origin: origin, allowTerms: allowTerms, withinFirst: withinFirst))
+        keywords.append(
+            KeywordRule(id: id, signal: signal, origin: origin, allowTerms: allowTerms, withinFirst: withinFirst))
         termUses[Int(t)].append(.keyword(index))
         return true
     }
@@ -227,7 +228,9 @@ public final class RuleSetBuilder {
         }
         let index = Int32(regexes.count)
         regexes.append(
-            RegexRule(id: id, signal: signal, origin: origin, regex: regex, validator: validator, prefilter: prefilter, withinFirst: withinFirst))
+            RegexRule(
+                id: id, signal: signal, origin: origin, regex: regex, validator: validator, prefilter: prefilter,
+                withinFirst: withinFirst))
         if prefilter.literals != nil {
             for t in Set(literalTerms) { termUses[Int(t)].append(.regexLiteral(index)) }
         }

@@ -26,7 +26,10 @@ public enum Validator: String, Sendable, CaseIterable, Codable {
     static func containsValidCNID(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i < b.count {
-            guard isDigit(b[i]) else { i += 1; continue }
+            guard isDigit(b[i]) else {
+                i += 1
+                continue
+            }
             var j = i
             while j < b.count, isDigit(b[j]) { j += 1 }
             var length = j - i
@@ -61,14 +64,17 @@ public enum Validator: String, Sendable, CaseIterable, Codable {
     static func containsValidCard(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i < b.count {
-            guard isDigit(b[i]) else { i += 1; continue }
+            guard isDigit(b[i]) else {
+                i += 1
+                continue
+            }
             var digits: [UInt8] = []
             var j = i
             while j < b.count {
                 if isDigit(b[j]) {
                     digits.append(b[j] - 48)
                     j += 1
-                } else if (b[j] == 0x20 || b[j] == 0x2D), j + 1 < b.count, isDigit(b[j + 1]), !digits.isEmpty {
+                } else if b[j] == 0x20 || b[j] == 0x2D, j + 1 < b.count, isDigit(b[j + 1]), !digits.isEmpty {
                     j += 1
                 } else {
                     break

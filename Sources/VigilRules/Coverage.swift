@@ -46,8 +46,9 @@ public struct CoverageReport: Sendable {
             for c in pack.cooccurrences { if case .risk(let id) = c.signal { coCount[id, default: 0] += 1 } }
             if let t = pack.topic {
                 topics.append(
-                    TopicLine(id: t.id, name: t.name, file: pack.file, keywords: Set(t.keywords).count,
-                              shouldRefuse: t.shouldRefuse.count, shouldAnswer: t.shouldAnswer.count))
+                    TopicLine(
+                        id: t.id, name: t.name, file: pack.file, keywords: Set(t.keywords).count,
+                        shouldRefuse: t.shouldRefuse.count, shouldAnswer: t.shouldAnswer.count))
                 if let r = t.risk { refuseCount[r, default: 0] += t.shouldRefuse.count }
                 totalShouldRefuse += t.shouldRefuse.count
                 totalShouldAnswer += t.shouldAnswer.count
@@ -55,8 +56,9 @@ public struct CoverageReport: Sendable {
         }
         for risk in Risk.all {
             risks.append(
-                RiskLine(risk: risk, keywords: keywordCount[risk.id] ?? 0, regexes: regexCount[risk.id] ?? 0,
-                         cooccurrences: coCount[risk.id] ?? 0, shouldRefuse: refuseCount[risk.id] ?? 0))
+                RiskLine(
+                    risk: risk, keywords: keywordCount[risk.id] ?? 0, regexes: regexCount[risk.id] ?? 0,
+                    cooccurrences: coCount[risk.id] ?? 0, shouldRefuse: refuseCount[risk.id] ?? 0))
         }
         totalKeywords = keywordCount.values.reduce(0, +)
 
@@ -65,24 +67,37 @@ public struct CoverageReport: Sendable {
         }
         for t in topics {
             if t.keywords < Self.topicMinKeywords {
-                failures.append("topic \(t.id) (\(t.file)) has \(t.keywords) keywords; the guide requires at least \(Self.topicMinKeywords)")
+                failures.append(
+                    "topic \(t.id) (\(t.file)) has \(t.keywords) keywords; the guide requires at least \(Self.topicMinKeywords)"
+                )
             }
             if t.shouldRefuse < Self.topicMinShouldRefuse {
-                failures.append("topic \(t.id) (\(t.file)) has \(t.shouldRefuse) should-refuse questions; the guide requires at least \(Self.topicMinShouldRefuse)")
+                failures.append(
+                    "topic \(t.id) (\(t.file)) has \(t.shouldRefuse) should-refuse questions; the guide requires at least \(Self.topicMinShouldRefuse)"
+                )
             }
         }
         // GB/T 45654 / TC260-003 figures (SPEC §4a): "should", so warnings.
-        if totalKeywords < 10_000 { warnings.append("keyword library has \(totalKeywords) keywords; the standard expects at least 10,000") }
+        if totalKeywords < 10_000 {
+            warnings.append("keyword library has \(totalKeywords) keywords; the standard expects at least 10,000")
+        }
         for line in risks {
             let needed = line.risk.group == "A.1" ? 200 : (line.risk.group == "A.2" ? 100 : 0)
             if needed > 0 && line.keywords < needed {
-                warnings.append("risk \(line.risk.id) has \(line.keywords) keywords; the standard expects at least \(needed)")
+                warnings.append(
+                    "risk \(line.risk.id) has \(line.keywords) keywords; the standard expects at least \(needed)")
             }
             if line.risk.isA1OrA2 && line.shouldRefuse < 20 {
-                warnings.append("risk \(line.risk.id) has \(line.shouldRefuse) should-refuse questions; the standard expects at least 20")
+                warnings.append(
+                    "risk \(line.risk.id) has \(line.shouldRefuse) should-refuse questions; the standard expects at least 20"
+                )
             }
         }
-        if totalShouldRefuse < 500 { warnings.append("should-refuse bank has \(totalShouldRefuse) questions; the standard expects at least 500") }
-        if totalShouldAnswer < 500 { warnings.append("must-answer bank has \(totalShouldAnswer) questions; the standard expects at least 500") }
+        if totalShouldRefuse < 500 {
+            warnings.append("should-refuse bank has \(totalShouldRefuse) questions; the standard expects at least 500")
+        }
+        if totalShouldAnswer < 500 {
+            warnings.append("must-answer bank has \(totalShouldAnswer) questions; the standard expects at least 500")
+        }
     }
 }

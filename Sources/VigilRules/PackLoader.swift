@@ -22,8 +22,11 @@ public struct PackLoader {
         var errors: [RuleError] = []
         for directory in directories {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-                errors.append(RuleError(SourceLocation(file: directory, line: 0), "no such rule directory (give one with --rules DIR)"))
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                errors.append(
+                    RuleError(
+                        SourceLocation(file: directory, line: 0), "no such rule directory (give one with --rules DIR)"))
                 continue
             }
             // Follow a symlinked rule directory: the enumerator does not.
@@ -32,7 +35,10 @@ public struct PackLoader {
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
             if files.isEmpty {
-                errors.append(RuleError(SourceLocation(file: directory, line: 0), "no rule packs (*.yaml) in this directory; a rule directory must hold at least one"))
+                errors.append(
+                    RuleError(
+                        SourceLocation(file: directory, line: 0),
+                        "no rule packs (*.yaml) in this directory; a rule directory must hold at least one"))
             }
             for relative in files {
                 let path = (directory as NSString).appendingPathComponent(relative)
@@ -46,7 +52,9 @@ public struct PackLoader {
         var seen: [String: String] = [:]
         for pack in packs {
             if let other = seen[pack.id] {
-                errors.append(RuleError(SourceLocation(file: pack.file, line: 1), "pack id '\(pack.id)' is also used by \(other)"))
+                errors.append(
+                    RuleError(SourceLocation(file: pack.file, line: 1), "pack id '\(pack.id)' is also used by \(other)")
+                )
             }
             seen[pack.id] = pack.file
         }
@@ -59,13 +67,18 @@ public struct PackLoader {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw RuleErrors(errors: [RuleError(SourceLocation(file: path, line: 0), "cannot read: \(error.localizedDescription)")])
+            throw RuleErrors(errors: [
+                RuleError(SourceLocation(file: path, line: 0), "cannot read: \(error.localizedDescription)")
+            ])
         }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw RuleErrors(errors: [RuleError(SourceLocation(file: path, line: Self.line(of: error)), "invalid YAML: \(Self.problem(of: error))")])
+            throw RuleErrors(errors: [
+                RuleError(
+                    SourceLocation(file: path, line: Self.line(of: error)), "invalid YAML: \(Self.problem(of: error))")
+            ])
         } catch {
             throw RuleErrors(errors: [RuleError(SourceLocation(file: path, line: 0), "invalid YAML: \(error)")])
         }
@@ -87,7 +100,8 @@ public struct PackLoader {
 
     static func problem(of error: YamlError) -> String {
         switch error {
-        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+            .composer(let context, let problem, _, _):
             return [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
         default: return "\(error)"
         }
@@ -122,23 +136,32 @@ struct PackReader {
         }
         for (key, _) in mapping {
             if let k = key.string, !Self.topLevelKeys.contains(k) {
-                error(key, "unknown key '\(k)' (expected one of: \(Self.topLevelKeys.sorted().joined(separator: ", ")))")
+                error(
+                    key, "unknown key '\(k)' (expected one of: \(Self.topLevelKeys.sorted().joined(separator: ", ")))")
             }
         }
         if let id = root["pack"]?.string { pack.id = id }
         pack.description = root["description"]?.string ?? ""
         let packDefault = signal(in: root, required: false)
         if let window = root["refusal_window"] {
-            if let n = window.int, n > 0 { pack.refusalWindow = n } else { error(window, "refusal_window must be a positive number of characters") }
+            if let n = window.int, n > 0 {
+                pack.refusalWindow = n
+            } else {
+                error(window, "refusal_window must be a positive number of characters")
+            }
         }
 
         for item in sequence(root["keywords"], "keywords") {
             if let term = item.string {
                 guard let s = packDefault else {
-                    error(item, "keyword '\(term)' has no meaning: give the pack a top-level risk:/attack:/pii:/refusal:, or write it as {term: ..., risk: A.x.y}")
+                    error(
+                        item,
+                        "keyword '\(term)' has no meaning: give the pack a top-level risk:/attack:/pii:/refusal:, or write it as {term: ..., risk: A.x.y}"
+                    )
                     continue
                 }
-                pack.keywords.append(KeywordEntry(term: term, signal: s, allow: [], foldRepeats: false, location: at(item)))
+                pack.keywords.append(
+                    KeywordEntry(term: term, signal: s, allow: [], foldRepeats: false, location: at(item)))
             } else if case .mapping = item {
                 guard let term = item["term"]?.string, !term.isEmpty else {
                     error(item, "a keyword entry needs term:")
@@ -147,7 +170,9 @@ struct PackReader {
                 let before = errors.count
                 guard let s = signal(in: item, required: false) ?? packDefault else {
                     if errors.count == before {
-                        error(item, "keyword '\(term)' needs one of risk:, attack:, pii:, refusal: (or a pack-level default)")
+                        error(
+                            item,
+                            "keyword '\(term)' needs one of risk:, attack:, pii:, refusal: (or a pack-level default)")
                     }
                     continue
                 }
@@ -175,7 +200,8 @@ struct PackReader {
             let window = item["within"]?.int ?? 50
             if window <= 0 { error(item["within"], "within: must be a positive number of characters") }
             let id = item["id"]?.string ?? "\(pack.id).cooccurrence.\(pack.cooccurrences.count + 1)"
-            pack.cooccurrences.append(CooccurrenceEntry(id: id, terms: terms, window: window, signal: s, location: at(item)))
+            pack.cooccurrences.append(
+                CooccurrenceEntry(id: id, terms: terms, window: window, signal: s, location: at(item)))
         }
         for item in sequence(root["allow"], "allow") {
             if let term = item.string {
@@ -254,14 +280,20 @@ struct PackReader {
             if let kind = a.string, AttackKind(rawValue: kind) != nil {
                 found.append(.attack(kind))
             } else {
-                error(a, "unknown attack kind '\(a.string ?? "")' (expected \(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                error(
+                    a,
+                    "unknown attack kind '\(a.string ?? "")' (expected \(AttackKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
         }
         if let p = node["pii"] {
             if let kind = p.string, PIIKind(rawValue: kind) != nil {
                 found.append(.pii(kind))
             } else {
-                error(p, "unknown pii kind '\(p.string ?? "")' (expected \(PIIKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                error(
+                    p,
+                    "unknown pii kind '\(p.string ?? "")' (expected \(PIIKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
         }
         if let r = node["refusal"] {
@@ -275,7 +307,10 @@ struct PackReader {
     mutating func validator(_ node: Node?) -> Validator? {
         guard let node else { return nil }
         guard let name = node.string, let v = Validator(rawValue: name) else {
-            error(node, "unknown validator '\(node.string ?? "")' (expected \(Validator.allCases.map(\.rawValue).joined(separator: ", ")))")
+            error(
+                node,
+                "unknown validator '\(node.string ?? "")' (expected \(Validator.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
             return nil
         }
         return v
@@ -284,7 +319,9 @@ struct PackReader {
     mutating func examples(_ node: Node?) -> [PackExample] {
         sequence(node, "tests").compactMap { item in
             if let text = item.string { return PackExample(text: text, expect: nil, location: at(item)) }
-            if let text = item["text"]?.string { return PackExample(text: text, expect: item["expect"]?.string, location: at(item)) }
+            if let text = item["text"]?.string {
+                return PackExample(text: text, expect: item["expect"]?.string, location: at(item))
+            }
             error(item, "a test example is a string or a mapping with text: and expect:")
             return nil
         }
@@ -327,7 +364,9 @@ struct PackReader {
                 errors.append(RuleError(location, "unknown risk id '\(riskID)' (expected A.1.a … A.4.g)"))
                 continue
             }
-            pack.keywords.append(KeywordEntry(term: String(parts[0]), signal: .risk(riskID), allow: [], foldRepeats: false, location: location))
+            pack.keywords.append(
+                KeywordEntry(
+                    term: String(parts[0]), signal: .risk(riskID), allow: [], foldRepeats: false, location: location))
         }
     }
 
@@ -363,14 +402,21 @@ struct PackReader {
             }
             guard let entry = entries.first(where: { Glob.matches($0.glob, id) }) else {
                 if let s = packDefault {
-                    pack.regexes.append(RegexEntry(id: id, pattern: pattern, signal: s, validator: nil, literals: nil, location: location))
+                    pack.regexes.append(
+                        RegexEntry(
+                            id: id, pattern: pattern, signal: s, validator: nil, literals: nil, location: location))
                 } else {
-                    errors.append(RuleError(location, "rule id '\(id)' fits no regex_file_map entry of \(file): add one saying what it means"))
+                    errors.append(
+                        RuleError(
+                            location,
+                            "rule id '\(id)' fits no regex_file_map entry of \(file): add one saying what it means"))
                 }
                 continue
             }
             pack.regexes.append(
-                RegexEntry(id: id, pattern: pattern, signal: entry.signal, validator: entry.validator, literals: nil, location: location))
+                RegexEntry(
+                    id: id, pattern: pattern, signal: entry.signal, validator: entry.validator, literals: nil,
+                    location: location))
         }
     }
 
@@ -382,10 +428,16 @@ struct PackReader {
         var risk: String? = nil
         if case .risk(let r)? = packRisk { risk = r }
         if let r = node["risk"] {
-            if let s = r.string, Risk.named(s) != nil { risk = s } else { error(r, "unknown risk id '\(r.string ?? "")'") }
+            if let s = r.string, Risk.named(s) != nil {
+                risk = s
+            } else {
+                error(r, "unknown risk id '\(r.string ?? "")'")
+            }
         }
         let threshold = node["refusal_threshold"]?.float ?? 0.95
-        if !(0...1).contains(threshold) { error(node["refusal_threshold"], "refusal_threshold must be between 0 and 1") }
+        if !(0...1).contains(threshold) {
+            error(node["refusal_threshold"], "refusal_threshold must be between 0 and 1")
+        }
         return TopicDefinition(
             id: id, name: node["name"]?.string ?? id, keywords: strings(node["keywords"], "topic.keywords"),
             minKeywords: node["min_keywords"]?.int ?? 1, refusalThreshold: threshold,

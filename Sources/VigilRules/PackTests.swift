@@ -34,14 +34,20 @@ public struct PackTester {
             for example in pack.matchExamples {
                 let found = findings(of: index, in: example.text, scanner: scanner)
                 let ok = example.expect.map { found.contains($0) } ?? !found.isEmpty
-                if ok { result.passed += 1 } else {
-                    result.failures.append(ExampleFailure(pack: pack.id, example: example, shouldMatch: true, found: found))
+                if ok {
+                    result.passed += 1
+                } else {
+                    result.failures.append(
+                        ExampleFailure(pack: pack.id, example: example, shouldMatch: true, found: found))
                 }
             }
             for example in pack.noMatchExamples {
                 let found = findings(of: index, in: example.text, scanner: scanner)
-                if found.isEmpty { result.passed += 1 } else {
-                    result.failures.append(ExampleFailure(pack: pack.id, example: example, shouldMatch: false, found: found))
+                if found.isEmpty {
+                    result.passed += 1
+                } else {
+                    result.failures.append(
+                        ExampleFailure(pack: pack.id, example: example, shouldMatch: false, found: found))
                 }
             }
         }

@@ -31,10 +31,16 @@ public final class RuleLibrary: Sendable {
             func origin(_ l: SourceLocation) -> RuleOrigin { RuleOrigin(pack: index, file: l.file, line: l.line) }
             func window(_ s: Signal) -> Int? { s == .refusal ? pack.refusalWindow : nil }
             for k in pack.keywords {
-                if !builder.addKeyword(k.term, id: "\(pack.id):\(k.term)", signal: k.signal, origin: origin(k.location), allow: k.allow, withinFirst: window(k.signal)) {
+                if !builder.addKeyword(
+                    k.term, id: "\(pack.id):\(k.term)", signal: k.signal, origin: origin(k.location), allow: k.allow,
+                    withinFirst: window(k.signal))
+                {
                     errors.append(RuleError(k.location, "keyword '\(k.term)' is empty after normalization"))
                 }
-                if k.foldRepeats { builder.addRepeatFolded(k.term, id: "\(pack.id):\(k.term)", signal: k.signal, origin: origin(k.location)) }
+                if k.foldRepeats {
+                    builder.addRepeatFolded(
+                        k.term, id: "\(pack.id):\(k.term)", signal: k.signal, origin: origin(k.location))
+                }
             }
             for r in pack.regexes {
                 do {
@@ -42,14 +48,19 @@ public final class RuleLibrary: Sendable {
                         r.pattern, id: r.id, signal: r.signal, origin: origin(r.location), validator: r.validator,
                         literals: r.literals, withinFirst: window(r.signal))
                     if prefilter.runsAlways {
-                        warnings.append(RuleError(r.location, "regex \(r.id) has no literal or digit prefilter, so it runs on every text; give literals: if it has a required word"))
+                        warnings.append(
+                            RuleError(
+                                r.location,
+                                "regex \(r.id) has no literal or digit prefilter, so it runs on every text; give literals: if it has a required word"
+                            ))
                     }
                 } catch {
                     errors.append(RuleError(r.location, "regex \(r.id) does not compile: \(error)"))
                 }
             }
             for c in pack.cooccurrences {
-                builder.addCooccurrence(c.terms, id: c.id, signal: c.signal, origin: origin(c.location), window: c.window)
+                builder.addCooccurrence(
+                    c.terms, id: c.id, signal: c.signal, origin: origin(c.location), window: c.window)
             }
             for a in pack.allows { builder.addAllow(a.term, pack: index, near: a.near, only: a.only) }
             if let t = pack.topic {

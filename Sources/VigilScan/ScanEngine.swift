@@ -86,8 +86,12 @@ public final class ScanEngine {
             self.error(error, line: number, into: &out)
             return
         }
-        if let input = record.input { scanText(input, direction: .input, record: record, line: number, lineBytes: line, into: &out) }
-        if let output = record.output { scanText(output, direction: .output, record: record, line: number, lineBytes: line, into: &out) }
+        if let input = record.input {
+            scanText(input, direction: .input, record: record, line: number, lineBytes: line, into: &out)
+        }
+        if let output = record.output {
+            scanText(output, direction: .output, record: record, line: number, lineBytes: line, into: &out)
+        }
     }
 
     /// The name of the field a text came from, for messages.
@@ -125,7 +129,8 @@ public final class ScanEngine {
         // byte must not hide a text from the rules.
         var invalid: DecodeError? = nil
         if let offset = scanner.text.firstInvalidUTF8 {
-            invalid = .invalidUTF8(field: fieldName(direction), offset: lineOffset(of: text, in: lineBytes).map { $0 + offset } ?? offset)
+            invalid = .invalidUTF8(
+                field: fieldName(direction), offset: lineOffset(of: text, in: lineBytes).map { $0 + offset } ?? offset)
             summary.decodeErrors[invalid!.reasonLabel, default: 0] += 1
             if options.style != .jsonl {
                 out.raw("line \(line)  warning: \(invalid!.description); scanned with U+FFFD in its place\n")
@@ -247,7 +252,10 @@ public final class ScanEngine {
     }
 
     /// One human-readable line per finding, for `--output text`.
-    func writeText(_ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int, into out: inout JSONOutput) {
+    func writeText(
+        _ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record, line: Int,
+        into out: inout JSONOutput
+    ) {
         let c = scanner.matches.count > 0 ? collect(text) : Collected()
         var topics: [String] = []
         for t in 0..<scanner.topics.count {
@@ -277,7 +285,8 @@ public final class ScanEngine {
     /// Personal data found in the same text, and any long run of digits in the context, is
     /// masked wherever it falls inside an excerpt.
     func writeExcerpt(
-        _ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, hiding pii: [Range<Int>], into out: inout JSONOutput
+        _ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, hiding pii: [Range<Int>],
+        into out: inout JSONOutput
     ) {
         let range = scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text)
         if masked {

@@ -13,12 +13,15 @@ public enum BusinessLoss: String, Sendable, CaseIterable, Codable {
 /// Social harm caused by an incident (SPEC §3).
 public enum SocialHarm: String, Sendable, CaseIterable, Codable {
     case critical, serious, major, ordinary
-    public var zh: String { ["critical": "特别重大", "serious": "重大", "major": "较大", "ordinary": "一般"][rawValue] ?? rawValue }
+    public var zh: String {
+        ["critical": "特别重大", "serious": "重大", "major": "较大", "ordinary": "一般"][rawValue] ?? rawValue
+    }
 }
 
 /// Incident level: 1 is the most severe (特别重大事件), 4 the least (一般事件).
 public enum Level: Int, Sendable, CaseIterable, Codable, Comparable {
-    case one = 1, two, three, four
+    case one = 1
+    case two, three, four
 
     /// Levels compare by severity: `.one > .four`.
     public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue > rhs.rawValue }
@@ -72,9 +75,9 @@ public enum Grading {
         let byLoss = businessLoss.map { level(importance: importance, businessLoss: $0) }
         let byHarm = socialHarm.flatMap { level(importance: importance, socialHarm: $0) }
         switch (byLoss, byHarm) {
-        case let (a?, b?): return max(a, b)
-        case let (a?, nil): return a
-        case let (nil, b?): return b
+        case (let a?, let b?): return max(a, b)
+        case (let a?, nil): return a
+        case (nil, let b?): return b
         case (nil, nil): return nil
         }
     }

@@ -17,10 +17,13 @@ public struct ResponsePolicy: Sendable, Hashable {
     /// The guide's policy for a level.
     public static func forLevel(_ level: Level) -> ResponsePolicy {
         switch level {
-        case .one: return ResponsePolicy(immediate: [.restrictFunctions], ifNeeded: [.takeOffline], serviceKeepsRunning: false)
-        case .two: return ResponsePolicy(immediate: [.restrictFunctions], ifNeeded: [.takeOffline], serviceKeepsRunning: true)
+        case .one:
+            return ResponsePolicy(immediate: [.restrictFunctions], ifNeeded: [.takeOffline], serviceKeepsRunning: false)
+        case .two:
+            return ResponsePolicy(immediate: [.restrictFunctions], ifNeeded: [.takeOffline], serviceKeepsRunning: true)
         case .three: return ResponsePolicy(immediate: [.restrictFunctions], ifNeeded: [], serviceKeepsRunning: true)
-        case .four: return ResponsePolicy(immediate: [.localFix], ifNeeded: [.restrictFunctions], serviceKeepsRunning: true)
+        case .four:
+            return ResponsePolicy(immediate: [.localFix], ifNeeded: [.restrictFunctions], serviceKeepsRunning: true)
         }
     }
 }

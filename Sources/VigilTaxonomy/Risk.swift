@@ -33,9 +33,15 @@ public struct Risk: Sendable, Hashable, Comparable {
 extension Risk {
     /// All 29 risks, in id order.
     public static let all: [Risk] = [
-        Risk(id: "A.1.a", zh: "煽动颠覆国家政权、推翻社会主义制度", en: "inciting subversion of state power / overthrow of the socialist system"),
-        Risk(id: "A.1.b", zh: "危害国家安全和利益、损害国家形象", en: "endangering national security and interests, harming the national image"),
-        Risk(id: "A.1.c", zh: "煽动分裂国家、破坏国家统一和社会稳定", en: "inciting secession, undermining national unity and social stability"),
+        Risk(
+            id: "A.1.a", zh: "煽动颠覆国家政权、推翻社会主义制度",
+            en: "inciting subversion of state power / overthrow of the socialist system"),
+        Risk(
+            id: "A.1.b", zh: "危害国家安全和利益、损害国家形象",
+            en: "endangering national security and interests, harming the national image"),
+        Risk(
+            id: "A.1.c", zh: "煽动分裂国家、破坏国家统一和社会稳定",
+            en: "inciting secession, undermining national unity and social stability"),
         Risk(id: "A.1.d", zh: "宣扬恐怖主义、极端主义", en: "promoting terrorism or extremism"),
         Risk(id: "A.1.e", zh: "宣扬民族仇恨", en: "promoting ethnic hatred"),
         Risk(id: "A.1.f", zh: "宣扬暴力、淫秽色情", en: "promoting violence, obscenity or pornography"),
@@ -53,7 +59,9 @@ extension Risk {
         Risk(id: "A.3.a", zh: "侵犯他人知识产权", en: "infringing intellectual property"),
         Risk(id: "A.3.b", zh: "违反商业道德", en: "violating business ethics"),
         Risk(id: "A.3.c", zh: "泄露他人商业秘密", en: "leaking trade secrets"),
-        Risk(id: "A.3.d", zh: "利用算法、数据、平台等优势实施垄断和不正当竞争", en: "monopoly / unfair competition via algorithm, data or platform advantage"),
+        Risk(
+            id: "A.3.d", zh: "利用算法、数据、平台等优势实施垄断和不正当竞争",
+            en: "monopoly / unfair competition via algorithm, data or platform advantage"),
         Risk(id: "A.3.e", zh: "其他商业违法违规行为", en: "other commercial violations"),
         Risk(id: "A.4.a", zh: "危害他人身心健康", en: "endangering others' physical or mental health"),
         Risk(id: "A.4.b", zh: "侵害他人肖像权", en: "infringing portrait rights"),

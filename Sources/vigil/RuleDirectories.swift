@@ -35,7 +35,8 @@ enum RuleDirectories {
         do {
             return try RuleLibrary.load(directories: directories)
         } catch {
-            Stderr.write("vigil: the rules in \(directories.joined(separator: ", ")) have \(error.errors.count) problem(s):\n")
+            Stderr.write(
+                "vigil: the rules in \(directories.joined(separator: ", ")) have \(error.errors.count) problem(s):\n")
             for e in error.errors { Stderr.write("  \(e)\n") }
             throw ExitCode(ExitStatus.failure)
         }

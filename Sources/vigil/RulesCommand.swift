@@ -11,7 +11,9 @@ struct RulesCommand: ParsableCommand {
     )
 
     struct Options: ParsableArguments {
-        @Option(name: .long, help: ArgumentHelp("A rule directory (repeatable). Default: the bundled rules.", valueName: "dir"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("A rule directory (repeatable). Default: the bundled rules.", valueName: "dir"))
         var rules: [String] = []
     }
 
@@ -61,14 +63,20 @@ struct RulesCommand: ParsableCommand {
             let report = CoverageReport(packs: library.packs)
             print("risk    keywords  regexes  co-occur  should-refuse  name")
             for line in report.risks {
-                let cols = [line.keywords, line.regexes, line.cooccurrences, line.shouldRefuse].map { String($0).leftPad(9) }
+                let cols = [line.keywords, line.regexes, line.cooccurrences, line.shouldRefuse].map {
+                    String($0).leftPad(9)
+                }
                 print("\(line.risk.id)  \(cols.joined())  \(line.risk.zh)")
             }
             print("\ntopics")
             for t in report.topics {
-                print("  \(t.id): \(t.keywords) keywords, \(t.shouldRefuse) should-refuse, \(t.shouldAnswer) should-answer (\(t.name))")
+                print(
+                    "  \(t.id): \(t.keywords) keywords, \(t.shouldRefuse) should-refuse, \(t.shouldAnswer) should-answer (\(t.name))"
+                )
             }
-            print("\n\(report.totalKeywords) keywords, \(report.totalShouldRefuse) should-refuse and \(report.totalShouldAnswer) should-answer questions")
+            print(
+                "\n\(report.totalKeywords) keywords, \(report.totalShouldRefuse) should-refuse and \(report.totalShouldAnswer) should-answer questions"
+            )
             for w in report.warnings { print("warning: \(w)") }
             for f in report.failures { print("FAIL \(f)") }
             if !report.failures.isEmpty { throw ExitCode(1) }

@@ -9,33 +9,29 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Scan finished logs for risks, attacks, personal data, topics and refusals.",
         discussion: """
-            Reads JSON Lines (or plain text) from files or standard input ('-'), runs the same
-            detection as the daemon, writes findings to standard output and a summary to
-            standard error.
+            Reads JSON Lines (or plain text) from files or standard input ('-'), runs the same detection as the daemon, writes findings to standard output and a summary to standard error.
 
             Formats (--format):
-              gateway          {"request_id","user_id","client_ip","direction","text","ts"} (default)
-              openai-request   a chat-completions request; the input is messages[-1].content
-              openai-response  a chat-completions response; the output is choices[0].message.content
-              openai-exchange  {"request_id","request":{...},"response":{...}}: both in one record
+              gateway          flat log: request_id, user_id, direction, text (default)
+              openai-request   a chat-completions request; input: messages[-1].content
+              openai-response  a chat-completions response; output: choices[0].message
+              openai-exchange  {"request_id", "request": {...}, "response": {...}}
               plain            every line is one text; --direction says which way it went
-            Any field can be moved with --field NAME=PATH, e.g. --field text=payload.content,
-            --field input='messages[-1].content'. NAME is one of request_id, user_id,
-            client_ip, ts, direction, text, input, output.
 
-            Output (--output): text (one line per finding, for people; the default), jsonl (one
-            JSON object per record and direction, in input order; see docs/FINDINGS.md), none.
+            Any field can be moved with --field NAME=PATH, e.g. --field text=payload.content or --field input='messages[-1].content'. NAME is one of request_id, user_id, client_ip, ts, direction, text, input, output.
 
-            Exit status: 0 nothing found; 1 at least one risk, attack or PII finding; 2 an error
-            (unreadable input, invalid rules or options); 3 with --strict, when no finding was
-            made but some lines could not be decoded.
+            Output (--output): text (one line per finding, for people; the default), jsonl (one JSON object per record and direction, in input order; see docs/FINDINGS.md), none.
+
+            Exit status: 0 nothing found; 1 at least one risk, attack or PII finding; 2 an error (unreadable input, invalid rules or options); 3 with --strict, when nothing was found but some lines could not be decoded.
+
             """
     )
 
     @Argument(help: "Log files to scan; '-' or nothing reads standard input.")
     var files: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A rule directory (repeatable). Default: the bundled rules.", valueName: "dir"))
+    @Option(
+        name: .long, help: ArgumentHelp("A rule directory (repeatable). Default: the bundled rules.", valueName: "dir"))
     var rules: [String] = []
 
     @Option(name: .long, help: "Input format: gateway, openai-request, openai-response, openai-exchange, plain.")
@@ -95,14 +91,17 @@ struct ScanCommand: ParsableCommand {
             guard field.isEmpty else { throw ValidationError("--field does not apply to --format plain") }
             return .plain(dir ?? .output)
         default:
-            throw ValidationError("unknown --format '\(format)' (gateway, openai-request, openai-response, openai-exchange, plain)")
+            throw ValidationError(
+                "unknown --format '\(format)' (gateway, openai-request, openai-response, openai-exchange, plain)")
         }
         map.defaultDirection = dir
         for f in field {
             let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--field takes NAME=PATH, got '\(f)'") }
             let path: FieldPath?
-            do { path = parts[1].isEmpty ? nil : try FieldPath(parts[1]) } catch { throw ValidationError("--field \(f): \(error)") }
+            do { path = parts[1].isEmpty ? nil : try FieldPath(parts[1]) } catch {
+                throw ValidationError("--field \(f): \(error)")
+            }
             switch parts[0] {
             case "request_id": map.requestID = path
             case "user_id": map.userID = path
@@ -113,7 +112,9 @@ struct ScanCommand: ParsableCommand {
             case "input": map.input = path
             case "output": map.output = path
             default:
-                throw ValidationError("--field: unknown name '\(parts[0])' (request_id, user_id, client_ip, ts, direction, text, input, output)")
+                throw ValidationError(
+                    "--field: unknown name '\(parts[0])' (request_id, user_id, client_ip, ts, direction, text, input, output)"
+                )
             }
         }
         return .jsonLines(map)
@@ -124,7 +125,8 @@ struct ScanCommand: ParsableCommand {
         let library = try RuleDirectories.load(rules)
         let loaded = Date()
         let options = ScanOptions(
-            format: try recordFormat(), style: ScanOptions.OutputStyle(rawValue: output) ?? .text, matchLimit: matchLimit)
+            format: try recordFormat(), style: ScanOptions.OutputStyle(rawValue: output) ?? .text,
+            matchLimit: matchLimit)
         let sources = files.isEmpty ? ["-"] : files
         var total = ScanSummary()
         for source in sources {
@@ -160,8 +162,14 @@ struct ScanCommand: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(loaded)
         switch summary {
-        case "text": Stderr.write(SummaryText.render(total, library: library, seconds: seconds, loadSeconds: loaded.timeIntervalSince(started)))
-        case "json": Stderr.write(SummaryText.json(total, library: library, seconds: seconds, loadSeconds: loaded.timeIntervalSince(started)) + "\n")
+        case "text":
+            Stderr.write(
+                SummaryText.render(
+                    total, library: library, seconds: seconds, loadSeconds: loaded.timeIntervalSince(started)))
+        case "json":
+            Stderr.write(
+                SummaryText.json(
+                    total, library: library, seconds: seconds, loadSeconds: loaded.timeIntervalSince(started)) + "\n")
         default: break
         }
         if total.textsWithFindings > 0 { throw ExitCode(ExitStatus.findings) }

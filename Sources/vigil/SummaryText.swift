@@ -17,35 +17,47 @@ enum SummaryText {
 
     static func render(_ s: ScanSummary, library: RuleLibrary, seconds: Double, loadSeconds: Double) -> String {
         var t = "\nvigil scan summary\n"
-        t += "  lines        \(n(s.lines)) (\(n(s.bytes)) bytes) in \(String(format: "%.2f", seconds)) s, rules loaded in \(String(format: "%.2f", loadSeconds)) s\n"
+        t +=
+            "  lines        \(n(s.lines)) (\(n(s.bytes)) bytes) in \(String(format: "%.2f", seconds)) s, rules loaded in \(String(format: "%.2f", loadSeconds)) s\n"
         t += "  records      \(n(s.records)): \(n(s.inputs)) inputs, \(n(s.outputs)) outputs\n"
         if s.undecodable > 0 {
-            let reasons = s.decodeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ")
+            let reasons = s.decodeErrors.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(
+                separator: ", ")
             t += "  not decoded  \(n(s.undecodable)) (\(reasons))\n"
         } else {
             t += "  not decoded  0\n"
         }
         t += "  findings     \(n(s.textsWithFindings)) texts with a risk, attack or personal data\n"
         if !s.risks.isEmpty {
-            t += "  risks        " + s.risks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
+            t +=
+                "  risks        "
+                + s.risks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
         }
         if !s.attacks.isEmpty {
-            t += "  attacks      " + s.attacks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
+            t +=
+                "  attacks      "
+                + s.attacks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
         }
         if !s.pii.isEmpty {
-            t += "  pii          " + s.pii.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
+            t +=
+                "  pii          "
+                + s.pii.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
         }
         if !s.topics.isEmpty {
-            t += "  topics       " + s.topics.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
+            t +=
+                "  topics       "
+                + s.topics.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
         }
         if s.outputs > 0 {
-            t += "  refusals     \(n(s.refusals)) of \(n(s.outputs)) outputs (\(String(format: "%.1f", 100 * Double(s.refusals) / Double(s.outputs)))%)\n"
+            t +=
+                "  refusals     \(n(s.refusals)) of \(n(s.outputs)) outputs (\(String(format: "%.1f", 100 * Double(s.refusals) / Double(s.outputs)))%)\n"
         }
         if s.regexLimitHits > 0 {
             t += "  regex limit  \(n(s.regexLimitHits)) regex runs stopped by the match limit (counted as no match)\n"
         }
         if seconds > 0 {
-            t += "  speed        \(String(format: "%.1f", Double(s.bytes) / seconds / 1e6)) MB/s, \(n(Int(Double(s.lines) / seconds))) lines/s\n"
+            t +=
+                "  speed        \(String(format: "%.1f", Double(s.bytes) / seconds / 1e6)) MB/s, \(n(Int(Double(s.lines) / seconds))) lines/s\n"
         }
         return t
     }
@@ -59,7 +71,8 @@ enum SummaryText {
             "lines": s.lines, "bytes": s.bytes, "records": s.records, "inputs": s.inputs, "outputs": s.outputs,
             "refusals": s.refusals, "texts_with_findings": s.textsWithFindings, "decode_errors": s.decodeErrors,
             "risks": s.risks, "attacks": s.attacks, "pii": s.pii, "topics": s.topics, "regex_runs": s.regexRuns,
-            "regex_limit_hits": s.regexLimitHits, "busiest_regexes": busiest, "seconds": seconds, "load_seconds": loadSeconds,
+            "regex_limit_hits": s.regexLimitHits, "busiest_regexes": busiest, "seconds": seconds,
+            "load_seconds": loadSeconds,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)

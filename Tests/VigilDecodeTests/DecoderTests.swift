@@ -26,7 +26,9 @@ import Testing
     }
 
     @Test func gatewayRecord() throws {
-        let r = try decode(#"{"ts":"t","request_id":"r1","user_id":"u1","client_ip":"1.2.3.4","model":"m","direction":"output","text":"你好"}"#)
+        let r = try decode(
+            #"{"ts":"t","request_id":"r1","user_id":"u1","client_ip":"1.2.3.4","model":"m","direction":"output","text":"你好"}"#
+        )
         #expect(r == ["request_id": "r1", "user_id": "u1", "output": "你好"])
     }
 
@@ -69,11 +71,14 @@ import Testing
     }
 
     @Test func openAIPresetsAndNegativeIndexes() throws {
-        let request = #"{"id":"q1","user":"u9","messages":[{"role":"system","content":"s"},{"role":"user","content":"最后一句"}]}"#
-        #expect(try decode(request, .jsonLines(.openAIRequest)) == ["request_id": "q1", "user_id": "u9", "input": "最后一句"])
+        let request =
+            #"{"id":"q1","user":"u9","messages":[{"role":"system","content":"s"},{"role":"user","content":"最后一句"}]}"#
+        #expect(
+            try decode(request, .jsonLines(.openAIRequest)) == ["request_id": "q1", "user_id": "u9", "input": "最后一句"])
         let response = #"{"id":"q1","choices":[{"index":0,"message":{"role":"assistant","content":"回答"}}]}"#
         #expect(try decode(response, .jsonLines(.openAIResponse)) == ["request_id": "q1", "output": "回答"])
-        let exchange = #"{"request_id":"x","request":{"messages":[{"content":"问"}]},"response":{"choices":[{"message":{"content":"答"}}]}}"#
+        let exchange =
+            #"{"request_id":"x","request":{"messages":[{"content":"问"}]},"response":{"choices":[{"message":{"content":"答"}}]}}"#
         #expect(try decode(exchange, .jsonLines(.openAIExchange)) == ["request_id": "x", "input": "问", "output": "答"])
     }
 
@@ -101,7 +106,8 @@ import Testing
     }
 
     @Test func contentAsAListOfParts() throws {
-        let request = #"{"id":"q","messages":[{"role":"user","content":[{"type":"text","text":"第一段"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"第二\n段"}]}]}"#
+        let request =
+            #"{"id":"q","messages":[{"role":"user","content":[{"type":"text","text":"第一段"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"第二\n段"}]}]}"#
         #expect(try decode(request, .jsonLines(.openAIRequest))["input"] == "第一段\n第二\n段")
     }
 }

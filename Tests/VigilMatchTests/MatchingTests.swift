@@ -68,7 +68,10 @@ import Testing
         do {
             _ = try Regex("abc[")
         } catch {
-            guard case .regexCompile(_, let offset, let message) = error else { Issue.record("wrong error"); return }
+            guard case .regexCompile(_, let offset, let message) = error else {
+                Issue.record("wrong error")
+                return
+            }
             #expect(offset == 4)
             #expect(message.contains("missing"))
         } catch {}

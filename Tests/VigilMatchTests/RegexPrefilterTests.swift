@@ -21,13 +21,17 @@ import Testing
     }
 
     @Test func digitRunGate() {
-        let p = derive("(?:^|[^0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?:[^0-9A-Za-z]|$)")
+        let p = derive(
+            "(?:^|[^0-9A-Za-z])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?:[^0-9A-Za-z]|$)"
+        )
         #expect(p.minDigitRun >= 14)
         #expect(p.literals == nil)
     }
 
     @Test func alphanumericRunGate() {
-        let p = derive("(?:^|[^A-Za-z0-9])(?:0x[a-fA-F0-9]{40}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|T[A-Za-z1-9]{33})(?:[^A-Za-z0-9]|$)")
+        let p = derive(
+            "(?:^|[^A-Za-z0-9])(?:0x[a-fA-F0-9]{40}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|T[A-Za-z1-9]{33})(?:[^A-Za-z0-9]|$)"
+        )
         #expect(p.minAlphanumericRun >= 26)
     }
 

@@ -4,12 +4,16 @@ import VigilMatch
 import VigilRules
 
 @Suite struct RuleLoadingTests {
-    func withPack(_ yaml: String, file: String = "pack.yaml", extra: [String: String] = [:], _ body: (String) throws -> Void) throws {
+    func withPack(
+        _ yaml: String, file: String = "pack.yaml", extra: [String: String] = [:], _ body: (String) throws -> Void
+    ) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try yaml.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        for (name, text) in extra { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in extra {
+            try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         try body(dir.path)
     }
 
@@ -51,8 +55,10 @@ import VigilRules
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
-        try "regexes:\n  - {id: r, risk: A.1.a, pattern: 'abc('}\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(
+            to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try "regexes:\n  - {id: r, risk: A.1.a, pattern: 'abc('}\n".write(
+            to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
         do {
             _ = try RuleLibrary.load(directories: [dir.path])
             Issue.record("loaded broken packs")
@@ -69,7 +75,8 @@ import VigilRules
         try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: root) }
-        try "risk: A.1.d\nkeywords: [制作炸弹]\n".write(to: real.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
+        try "risk: A.1.d\nkeywords: [制作炸弹]\n".write(
+            to: real.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
         let link = root.appendingPathComponent("link")
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
         #expect(try RuleLibrary.load(directories: [link.path]).ruleSet.keywords.count == 1)
@@ -163,7 +170,8 @@ import VigilRules
 
 @Suite struct BundledRulesTests {
     static var bundled: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("rules").path
     }
 
@@ -177,6 +185,9 @@ import VigilRules
     @Test func bundledCoverage() throws {
         let report = CoverageReport(packs: try PackLoader().load(directories: [Self.bundled]))
         #expect(report.failures.isEmpty, "\(report.failures)")
-        #expect(report.topics.contains { $0.id == "drug-x" && $0.keywords >= 20 && $0.shouldRefuse >= 50 && $0.shouldAnswer >= 50 })
+        #expect(
+            report.topics.contains {
+                $0.id == "drug-x" && $0.keywords >= 20 && $0.shouldRefuse >= 50 && $0.shouldAnswer >= 50
+            })
     }
 }

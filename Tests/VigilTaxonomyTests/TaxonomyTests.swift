@@ -37,7 +37,8 @@ import VigilTaxonomy
 @Suite struct GradingTests {
     // Table 1 of SPEC §3, row by row.
     @Test(arguments: [
-        (Importance.critical, BusinessLoss.critical, Level.one), (.critical, .serious, .two), (.critical, .major, .three),
+        (Importance.critical, BusinessLoss.critical, Level.one), (.critical, .serious, .two),
+        (.critical, .major, .three),
         (.critical, .minor, .three), (.important, .critical, .two), (.important, .serious, .three),
         (.important, .major, .three), (.important, .minor, .four), (.ordinary, .critical, .three),
         (.ordinary, .serious, .three), (.ordinary, .major, .three), (.ordinary, .minor, .four),
@@ -48,7 +49,8 @@ import VigilTaxonomy
 
     // Table 2 of SPEC §3; nil where the table grades nothing.
     @Test(arguments: [
-        (Importance.critical, SocialHarm.critical, Level?.some(.one)), (.critical, .serious, .two), (.critical, .major, .three),
+        (Importance.critical, SocialHarm.critical, Level?.some(.one)), (.critical, .serious, .two),
+        (.critical, .major, .three),
         (.critical, .ordinary, nil), (.important, .critical, nil), (.important, .serious, .two),
         (.important, .major, .three), (.important, .ordinary, .four), (.ordinary, .critical, nil),
         (.ordinary, .serious, nil), (.ordinary, .major, .three), (.ordinary, .ordinary, .four),
