@@ -42,13 +42,16 @@ def ensure_ripgrep():
     sh(f"{prefix}apt-get update -qq && {prefix}apt-get install -y -qq ripgrep >/dev/null")
 
 
-def timed(cmd, runs):
-    """Median wall time of `cmd` over `runs` runs (output discarded by the command itself)."""
+def timed(cmd, runs, ok=(0,)):
+    """Median wall time of `cmd` over `runs` runs (output discarded by the command itself).
+    Any exit status outside `ok` (a crash included) stops the benchmark."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        sh(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rc = subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
         times.append(time.perf_counter() - start)
+        if rc not in ok:
+            raise SystemExit(f"exit status {rc}: {cmd}")
     return statistics.median(times), times
 
 
@@ -98,10 +101,11 @@ def main():
     cmd_two = f"{VIGIL} scan {rules} --output jsonl --summary none --jobs 2 {corpus}"
     cmd_start = f"{VIGIL} scan {rules} --output jsonl --summary none --jobs 1 - < /dev/null"
 
-    rg_t, rg_all = timed(cmd_rg + " > /dev/null; true", args.runs)
-    one_t, one_all = timed(cmd_one + " > /dev/null; true", args.runs)
-    two_t, two_all = timed(cmd_two + " > /dev/null; true", args.runs)
-    start_t, _ = timed(cmd_start + " > /dev/null; true", max(3, args.runs))
+    # rg exits 1 when a file has no match; vigil exits 1 when it found something.
+    rg_t, rg_all = timed(cmd_rg + " > /dev/null", args.runs, ok=(0, 1))
+    one_t, one_all = timed(cmd_one + " > /dev/null", args.runs, ok=(0, 1))
+    two_t, two_all = timed(cmd_two + " > /dev/null", args.runs, ok=(0, 1))
+    start_t, _ = timed(cmd_start + " > /dev/null", max(3, args.runs), ok=(0, 1))
     rss = peak_rss_mb(cmd_one.replace("taskset -c 0 ", ""))
 
     sh(f"{VIGIL} scan {rules} --output jsonl --summary json --jobs 2 {corpus} > {bench}/findings.jsonl "
@@ -140,7 +144,7 @@ JSON Lines.
 - Start-up with the 20,000-keyword library (empty input, median): **{start_t:.2f} s** (target 1 s):
   `{cmd_start}`.
 - Regex runs: {summary['regex_runs']:,} ({summary['regex_runs'] / lines:.2f} per line); runs stopped by
-  the match limit: {summary['regex_limit_hits']}.
+  the match limit: {summary['regex_limit_hits']}; literal hits {summary['literal_hits'] / lines:.1f} per line.
 
 ## Agreement with the generator's labels
 

@@ -41,7 +41,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// Bit per hashed first three symbols of a longer term.
     private let trigrams: UnsafeMutablePointer<UInt64>
     private static let bigramBits = 16
-    private static let trigramBits = 19
+    private static let trigramBits = 20
     /// Per symbol: 1 when a one-symbol term consists of it.
     private let singles: UnsafeMutablePointer<UInt8>
 
@@ -134,8 +134,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 let bit = Self.bigramHash(first, second)
                 bigrams[bit >> 6] |= 1 << UInt64(bit & 63)
             default:
-                let bit = Self.trigramHash(first, second, Int(symbolOf[term[2]] ?? 0))
-                trigrams[bit >> 6] |= 1 << UInt64(bit & 63)
+                let (word, mask) = Self.trigramSlot(first, second, Int(symbolOf[term[2]] ?? 0))
+                trigrams[word] |= mask
             }
         }
     }
@@ -145,9 +145,13 @@ public final class LiteralAutomaton: @unchecked Sendable {
         ((a &* 0x9E37_79B1) ^ (b &* 0x85EB_CA77)) & ((1 << bigramBits) - 1)
     }
 
+    /// A blocked two-bit Bloom filter: one word per trigram, two bits in it. One load per
+    /// test, and about a sixth of the false positives of one bit.
     @inline(__always)
-    private static func trigramHash(_ a: Int, _ b: Int, _ c: Int) -> Int {
-        ((a &* 0x9E37_79B1) ^ (b &* 0x85EB_CA77) ^ (c &* 0xC2B2_AE3D)) & ((1 << trigramBits) - 1)
+    private static func trigramSlot(_ a: Int, _ b: Int, _ c: Int) -> (Int, UInt64) {
+        let h = UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D) &* 0x9E37_79B9_7F4A_7C15
+        let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
+        return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
     }
 
     deinit {
@@ -195,8 +199,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
             let pair = Self.bigramHash(c, next)
             var candidate = bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0
             if !candidate && after != 0 {
-                let triple = Self.trigramHash(c, next, after)
-                candidate = trigrams[triple >> 6] & (1 << UInt64(triple & 63)) != 0
+                let (word, mask) = Self.trigramSlot(c, next, after)
+                candidate = trigrams[word] & mask == mask
             }
             if !candidate { continue }
             // A term may begin here: walk the trie.

@@ -19,6 +19,8 @@ public struct ScanCounters: Sendable, Equatable {
     public var regexLimitHits = 0
     /// Regexes run.
     public var regexRuns = 0
+    /// Literal occurrences the automaton reported (keywords, allow and topic terms, regex gates).
+    public var literalHits = 0
     /// Runs per regex rule (index into `RuleSet.regexes`), for finding weak prefilters.
     public var runsPerRegex: [Int] = []
     public init() {}
@@ -73,6 +75,7 @@ public final class Scanner {
         coHits.removeAll()
         topicTerms.removeAll()
         rules.automaton.scan(text.scalars.buffer, into: hits)
+        counters.literalHits &+= hits.count
         queue.removeAll()
         stamp &+= 1
         if stamp == 0 {

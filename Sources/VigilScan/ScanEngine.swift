@@ -67,6 +67,7 @@ public final class ScanEngine {
         }
         summary.regexRuns = scanner.counters.regexRuns
         summary.runsPerRegex = scanner.counters.runsPerRegex
+        summary.literalHits = scanner.counters.literalHits
         summary.regexLimitHits = scanner.counters.regexLimitHits
         return options.style == .none ? [] : out.bytes
     }

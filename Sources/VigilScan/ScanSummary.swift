@@ -16,6 +16,7 @@ public struct ScanSummary: Sendable, Equatable {
     public var textsWithFindings = 0
     public var regexRuns = 0
     public var regexLimitHits = 0
+    public var literalHits = 0
     /// Runs per regex (index into the rule set's regexes).
     public var runsPerRegex: [Int] = []
 
@@ -33,6 +34,7 @@ public struct ScanSummary: Sendable, Equatable {
         textsWithFindings += other.textsWithFindings
         regexRuns += other.regexRuns
         regexLimitHits += other.regexLimitHits
+        literalHits += other.literalHits
         if runsPerRegex.count < other.runsPerRegex.count {
             runsPerRegex += Array(repeating: 0, count: other.runsPerRegex.count - runsPerRegex.count)
         }

@@ -70,7 +70,7 @@ enum SummaryText {
         let object: [String: Any] = [
             "lines": s.lines, "bytes": s.bytes, "records": s.records, "inputs": s.inputs, "outputs": s.outputs,
             "refusals": s.refusals, "texts_with_findings": s.textsWithFindings, "decode_errors": s.decodeErrors,
-            "risks": s.risks, "attacks": s.attacks, "pii": s.pii, "topics": s.topics, "regex_runs": s.regexRuns,
+            "risks": s.risks, "attacks": s.attacks, "pii": s.pii, "topics": s.topics, "regex_runs": s.regexRuns, "literal_hits": s.literalHits,
             "regex_limit_hits": s.regexLimitHits, "busiest_regexes": busiest, "seconds": seconds,
             "load_seconds": loadSeconds,
         ]
