@@ -5,8 +5,9 @@
 /// - compatibility forms folded (NFKC per character): full-width → half-width, ①→1, ﬁ→fi;
 /// - traditional characters → simplified;
 /// - zero-width and other invisible characters removed;
-/// - runs of up to three separators removed between two CJK ideographs (炸-弹, 炸 弹 → 炸弹) and
-///   between an ideograph and a Latin letter or digit (药物 X → 药物X); kept between Latin words.
+/// - runs of up to three separators removed between two CJK ideographs (炸-弹, 炸 弹 → 炸弹), and
+///   runs of spaces between an ideograph and a Latin letter or digit (药物 X → 药物X); kept
+///   between Latin words, and punctuation next to Latin text is kept.
 /// Case is kept (regexes decide with `(?i)`); the literal automaton folds case itself.
 public final class Normalizer: @unchecked Sendable {
     /// Maximum separators between two ideographs that are still removed.
@@ -161,8 +162,7 @@ public final class Normalizer: @unchecked Sendable {
             if b0 < 0x80 {
                 i &+= 1
                 if !lastWasIdeograph && pendingCount == 0
-                    && !(w.alnumRun > 0 && Normalizer.isSeparator(UInt32(b0))
-                        && Self.nonASCIIAfterSeparators(base, i, n))
+                    && !(w.alnumRun > 0 && (b0 == 0x20 || b0 == 0x09) && Self.nonASCIIAfterSpaces(base, i, n))
                 {
                     // ASCII that cannot begin a dropped separator run: no bookkeeping.
                     w.put(UInt32(b0), start)
@@ -236,8 +236,13 @@ public final class Normalizer: @unchecked Sendable {
             for m in 0..<foldedCount {
                 let s = m == 0 ? folded.0 : (m == 1 ? folded.1 : (m == 2 ? folded.2 : folded.3))
                 if Normalizer.isSeparator(s) {
-                    let continuing = pendingCount > 0 && pendingCount < Normalizer.maxSeparatorRun
-                    let beginning = pendingCount == 0 && (lastWasIdeograph || w.alnumRun > 0)
+                    // After an ideograph any separator may be dropped; after a Latin letter or
+                    // digit only spacing (`rm -rf / 清理` keeps its slash).
+                    let spacing = s == 0x20 || s == 0x09
+                    let continuing =
+                        pendingCount > 0 && pendingCount < Normalizer.maxSeparatorRun
+                        && (pendingAfterIdeograph || spacing)
+                    let beginning = pendingCount == 0 && (lastWasIdeograph || (w.alnumRun > 0 && spacing))
                     if continuing || beginning {
                         if beginning { pendingAfterIdeograph = lastWasIdeograph }
                         switch pendingCount {
@@ -286,13 +291,13 @@ public final class Normalizer: @unchecked Sendable {
         output.firstInvalidUTF8 = firstInvalid
     }
 
-    /// Whether, after the separator just read, at most two more separators and then a non-ASCII
-    /// byte follow: only then can the run sit between a letter or digit and an ideograph.
+    /// Whether, after the space just read, at most two more spaces and then a non-ASCII byte
+    /// follow: only then can the run sit between a letter or digit and an ideograph.
     @inline(__always)
-    private static func nonASCIIAfterSeparators(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Bool {
+    private static func nonASCIIAfterSpaces(_ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Bool {
         var j = from
         var seen = 1
-        while j < n, base[j] < 0x80, seen < maxSeparatorRun, isSeparator(UInt32(base[j])) {
+        while j < n, seen < maxSeparatorRun, base[j] == 0x20 || base[j] == 0x09 {
             j &+= 1
             seen &+= 1
         }

@@ -458,21 +458,7 @@ struct PatternParser {
         case "t": return .literal("\t")
         case "r": return .literal("\r")
         case "x":
-            var hex = ""
-            if peek() == "{" {
-                i += 1
-                while let x = peek(), x != "}" {
-                    hex.unicodeScalars.append(x)
-                    i += 1
-                }
-                i += 1
-            } else {
-                for _ in 0..<2 where peek().map({ $0.properties.isASCIIHexDigit }) == true {
-                    hex.unicodeScalars.append(s[i])
-                    i += 1
-                }
-            }
-            if let v = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(v) { return .literal(scalar) }
+            if let v = readHexEscape(), let scalar = Unicode.Scalar(v) { return .literal(scalar) }
             return .opaque
         case "Q":
             var parts: [PatternNode] = []
@@ -487,6 +473,25 @@ struct PatternParser {
             if c.properties.isAlphabetic && c.isASCII { return .opaque }  // other escapes we do not model
             return .literal(c)
         }
+    }
+
+    /// Reads the digits of `\x{HHHH}` or `\xHH` (the `\x` already consumed).
+    mutating func readHexEscape() -> UInt32? {
+        var hex = ""
+        if peek() == "{" {
+            i += 1
+            while let x = peek(), x != "}" {
+                hex.unicodeScalars.append(x)
+                i += 1
+            }
+            i += 1
+        } else {
+            for _ in 0..<2 where peek().map({ $0.properties.isASCIIHexDigit }) == true {
+                hex.unicodeScalars.append(s[i])
+                i += 1
+            }
+        }
+        return UInt32(hex, radix: 16)
     }
 
     mutating func parseClass() -> PatternNode {
@@ -520,21 +525,7 @@ struct PatternParser {
                 case "t": value = 9
                 case "r": value = 13
                 case "x":
-                    var hex = ""
-                    if peek() == "{" {
-                        i += 1
-                        while let x = peek(), x != "}" {
-                            hex.unicodeScalars.append(x)
-                            i += 1
-                        }
-                        i += 1
-                    } else {
-                        for _ in 0..<2 where peek().map({ $0.properties.isASCIIHexDigit }) == true {
-                            hex.unicodeScalars.append(s[i])
-                            i += 1
-                        }
-                    }
-                    value = UInt32(hex, radix: 16)
+                    value = readHexEscape()
                     if value == nil { enumerable = false }
                 default: value = e.value
                 }

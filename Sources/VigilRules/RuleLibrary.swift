@@ -77,30 +77,23 @@ public final class RuleLibrary: Sendable {
     }
 
     /// The pack a rule came from.
-    public func pack(of rule: RuleRef) -> Int {
-        switch rule {
-        case .keyword(let k): return ruleSet.keywords[Int(k)].origin.pack
-        case .regex(let k): return ruleSet.regexes[Int(k)].origin.pack
-        case .cooccurrence(let k): return ruleSet.cooccurrences[Int(k)].origin.pack
-        case .repeatFolded(let k): return ruleSet.repeatFolded[Int(k)].origin.pack
-        }
-    }
+    public func pack(of rule: RuleRef) -> Int { describe(rule).pack }
 
-    public func signal(of rule: RuleRef) -> Signal {
-        switch rule {
-        case .keyword(let k): return ruleSet.keywords[Int(k)].signal
-        case .regex(let k): return ruleSet.regexes[Int(k)].signal
-        case .cooccurrence(let k): return ruleSet.cooccurrences[Int(k)].signal
-        case .repeatFolded(let k): return ruleSet.repeatFolded[Int(k)].signal
-        }
-    }
+    /// What a rule's hit means.
+    public func signal(of rule: RuleRef) -> Signal { describe(rule).signal }
 
-    public func id(of rule: RuleRef) -> String {
+    /// The rule's id, as findings show it.
+    public func id(of rule: RuleRef) -> String { describe(rule).id }
+
+    private func describe(_ rule: RuleRef) -> (pack: Int, signal: Signal, id: String) {
+        let set = ruleSet
         switch rule {
-        case .keyword(let k): return ruleSet.keywords[Int(k)].id
-        case .regex(let k): return ruleSet.regexes[Int(k)].id
-        case .cooccurrence(let k): return ruleSet.cooccurrences[Int(k)].id
-        case .repeatFolded(let k): return ruleSet.repeatFolded[Int(k)].id
+        case .keyword(let k): return (set.keywords[Int(k)].origin.pack, set.keywords[Int(k)].signal, set.keywords[Int(k)].id)
+        case .regex(let k): return (set.regexes[Int(k)].origin.pack, set.regexes[Int(k)].signal, set.regexes[Int(k)].id)
+        case .cooccurrence(let k):
+            return (set.cooccurrences[Int(k)].origin.pack, set.cooccurrences[Int(k)].signal, set.cooccurrences[Int(k)].id)
+        case .repeatFolded(let k):
+            return (set.repeatFolded[Int(k)].origin.pack, set.repeatFolded[Int(k)].signal, set.repeatFolded[Int(k)].id)
         }
     }
 }

@@ -28,25 +28,10 @@ enum SummaryText {
             t += "  not decoded  0\n"
         }
         t += "  findings     \(n(s.textsWithFindings)) texts with a risk, attack or personal data\n"
-        if !s.risks.isEmpty {
-            t +=
-                "  risks        "
-                + s.risks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
-        }
-        if !s.attacks.isEmpty {
-            t +=
-                "  attacks      "
-                + s.attacks.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
-        }
-        if !s.pii.isEmpty {
-            t +=
-                "  pii          "
-                + s.pii.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
-        }
-        if !s.topics.isEmpty {
-            t +=
-                "  topics       "
-                + s.topics.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ") + "\n"
+        for (label, counts) in [("risks", s.risks), ("attacks", s.attacks), ("pii", s.pii), ("topics", s.topics)]
+        where !counts.isEmpty {
+            let list = counts.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", ")
+            t += "  " + label.padding(toLength: 13, withPad: " ", startingAt: 0) + list + "\n"
         }
         if s.outputs > 0 {
             t +=

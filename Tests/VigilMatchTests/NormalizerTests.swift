@@ -21,7 +21,10 @@ import Testing
         #expect(n.normalize(text) == "炸弹")
     }
 
-    @Test(arguments: [("药物 X", "药物X"), ("药物-x", "药物x"), ("X 药物", "X药物"), ("使用 Docker 部署", "使用Docker部署")])
+    @Test(arguments: [
+            ("药物 X", "药物X"), ("药物 - x", "药物x"), ("X 药物", "X药物"), ("使用 Docker 部署", "使用Docker部署"),
+            ("执行 ; rm -rf / 清理", "执行 ; rm -rf / 清理"),
+        ])
     func separatorsBetweenIdeographsAndLatinAreRemoved(text: String, expected: String) {
         #expect(n.normalize(text) == expected)
     }
