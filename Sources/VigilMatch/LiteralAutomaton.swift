@@ -149,7 +149,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// test, and about a sixth of the false positives of one bit.
     @inline(__always)
     private static func trigramSlot(_ a: Int, _ b: Int, _ c: Int) -> (Int, UInt64) {
-        let h = UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D) &* 0x9E37_79B9_7F4A_7C15
+        let h =
+            UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D) &* 0x9E37_79B9_7F4A_7C15
         let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
         return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
     }

@@ -200,6 +200,16 @@ public final class Normalizer: @unchecked Sendable {
                         }
                     }
                 }
+                if valid && scalar &- 0x4E00 < 0x5200
+                    && foldsBMP[Int(scalar >> 6)] & (1 << UInt64(scalar & 63)) == 0
+                {
+                    // The common case: a CJK ideograph that folds to itself. Separators held
+                    // before it are dropped (an ideograph always ends a droppable run).
+                    pendingCount = 0
+                    w.putIdeograph(scalar, start)
+                    lastWasIdeograph = true
+                    continue
+                }
                 if !valid {
                     // Not UTF-8: U+FFFD in its place, one byte consumed.
                     if firstInvalid == nil { firstInvalid = i }
@@ -370,6 +380,21 @@ private struct Writer {
         put(pending.0, from.0)
         if count > 1 { put(pending.1, from.1) }
         if count > 2 { put(pending.2, from.2) }
+    }
+
+    /// `put` for a scalar in U+0800…U+FFFF that is no digit or letter (three UTF-8 bytes).
+    @inline(__always)
+    mutating func putIdeograph(_ s: UInt32, _ origin: Int) {
+        scalars[k] = s
+        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
+        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
+        k &+= 1
+        utf8[u] = UInt8(truncatingIfNeeded: 0xE0 | (s >> 12))
+        utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
+        utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
+        u &+= 3
+        digitRun = 0
+        alnumRun = 0
     }
 
     @inline(__always)

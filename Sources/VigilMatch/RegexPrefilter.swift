@@ -34,7 +34,7 @@ public struct RegexPrefilter: Sendable, Hashable {
     static let minimumDigitRun = 4
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
     static let minimumAlphanumericRun = 5
-    static let maxSetSize = 256
+    static let maxSetSize = 1024
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
@@ -89,6 +89,13 @@ public struct RegexPrefilter: Sendable, Hashable {
             if literal.allSatisfy({ $0 &- 0x30 < 10 }) { return -1 }
             // Two common characters together are far rarer than either alone.
             if ideographs > 1 { weight += 0.4 * Double(ideographs - 1) }
+            // So is an ideograph right next to a Latin letter (京A) or a digit (路12): the
+            // script changes rarely in running text.
+            for (a, b) in zip(literal, literal.dropFirst()) {
+                let (x, y) = Normalizer.isIdeograph(a) ? (a, b) : (b, a)
+                guard Normalizer.isIdeograph(x), y < 0x80 else { continue }
+                if (y | 0x20) &- 0x61 < 26 { weight += 0.6 } else if y &- 0x30 < 10 { weight += 0.3 }
+            }
             weakest = min(weakest, weight)
         }
         return weakest - 0.1 * log2(Double(set.count))

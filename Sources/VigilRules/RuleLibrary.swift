@@ -88,10 +88,13 @@ public final class RuleLibrary: Sendable {
     private func describe(_ rule: RuleRef) -> (pack: Int, signal: Signal, id: String) {
         let set = ruleSet
         switch rule {
-        case .keyword(let k): return (set.keywords[Int(k)].origin.pack, set.keywords[Int(k)].signal, set.keywords[Int(k)].id)
+        case .keyword(let k):
+            return (set.keywords[Int(k)].origin.pack, set.keywords[Int(k)].signal, set.keywords[Int(k)].id)
         case .regex(let k): return (set.regexes[Int(k)].origin.pack, set.regexes[Int(k)].signal, set.regexes[Int(k)].id)
         case .cooccurrence(let k):
-            return (set.cooccurrences[Int(k)].origin.pack, set.cooccurrences[Int(k)].signal, set.cooccurrences[Int(k)].id)
+            return (
+                set.cooccurrences[Int(k)].origin.pack, set.cooccurrences[Int(k)].signal, set.cooccurrences[Int(k)].id
+            )
         case .repeatFolded(let k):
             return (set.repeatFolded[Int(k)].origin.pack, set.repeatFolded[Int(k)].signal, set.repeatFolded[Int(k)].id)
         }

@@ -9,6 +9,8 @@ public struct ScanOptions: Sendable {
     public var excerptContext: Int
     public var matchLimit: UInt32
     public var style: OutputStyle
+    /// Time every regex (for `--profile-rules`).
+    public var profileRules = false
 
     /// How findings are written.
     public enum OutputStyle: String, Sendable, CaseIterable {
@@ -44,6 +46,7 @@ public final class ScanEngine {
         self.options = options
         decoder = RecordDecoder(format: options.format)
         scanner = Scanner(rules: library.ruleSet, matchLimit: options.matchLimit)
+        scanner.profiling = options.profileRules
     }
 
     /// Processes a batch and returns its JSON Lines output (one object per record and direction).
@@ -68,6 +71,7 @@ public final class ScanEngine {
         summary.regexRuns = scanner.counters.regexRuns
         summary.runsPerRegex = scanner.counters.runsPerRegex
         summary.literalHits = scanner.counters.literalHits
+        summary.nanosPerRegex = scanner.counters.nanosPerRegex
         summary.regexLimitHits = scanner.counters.regexLimitHits
         return options.style == .none ? [] : out.bytes
     }

@@ -19,6 +19,8 @@ public struct ScanSummary: Sendable, Equatable {
     public var literalHits = 0
     /// Runs per regex (index into the rule set's regexes).
     public var runsPerRegex: [Int] = []
+    /// Time per regex, when profiling.
+    public var nanosPerRegex: [UInt64] = []
 
     public init() {}
 
@@ -39,6 +41,10 @@ public struct ScanSummary: Sendable, Equatable {
             runsPerRegex += Array(repeating: 0, count: other.runsPerRegex.count - runsPerRegex.count)
         }
         for (i, n) in other.runsPerRegex.enumerated() { runsPerRegex[i] += n }
+        if nanosPerRegex.count < other.nanosPerRegex.count {
+            nanosPerRegex += Array(repeating: 0, count: other.nanosPerRegex.count - nanosPerRegex.count)
+        }
+        for (i, n) in other.nanosPerRegex.enumerated() { nanosPerRegex[i] += n }
         decodeErrors.merge(other.decodeErrors, uniquingKeysWith: +)
         risks.merge(other.risks, uniquingKeysWith: +)
         attacks.merge(other.attacks, uniquingKeysWith: +)

@@ -61,6 +61,9 @@ struct ScanCommand: ParsableCommand {
     @Flag(name: .long, help: "Exit 3 when lines could not be decoded (and nothing was found).")
     var strict = false
 
+    @Flag(name: .long, help: "Time every regex and list the slowest in the summary (slows the scan a little).")
+    var profileRules = false
+
     func validate() throws {
         guard ScanOptions.OutputStyle(rawValue: output) != nil else {
             throw ValidationError("--output must be text, jsonl or none, not '\(output)'")
@@ -124,9 +127,10 @@ struct ScanCommand: ParsableCommand {
         let started = Date()
         let library = try RuleDirectories.load(rules)
         let loaded = Date()
-        let options = ScanOptions(
+        var options = ScanOptions(
             format: try recordFormat(), style: ScanOptions.OutputStyle(rawValue: output) ?? .text,
             matchLimit: matchLimit)
+        options.profileRules = profileRules
         let sources = files.isEmpty ? ["-"] : files
         var total = ScanSummary()
         for source in sources {

@@ -40,6 +40,16 @@ enum SummaryText {
         if s.regexLimitHits > 0 {
             t += "  regex limit  \(n(s.regexLimitHits)) regex runs stopped by the match limit (counted as no match)\n"
         }
+        let profiled = s.nanosPerRegex.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }
+        if !profiled.isEmpty {
+            t += "  slowest regexes (time, runs):\n"
+            for (i, nanos) in profiled.prefix(10) {
+                let rule = library.ruleSet.regexes[i]
+                let ms = String(format: "%8.1f", Double(nanos) / 1e6)
+                t +=
+                    "    \(ms) ms \(n(s.runsPerRegex[i]).leftPad(10))  \(rule.id)  (\(rule.origin.file):\(rule.origin.line))\n"
+            }
+        }
         if seconds > 0 {
             t +=
                 "  speed        \(String(format: "%.1f", Double(s.bytes) / seconds / 1e6)) MB/s, \(n(Int(Double(s.lines) / seconds))) lines/s\n"
@@ -55,7 +65,8 @@ enum SummaryText {
         let object: [String: Any] = [
             "lines": s.lines, "bytes": s.bytes, "records": s.records, "inputs": s.inputs, "outputs": s.outputs,
             "refusals": s.refusals, "texts_with_findings": s.textsWithFindings, "decode_errors": s.decodeErrors,
-            "risks": s.risks, "attacks": s.attacks, "pii": s.pii, "topics": s.topics, "regex_runs": s.regexRuns, "literal_hits": s.literalHits,
+            "risks": s.risks, "attacks": s.attacks, "pii": s.pii, "topics": s.topics, "regex_runs": s.regexRuns,
+            "literal_hits": s.literalHits,
             "regex_limit_hits": s.regexLimitHits, "busiest_regexes": busiest, "seconds": seconds,
             "load_seconds": loadSeconds,
         ]

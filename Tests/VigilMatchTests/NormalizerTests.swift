@@ -22,9 +22,9 @@ import Testing
     }
 
     @Test(arguments: [
-            ("药物 X", "药物X"), ("药物 - x", "药物x"), ("X 药物", "X药物"), ("使用 Docker 部署", "使用Docker部署"),
-            ("执行 ; rm -rf / 清理", "执行 ; rm -rf / 清理"),
-        ])
+        ("药物 X", "药物X"), ("药物 - x", "药物x"), ("X 药物", "X药物"), ("使用 Docker 部署", "使用Docker部署"),
+        ("执行 ; rm -rf / 清理", "执行 ; rm -rf / 清理"),
+    ])
     func separatorsBetweenIdeographsAndLatinAreRemoved(text: String, expected: String) {
         #expect(n.normalize(text) == expected)
     }
