@@ -43,7 +43,13 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private static let bigramBits = 16
     private static let trigramBits = 20
     /// Per symbol: 1 when a one-symbol term consists of it.
-    private let singles: UnsafeMutablePointer<UInt8>
+    /// Per symbol, what terms it starts: `startsSingle` (a one-symbol term), `startsPair`
+    /// (a two-symbol term), `startsLonger` (a term of three or more). Most characters start no
+    /// pair, so the bigram test is skipped for them.
+    private let starts: UnsafeMutablePointer<UInt8>
+    private static let startsSingle: UInt8 = 1
+    private static let startsPair: UInt8 = 2
+    private static let startsLonger: UInt8 = 4
 
     /// Builds the automaton. `terms` must already be normalized and case folded
     /// (`Normalizer.normalizedTerm`); empty terms are ignored.
@@ -122,18 +128,20 @@ public final class LiteralAutomaton: @unchecked Sendable {
         bigrams.initialize(repeating: 0, count: (1 << Self.bigramBits) / 64)
         trigrams = .allocate(capacity: (1 << Self.trigramBits) / 64)
         trigrams.initialize(repeating: 0, count: (1 << Self.trigramBits) / 64)
-        singles = .allocate(capacity: symbolCount + 1)
-        singles.initialize(repeating: 0, count: symbolCount + 1)
+        starts = .allocate(capacity: symbolCount + 1)
+        starts.initialize(repeating: 0, count: symbolCount + 1)
         for term in terms where !term.isEmpty {
             let first = Int(symbolOf[term[0]] ?? 0)
             let second = term.count > 1 ? Int(symbolOf[term[1]] ?? 0) : 0
             switch term.count {
             case 1:
-                singles[first] = 1
+                starts[first] |= Self.startsSingle
             case 2:
+                starts[first] |= Self.startsPair
                 let bit = Self.bigramHash(first, second)
                 bigrams[bit >> 6] |= 1 << UInt64(bit & 63)
             default:
+                starts[first] |= Self.startsLonger
                 let (word, mask) = Self.trigramSlot(first, second, Int(symbolOf[term[2]] ?? 0))
                 trigrams[word] |= mask
             }
@@ -158,7 +166,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     deinit {
         bigrams.deallocate()
         trigrams.deallocate()
-        singles.deallocate()
+        starts.deallocate()
         symbolsBMP.deallocate()
         rootNext.deallocate()
         termAt.deallocate()
@@ -195,11 +203,16 @@ public final class LiteralAutomaton: @unchecked Sendable {
             next = after
             after = i + 2 < n ? symbol(text[i + 2]) : 0
             if c == 0 { continue }
-            if singles[c] != 0 { emitAll(rootNext[c], end: i, hits: hits) }
+            let flags = starts[c]
+            if flags == 0 { continue }
+            if flags & Self.startsSingle != 0 { emitAll(rootNext[c], end: i, hits: hits) }
             if next == 0 { continue }
-            let pair = Self.bigramHash(c, next)
-            var candidate = bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0
-            if !candidate && after != 0 {
+            var candidate = false
+            if flags & Self.startsPair != 0 {
+                let pair = Self.bigramHash(c, next)
+                candidate = bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+            }
+            if !candidate && after != 0 && flags & Self.startsLonger != 0 {
                 let (word, mask) = Self.trigramSlot(c, next, after)
                 candidate = trigrams[word] & mask == mask
             }
