@@ -205,8 +205,10 @@ struct JSONScanner {
                 i += 1
                 let value = try readValue(depth: 1)
                 let length = keySpan.end - keySpan.start
-                for (slot, key) in keys.enumerated() where key.count == length && found[slot].kind == .missing {
-                    if memoryEqual(p + keySpan.start, key, length) { found[slot] = value }
+                keys.withUnsafeBufferPointer { keys in
+                    for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
+                        if memoryEqual(p + keySpan.start, keys[slot], length) { found[slot] = value }
+                    }
                 }
                 skipWhitespace()
                 guard i < n else { throw fail("unexpected end of line inside the record") }

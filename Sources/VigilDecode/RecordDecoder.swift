@@ -195,15 +195,25 @@ final class GrowableBytes {
     func removeAll() { count = 0 }
 
     func append(_ byte: UInt8) {
-        if count == capacity {
-            let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
-            fresh.update(from: base, count: count)
-            base.deallocate()
-            base = fresh
-            capacity *= 2
-        }
+        if count == capacity { grow(to: capacity * 2) }
         base[count] = byte
         count += 1
+    }
+
+    /// Appends a run of bytes with one copy.
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        if count + bytes.count > capacity { grow(to: max(capacity * 2, count + bytes.count)) }
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    private func grow(to newCapacity: Int) {
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        fresh.update(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = newCapacity
     }
 }
 
@@ -213,9 +223,16 @@ enum JSONUnescape {
     static func decode(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: GrowableBytes) {
         var i = 0
         while i < raw.count {
-            let c = raw[i]
-            guard c == 0x5C, i + 1 < raw.count else {
-                out.append(c)
+            // Copy the run up to the next backslash in one go.
+            var j = i
+            while j < raw.count, raw[j] != 0x5C { j += 1 }
+            if j > i {
+                out.append(UnsafeBufferPointer(rebasing: raw[i..<j]))
+                i = j
+                continue
+            }
+            guard i + 1 < raw.count else {
+                out.append(raw[i])
                 i += 1
                 continue
             }

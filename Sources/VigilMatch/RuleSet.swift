@@ -248,8 +248,9 @@ public final class RuleSetBuilder {
         repeatFoldedTerms.append(folded)
     }
 
+    /// Adds a co-occurrence rule; at most 64 terms are used.
     public func addCooccurrence(_ terms: [String], id: String, signal: Signal, origin: RuleOrigin, window: Int) {
-        let ids = terms.compactMap { intern($0) }
+        let ids = Array(Set(terms.prefix(64).compactMap { intern($0) })).sorted()
         let index = Int32(cooccurrences.count)
         cooccurrences.append(CooccurrenceRule(id: id, signal: signal, origin: origin, terms: ids, window: window))
         for (slot, t) in ids.enumerated() { termUses[Int(t)].append(.cooccurrence(rule: index, slot: Int32(slot))) }

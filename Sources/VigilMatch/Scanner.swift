@@ -247,32 +247,35 @@ public final class Scanner {
     }
 
     private func evaluateCooccurrences() {
-        // Small lists: for each rule with hits, look for a window holding every slot.
-        var done = Set<Int32>()
+        // Usually one common word of a rule occurs alone: a bitmask of the slots seen rules that
+        // out without allocating. Only a rule with every slot present gets the window search.
+        var checked: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
         for i in 0..<coHits.count {
             let rule = coHits[i].rule
-            if done.contains(rule) { continue }
-            done.insert(rule)
-            let def = rules.cooccurrences[Int(rule)]
+            if rule == checked.0 || rule == checked.1 || rule == checked.2 || rule == checked.3 { continue }
+            checked = (rule, checked.0, checked.1, checked.2)
+            let needed = rules.cooccurrences[Int(rule)].terms.count
+            let window = rules.cooccurrences[Int(rule)].window
+            var seenSlots: UInt64 = 0
+            for j in i..<coHits.count where coHits[j].rule == rule { seenSlots |= 1 << UInt64(coHits[j].slot & 63) }
+            guard seenSlots.nonzeroBitCount >= needed else { continue }
             var occurrences: [(slot: Int32, start: Int32, end: Int32)] = []
             for j in i..<coHits.count where coHits[j].rule == rule {
                 occurrences.append((coHits[j].slot, coHits[j].start, coHits[j].end))
             }
             occurrences.sort { $0.start < $1.start }
-            let needed = def.terms.count
-            for a in occurrences.indices {
-                var seen = Set<Int32>()
-                var last = occurrences[a].end
-                for b in a..<occurrences.count {
-                    if Int(max(last, occurrences[b].end) - occurrences[a].start) > def.window { break }
-                    seen.insert(occurrences[b].slot)
-                    last = max(last, occurrences[b].end)
-                    if seen.count == needed {
-                        matches.append(Match(rule: .cooccurrence(rule), start: occurrences[a].start, end: last))
-                        break
+            search: for first in occurrences.indices {
+                var slots: UInt64 = 0
+                var last = occurrences[first].end
+                for k in first..<occurrences.count {
+                    if Int(max(last, occurrences[k].end) - occurrences[first].start) > window { break }
+                    slots |= 1 << UInt64(occurrences[k].slot & 63)
+                    last = max(last, occurrences[k].end)
+                    if slots.nonzeroBitCount == needed {
+                        matches.append(Match(rule: .cooccurrence(rule), start: occurrences[first].start, end: last))
+                        break search
                     }
                 }
-                if seen.count == needed { break }
             }
         }
         coHits.removeAll()

@@ -1,3 +1,5 @@
+import VigilDecode
+
 /// Appends JSON to a byte array without Foundation: the findings writer runs once per record.
 struct JSONOutput {
     var bytes: [UInt8] = []
@@ -8,7 +10,29 @@ struct JSONOutput {
 
     mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
-    mutating func number(_ n: Int) { raw(String(n)) }
+    /// A non-negative integer, written digit by digit (no String per record).
+    mutating func number(_ n: Int) {
+        guard n > 0 else {
+            bytes.append(0x30)
+            return
+        }
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = n
+        withUnsafeMutableBytes(of: &digits) { d in
+            while v > 0 {
+                d[count] = UInt8(48 + v % 10)
+                v /= 10
+                count += 1
+            }
+            for k in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[k]) }
+        }
+    }
 
     /// A JSON string from UTF-8 bytes (valid UTF-8 assumed).
     mutating func string(_ b: UnsafeBufferPointer<UInt8>) {
@@ -38,6 +62,10 @@ struct JSONOutput {
 
     /// A JSON string from bytes that may not be valid UTF-8 (invalid bytes become U+FFFD).
     mutating func lossyString(_ b: UnsafeBufferPointer<UInt8>) {
-        string(String(decoding: b, as: UTF8.self))
+        if UTF8Check.firstInvalid(b) == nil {
+            string(b)
+        } else {
+            string(String(decoding: b, as: UTF8.self))
+        }
     }
 }

@@ -150,7 +150,7 @@ public final class ScanEngine {
         out.number(line)
         out.raw(",\"request_id\":")
         if let id = record.requestID { out.lossyString(id) } else { out.raw("null") }
-        out.raw(direction == .input ? ",\"direction\":\"input\"" : ",\"direction\":\"output\"")
+        if direction == .input { out.raw(",\"direction\":\"input\"") } else { out.raw(",\"direction\":\"output\"") }
         if scanner.matches.count == 0 {
             out.raw(",\"risks\":[],\"attacks\":[],\"pii\":[]")
         } else {
@@ -165,7 +165,7 @@ public final class ScanEngine {
         }
         out.raw("]")
         if direction == .output {
-            out.raw(scanner.isRefusal ? ",\"refusal\":true" : ",\"refusal\":false")
+            if scanner.isRefusal { out.raw(",\"refusal\":true") } else { out.raw(",\"refusal\":false") }
             if scanner.isRefusal { summary.refusals += 1 }
         }
         if let invalid {
