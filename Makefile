@@ -29,7 +29,12 @@ test: setup
 release: setup
 	$(SWIFT) build -c release
 
-bench: release
+# Benchmarks measure a clean release build: SwiftPM's incremental builds can keep a dependent
+# module compiled against an old struct layout (swift-package-manager issue 10502), which
+# corrupts memory at run time.
+bench: setup
+	rm -rf .build/release .build/*-linux-gnu/release
+	$(SWIFT) build -c release
 	python3 scripts/bench.py "$(BENCH_DIR)" "$(SHARED)"
 
 refusal-eval: release

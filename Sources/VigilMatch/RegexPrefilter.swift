@@ -11,6 +11,9 @@ public struct RegexPrefilter: Sendable, Hashable {
     public var minDigitRun: Int
     /// A run of at least this many ASCII letters and digits must occur; 0 = no such gate.
     public var minAlphanumericRun: Int
+    /// The longest possible match in characters (nil = unbounded): a match holding a literal
+    /// that first occurs at position p cannot start before p - maxMatchLength.
+    public var maxMatchLength: Int? = nil
 
     public init(literals: [String]?, secondLiterals: [String]? = nil, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
@@ -56,7 +59,9 @@ public struct RegexPrefilter: Sendable, Hashable {
         }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
         let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
-        return RegexPrefilter(literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
+        var prefilter = RegexPrefilter(literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
+        prefilter.maxMatchLength = info.maxLength
+        return prefilter
     }
 
     /// How selective a literal set is: the weight of its weakest literal, less a little for
@@ -142,8 +147,11 @@ struct PatternInfo {
     var alnumOnly: Bool = false
     /// A run of ASCII letters and digits every match contains.
     var alnumRun: Int = 0
+    /// The longest match, in characters; nil when unbounded.
+    var maxLength: Int? = 0
 
-    static let opaque = PatternInfo(exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0)
+    static let opaque = PatternInfo(
+        exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
     static let empty = PatternInfo(
         exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
 }
@@ -164,12 +172,12 @@ indirect enum PatternNode {
             let alnum = s.isASCII && (s.properties.isAlphabetic || digit)
             return PatternInfo(
                 exact: [[s.value]], candidates: [[[s.value]]], digitsOnly: digit, minLength: 1, digitRun: digit ? 1 : 0,
-                alnumOnly: alnum, alnumRun: alnum ? 1 : 0)
+                alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1)
         case .characterClass(let set, let digitsOnly, let alnumOnly):
             let strings = set.map { $0.sorted().map { [$0] } }
             return PatternInfo(
                 exact: strings, candidates: strings.map { [$0] } ?? [], digitsOnly: digitsOnly, minLength: 1,
-                digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0)
+                digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1)
         case .zeroWidth:
             return .empty
         case .opaque:
@@ -191,7 +199,8 @@ indirect enum PatternNode {
             return PatternInfo(
                 exact: exact, candidates: options, digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
-                alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0)
+                alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
+                maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0)
         case .repeated(let node, let min, let max):
             let i = node.info
             var exact: [Literal]? = nil
@@ -212,7 +221,8 @@ indirect enum PatternNode {
             return PatternInfo(
                 exact: exact, candidates: candidates, digitsOnly: i.digitsOnly, minLength: i.minLength * min,
                 digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
-                alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0))
+                alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
+                maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }))
         case .concat(let parts):
             var exact: [Literal]? = [[]]
             var candidates: [[Literal]] = []
@@ -224,8 +234,10 @@ indirect enum PatternNode {
             var alnumRun = 0
             var currentAlnum = 0
             var alnumOnly = true
+            var maxLength: Int? = 0
             for part in parts {
                 let i = part.info
+                maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
                 exact = product(exact, i.exact)
                 candidates.append(contentsOf: i.candidates)
                 if let e = i.exact {
@@ -257,7 +269,7 @@ indirect enum PatternNode {
                 .sorted { RegexPrefilter.score($0) > RegexPrefilter.score($1) }.prefix(8)
             return PatternInfo(
                 exact: exact, candidates: Array(kept), digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun,
-                alnumOnly: alnumOnly, alnumRun: alnumRun)
+                alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength)
         }
     }
 }
@@ -451,7 +463,8 @@ struct PatternParser {
         switch c {
         case "d": return .characterClass(Set(0x30...0x39), digitsOnly: true, alnumOnly: true)
         case "b", "B", "A", "z", "Z", "G", "K": return .zeroWidth
-        case "D", "w", "W", "s", "S", "h", "H", "v", "V", "N", "R", "X", "C":
+        case "R", "X": return .opaque  // may consume several characters
+        case "D", "w", "W", "s", "S", "h", "H", "v", "V", "N", "C":
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "p", "P":
             if peek() == "{" {

@@ -101,6 +101,9 @@ public final class RuleSet: Sendable {
     let regexNeedsSecond: [Bool]
     /// Refusal regexes only matter for outputs; inputs skip them.
     let regexIsRefusal: [Bool]
+    /// Longest match in characters, -1 when unbounded: the search starts that far before the
+    /// first literal that let the regex run.
+    let regexMaxLength: [Int32]
     let regexObjects: [Regex]
     let regexValidators: [Validator?]
     let termLengths: [Int32]
@@ -133,6 +136,7 @@ public final class RuleSet: Sendable {
         regexAlphanumericGate = builder.regexes.map { Int32($0.prefilter.minAlphanumericRun) }
         regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
+        regexMaxLength = builder.regexes.map { Int32($0.prefilter.maxMatchLength ?? -1) }
         regexObjects = builder.regexes.map(\.regex)
         regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
@@ -212,6 +216,8 @@ public final class RuleSetBuilder {
         if let literals {
             prefilter.literals = literals.isEmpty ? nil : literals
             prefilter.secondLiterals = nil
+            // A hand-given literal may be context outside the match: search the whole text.
+            prefilter.maxMatchLength = nil
         }
         var literalTerms: [Int32] = []
         if let lits = prefilter.literals {

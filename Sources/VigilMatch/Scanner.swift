@@ -54,6 +54,8 @@ public final class Scanner {
     private var regexStamp: [UInt32]
     private var checkingRefusal = true
     private var regexSecondStamp: [UInt32]
+    /// Where the first literal of each regex's first set began in the current text.
+    private var regexFirstStart: [Int32]
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
     private let maxMatchesPerRule = 8
@@ -62,6 +64,7 @@ public final class Scanner {
         self.rules = rules
         regexStamp = Array(repeating: 0, count: rules.regexes.count)
         regexSecondStamp = Array(repeating: 0, count: rules.regexes.count)
+        regexFirstStart = Array(repeating: 0, count: rules.regexes.count)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
         counters.nanosPerRegex = Array(repeating: 0, count: rules.regexes.count)
@@ -146,6 +149,7 @@ public final class Scanner {
                             case .regexLiteral(let r):
                                 if regexStamp[Int(r)] != stamp {
                                     regexStamp[Int(r)] = stamp
+                                    regexFirstStart[Int(r)] = start
                                     if !rules.regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
                                         enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
                                     }
@@ -222,6 +226,13 @@ public final class Scanner {
             let regex = rules.regexObjects[Int(r)]
             let validator = rules.regexValidators[Int(r)]
             var from = 0
+            // A bounded pattern cannot match earlier than its length before the literal that
+            // gated it (hits come in order of their start, so this is the first occurrence).
+            let maxLength = rules.regexMaxLength[Int(r)]
+            if maxLength >= 0, regexStamp[Int(r)] == stamp {
+                let first = Int(regexFirstStart[Int(r)]) - Int(maxLength)
+                if first > 0 { from = Int(text.utf8Offsets[first]) }
+            }
             var found = 0
             while from <= bytes.count, found < maxMatchesPerRule {
                 counters.regexRuns += 1

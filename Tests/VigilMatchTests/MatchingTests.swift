@@ -143,6 +143,18 @@ import Testing
         #expect(scanner.counters.regexRuns == runs)  // no long digit run: the regex is not run
     }
 
+    @Test func boundedRegexStillMatchesBeforeItsLiteral() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[一-龥]{2,8}路[0-9]{1,4}号", id: "road", signal: .pii("address"), origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        let filler = String(repeating: "很长的前文内容", count: 30)
+        scanner.scan(filler + "家住人民路12号")
+        #expect(scanner.matches.count == 1)
+        scanner.scan("人民路12号和建设路3号" + filler)
+        #expect(scanner.matches.count == 1)
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)

@@ -44,6 +44,13 @@ import Testing
         #expect(p.literals == ["secret"])
     }
 
+    @Test func maximumMatchLength() {
+        #expect(derive("[一-龥]{2,8}(?:路|街|大道|巷)[0-9]{1,4}号(?:院|楼)?").maxMatchLength == 16)
+        #expect(derive("abc(?=def)x?").maxMatchLength == 4)
+        #expect(derive("ab+c").maxMatchLength == nil)
+        #expect(derive("(a)\\1").maxMatchLength == nil)
+    }
+
     @Test func substringsAreDropped() {
         let set = ["抱歉", "很抱歉", "非常抱歉", "对不起"].map { $0.unicodeScalars.map(\.value) }
         #expect(Set(minimal(set)) == Set(["对不起", "抱歉"].map { $0.unicodeScalars.map(\.value) }))
