@@ -34,7 +34,7 @@ struct JSONScanner {
     static let maxDepth = 64
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        p = bytes.baseAddress ?? RegexFreeEmpty.pointer
+        p = bytes.baseAddress ?? EmptySubject.pointer
         n = bytes.count
     }
 
@@ -305,7 +305,8 @@ struct JSONScanner {
     }
 }
 
-enum RegexFreeEmpty {
+/// A one-byte buffer to point at when a line is empty (a pointer must not be nil).
+enum EmptySubject {
     nonisolated(unsafe) static let pointer: UnsafePointer<UInt8> = {
         let q = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
         q.initialize(to: 0)

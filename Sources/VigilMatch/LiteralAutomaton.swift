@@ -205,7 +205,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
             if c == 0 { continue }
             let flags = starts[c]
             if flags == 0 { continue }
-            if flags & Self.startsSingle != 0 { emitAll(rootNext[c], end: i, hits: hits) }
+            if flags & Self.startsSingle != 0 { emitTerm(at: rootNext[c], end: i, hits: hits) }
             if next == 0 { continue }
             var candidate = false
             if flags & Self.startsPair != 0 {
@@ -234,7 +234,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func emitAll(_ state: UInt32, end: Int, hits: GrowableBuffer<LiteralHit>) {
+    private func emitTerm(at state: UInt32, end: Int, hits: GrowableBuffer<LiteralHit>) {
         if termAt[Int(state)] >= 0 { hits.append(LiteralHit(term: termAt[Int(state)], end: Int32(end))) }
     }
 }

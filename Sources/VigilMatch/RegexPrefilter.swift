@@ -59,7 +59,8 @@ public struct RegexPrefilter: Sendable, Hashable {
         }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
         let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
-        var prefilter = RegexPrefilter(literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
+        var prefilter = RegexPrefilter(
+            literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
         prefilter.maxMatchLength = info.maxLength
         return prefilter
     }
@@ -414,7 +415,6 @@ struct PatternParser {
     }
 
     mutating func parseGroup() -> PatternNode {
-        var capture = true
         var zeroWidth = false
         if peek() == "*" {  // (*VERB)
             while let c = peek(), c != ")" { i += 1 }
@@ -423,7 +423,6 @@ struct PatternParser {
         }
         if peek() == "?" {
             i += 1
-            capture = false
             switch peek() {
             case "#":
                 while let c = peek(), c != ")" { i += 1 }
@@ -451,7 +450,6 @@ struct PatternParser {
                 i += 1
             }
         }
-        _ = capture
         let inner = parseAlternation()
         if peek() == ")" { i += 1 }
         return zeroWidth ? .zeroWidth : inner

@@ -60,6 +60,16 @@ struct JSONOutput {
         copy.withUTF8 { string($0) }
     }
 
+    /// A JSON array of strings.
+    mutating func strings(_ list: [String]) {
+        bytes.append(0x5B)
+        for (n, s) in list.enumerated() {
+            if n > 0 { bytes.append(0x2C) }
+            string(s)
+        }
+        bytes.append(0x5D)
+    }
+
     /// A JSON string from bytes that may not be valid UTF-8 (invalid bytes become U+FFFD).
     mutating func lossyString(_ b: UnsafeBufferPointer<UInt8>) {
         if UTF8Check.firstInvalid(b) == nil {

@@ -59,7 +59,6 @@ public final class ParallelScan: @unchecked Sendable {
         done.enter()
         let writer = Thread { [self] in
             var next = 0
-            var bytesDone = 0
             while true {
                 lock.lock()
                 while results[next] == nil && !(finishedReading && next >= batchesRead) { lock.wait() }
@@ -70,7 +69,6 @@ public final class ParallelScan: @unchecked Sendable {
                 lock.broadcast()
                 lock.unlock()
                 write(output)
-                bytesDone += output.count
                 next += 1
                 progress?(next)
             }

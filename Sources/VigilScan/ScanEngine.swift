@@ -80,10 +80,8 @@ public final class ScanEngine {
     public var maxLineBytes = 8 << 20
 
     func process(line: UnsafeBufferPointer<UInt8>, number: Int, into out: inout JSONOutput) {
-        if line.isEmpty || (line.count < 4 && line.allSatisfy({ $0 == 0x20 || $0 == 0x09 })) {
-            summary.lines -= 0  // blank lines are counted as lines but produce nothing
-            return
-        }
+        // A blank line counts as a line but is no record.
+        if line.isEmpty || (line.count < 4 && line.allSatisfy({ $0 == 0x20 || $0 == 0x09 })) { return }
         let record: RecordDecoder.Record
         do {
             record = try decoder.decode(line)
@@ -222,38 +220,34 @@ public final class ScanEngine {
         for (n, entry) in c.risks.enumerated() {
             if n > 0 { out.raw(",") }
             out.raw("{\"id\":")
-            out.string(entry.id)
-            out.raw(",\"rule\":")
-            out.string(entry.rule)
-            out.raw(",\"excerpt\":")
-            writeExcerpt(text, entry.match, masked: false, hiding: c.piiRanges, into: &out)
-            out.raw("}")
+            writeHit(entry.id, entry.rule, entry.match, masked: false, text, c.piiRanges, into: &out)
         }
-        out.raw("],\"attacks\":[")
-        for (n, kind) in c.attacks.enumerated() {
-            if n > 0 { out.raw(",") }
-            out.string(kind)
-        }
-        out.raw("],\"pii\":[")
-        for (n, kind) in c.pii.enumerated() {
-            if n > 0 { out.raw(",") }
-            out.string(kind)
-        }
-        out.raw("]")
+        out.raw("],\"attacks\":")
+        out.strings(c.attacks)
+        out.raw(",\"pii\":")
+        out.strings(c.pii)
         if !c.evidence.isEmpty {
             out.raw(",\"evidence\":[")
             for (n, e) in c.evidence.enumerated() {
                 if n > 0 { out.raw(",") }
                 out.raw("{\"kind\":")
-                out.string(e.kind)
-                out.raw(",\"rule\":")
-                out.string(e.rule)
-                out.raw(",\"excerpt\":")
-                writeExcerpt(text, e.match, masked: e.masked, hiding: c.piiRanges, into: &out)
-                out.raw("}")
+                writeHit(e.kind, e.rule, e.match, masked: e.masked, text, c.piiRanges, into: &out)
             }
             out.raw("]")
         }
+    }
+
+    /// The rest of a hit object after its first key: `value, "rule": …, "excerpt": …}`.
+    private func writeHit(
+        _ value: String, _ rule: String, _ match: Match, masked: Bool, _ text: UnsafeBufferPointer<UInt8>,
+        _ pii: [Range<Int>], into out: inout JSONOutput
+    ) {
+        out.string(value)
+        out.raw(",\"rule\":")
+        out.string(rule)
+        out.raw(",\"excerpt\":")
+        writeExcerpt(text, match, masked: masked, hiding: pii, into: &out)
+        out.raw("}")
     }
 
     /// One human-readable line per finding, for `--output text`.
