@@ -4,45 +4,52 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
     public var end: Int32
 }
 
-/// One Aho-Corasick automaton holding every literal of a rule set: keywords, allow terms,
+/// One multi-literal matcher holding every literal of a rule set: keywords, allow terms,
 /// co-occurrence and topic terms, and the prefilter literals of regexes.
 ///
 /// It runs over normalized scalars, not bytes: each scalar maps to a small symbol id (case
 /// folded; 0 for a scalar that occurs in no term). That keeps a Chinese text at one step per
 /// character instead of three.
 ///
-/// With 20,000 terms nearly every Chinese character starts some term, so a classic
-/// Aho-Corasick walk sits in shallow states and pays a hash probe and failure links on almost
-/// every character. Instead the scan asks, per position, whether the symbols there can begin a
-/// term: a flag for one-symbol terms, a bitmap of the bigrams of two-symbol terms, and a bitmap
-/// of the first three symbols of longer terms (the bench's compound keywords begin with common
-/// words, so bigrams alone pass too often). Only positions that pass walk the trie, whose goto
-/// table is one open-addressing hash table with a dense row for the root.
+/// With 20,000 terms nearly every Chinese character starts some term, so an Aho-Corasick walk
+/// sits in shallow states and pays a table probe and failure links on almost every character.
+/// Instead the scan asks, per position, whether the symbols there can begin a term: a flag for
+/// one-symbol terms, a bitmap of the pairs that are two-symbol terms, and a Bloom filter of the
+/// first three symbols of longer terms. A position that passes looks its pair or its three
+/// symbols up in an exact table; the longer terms that share three first symbols sit together
+/// in one bucket and are compared symbol by symbol. That costs two memory reads per candidate,
+/// where a trie walk through a hashed goto table of 100,000 states missed the cache at every step.
 public final class LiteralAutomaton: @unchecked Sendable {
-    /// Number of terms the automaton was built from (term ids are `0..<termCount`).
+    /// Number of terms the matcher was built from (term ids are `0..<termCount`).
     public let termCount: Int
     /// Length of each term in scalars.
     public let termLengths: [Int32]
     /// Number of distinct symbols (characters) across all terms.
     public let symbolCount: Int
-    /// Number of automaton states.
-    public let stateCount: Int
+    /// Number of distinct first-three-symbol prefixes of terms of three or more symbols.
+    public let bucketCount: Int
 
     private let symbolsBMP: UnsafeMutablePointer<UInt16>
     private let symbolsSupplementary: [UInt32: UInt16]
     private let normalizer: Normalizer
-    private let rootNext: UnsafeMutablePointer<UInt32>
-    private let termAt: UnsafeMutablePointer<Int32>
-    private let table: UnsafeMutablePointer<UInt64>
-    private let tableMask: Int
-    private let tableShift: UInt64
+    /// Per symbol, the one-symbol term that consists of it (-1 for none).
+    private let singleTerm: UnsafeMutablePointer<Int32>
+    /// Exact table of two-symbol terms: `first << 16 | second` in the high 32 bits, term id + 1
+    /// in the low 32 bits; 0 is an empty slot.
+    private let pairs: UnsafeMutablePointer<UInt64>
+    private let pairMask: Int
+    /// Exact table of three-symbol prefixes, two words per slot: the key `a << 32 | b << 16 | c`
+    /// plus one (0 is an empty slot), then `bucket start << 16 | bucket size` in `tails`.
+    private let prefixes: UnsafeMutablePointer<UInt64>
+    private let prefixMask: Int
+    /// Buckets, one after another: per term its id, its length, then its symbols after the third.
+    private let tails: UnsafeMutablePointer<UInt16>
     /// Bit per hashed (first, second) symbol pair of a two-symbol term.
     private let bigrams: UnsafeMutablePointer<UInt64>
     /// Bit per hashed first three symbols of a longer term.
     private let trigrams: UnsafeMutablePointer<UInt64>
     private static let bigramBits = 16
     private static let trigramBits = 20
-    /// Per symbol: 1 when a one-symbol term consists of it.
     /// Per symbol, what terms it starts: `startsSingle` (a one-symbol term), `startsPair`
     /// (a two-symbol term), `startsLonger` (a term of three or more). Most characters start no
     /// pair, so the bigram test is skipped for them.
@@ -51,8 +58,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private static let startsPair: UInt8 = 2
     private static let startsLonger: UInt8 = 4
 
-    /// Builds the automaton. `terms` must already be normalized and case folded
-    /// (`Normalizer.normalizedTerm`); empty terms are ignored.
+    /// Builds the matcher. `terms` must already be normalized and case folded
+    /// (`Normalizer.normalizedTerm`); empty terms are ignored, and of identical terms the first
+    /// one is reported.
     public init(terms: [[UInt32]], normalizer: Normalizer = .standard) throws(MatchError) {
         self.normalizer = normalizer
         termCount = terms.count
@@ -82,70 +90,97 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
         symbolsSupplementary = supplementary
 
-        // Trie.
-        var goto: [UInt64: UInt32] = [:]
-        var termAtState: [Int32] = [-1]
-        for (index, term) in terms.enumerated() where !term.isEmpty {
-            var state: UInt32 = 0
-            for s in term {
-                let key = UInt64(state) << 16 | UInt64(symbolOf[s] ?? 0)
-                if let next = goto[key] {
-                    state = next
-                } else {
-                    let next = UInt32(termAtState.count)
-                    termAtState.append(-1)
-                    goto[key] = next
-                    state = next
-                }
-            }
-            if termAtState[Int(state)] < 0 { termAtState[Int(state)] = Int32(index) }
-        }
-        let states = termAtState.count
-        stateCount = states
-
-        termAt = .allocate(capacity: states)
-        for (i, t) in termAtState.enumerated() { termAt[i] = t }
-        rootNext = .allocate(capacity: symbolCount + 1)
-        rootNext.initialize(repeating: 0, count: symbolCount + 1)
-        for (key, next) in goto where key >> 16 == 0 { rootNext[Int(key & 0xFFFF)] = next }
-
-        // Goto table without the root's transitions, open addressing, load factor <= 0.5.
-        let nonRoot = goto.filter { $0.key >> 16 != 0 }
-        var bits = 4
-        while (1 << bits) < nonRoot.count * 2 { bits += 1 }
-        tableMask = (1 << bits) - 1
-        tableShift = UInt64(64 - bits)
-        table = .allocate(capacity: 1 << bits)
-        table.initialize(repeating: 0, count: 1 << bits)
-        for (key, next) in nonRoot {
-            var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> tableShift)
-            while table[slot] != 0 { slot = (slot + 1) & tableMask }
-            table[slot] = key << 24 | UInt64(next)
-        }
-        guard states < (1 << 24) else { throw MatchError.automatonTooLarge(states) }
-
+        singleTerm = .allocate(capacity: symbolCount + 1)
+        singleTerm.initialize(repeating: -1, count: symbolCount + 1)
+        starts = .allocate(capacity: symbolCount + 1)
+        starts.initialize(repeating: 0, count: symbolCount + 1)
         bigrams = .allocate(capacity: (1 << Self.bigramBits) / 64)
         bigrams.initialize(repeating: 0, count: (1 << Self.bigramBits) / 64)
         trigrams = .allocate(capacity: (1 << Self.trigramBits) / 64)
         trigrams.initialize(repeating: 0, count: (1 << Self.trigramBits) / 64)
-        starts = .allocate(capacity: symbolCount + 1)
-        starts.initialize(repeating: 0, count: symbolCount + 1)
-        for term in terms where !term.isEmpty {
-            let first = Int(symbolOf[term[0]] ?? 0)
-            let second = term.count > 1 ? Int(symbolOf[term[1]] ?? 0) : 0
-            switch term.count {
+
+        var pairTerm: [UInt64: Int32] = [:]
+        var buckets: [UInt64: [Int32]] = [:]
+        var bucketOrder: [UInt64] = []
+        var seenLonger: Set<[UInt32]> = []
+        for (index, term) in terms.enumerated() where !term.isEmpty {
+            let symbols = term.map { Int(symbolOf[$0] ?? 0) }
+            let first = symbols[0]
+            switch symbols.count {
             case 1:
                 starts[first] |= Self.startsSingle
+                if singleTerm[first] < 0 { singleTerm[first] = Int32(index) }
             case 2:
                 starts[first] |= Self.startsPair
-                let bit = Self.bigramHash(first, second)
+                let bit = Self.bigramHash(first, symbols[1])
                 bigrams[bit >> 6] |= 1 << UInt64(bit & 63)
+                let key = UInt64(first) << 16 | UInt64(symbols[1])
+                if pairTerm[key] == nil { pairTerm[key] = Int32(index) }
             default:
                 starts[first] |= Self.startsLonger
-                let (word, mask) = Self.trigramSlot(first, second, Int(symbolOf[term[2]] ?? 0))
+                let (word, mask) = Self.trigramSlot(first, symbols[1], symbols[2])
                 trigrams[word] |= mask
+                guard seenLonger.insert(term).inserted else { continue }
+                let key = Self.prefixKey(first, symbols[1], symbols[2])
+                if buckets[key] == nil { bucketOrder.append(key) }
+                buckets[key, default: []].append(Int32(index))
             }
         }
+
+        var pairBits = 4
+        while (1 << pairBits) < pairTerm.count * 2 { pairBits += 1 }
+        pairMask = (1 << pairBits) - 1
+        pairs = .allocate(capacity: 1 << pairBits)
+        pairs.initialize(repeating: 0, count: 1 << pairBits)
+        for (key, term) in pairTerm {
+            var slot = Self.slot(key, pairMask)
+            while pairs[slot] != 0 { slot = (slot + 1) & pairMask }
+            pairs[slot] = key << 32 | UInt64(term + 1)
+        }
+
+        // Buckets hold their terms shortest first, so hits at one position come out in order of end.
+        var tailPool: [UInt16] = []
+        var bucketSpan: [UInt64: UInt64] = [:]
+        for key in bucketOrder {
+            guard let members = buckets[key] else { continue }
+            let sorted = members.sorted { (terms[Int($0)].count, $0) < (terms[Int($1)].count, $1) }
+            let start = tailPool.count
+            for t in sorted {
+                let term = terms[Int(t)]
+                guard term.count <= Int(UInt16.max) else { throw MatchError.termTooLong(term.count) }
+                tailPool.append(UInt16(truncatingIfNeeded: t >> 16))
+                tailPool.append(UInt16(truncatingIfNeeded: t))
+                tailPool.append(UInt16(term.count))
+                for s in term.dropFirst(3) { tailPool.append(symbolOf[s] ?? 0) }
+            }
+            guard sorted.count <= 0xFFFF else { throw MatchError.tooManyTerms(sorted.count) }
+            bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count)
+        }
+        bucketCount = bucketOrder.count
+        tails = .allocate(capacity: max(1, tailPool.count))
+        tails.initialize(from: tailPool, count: tailPool.count)
+
+        var prefixBits = 4
+        while (1 << prefixBits) < bucketCount * 2 { prefixBits += 1 }
+        prefixMask = (1 << prefixBits) - 1
+        prefixes = .allocate(capacity: 2 << prefixBits)
+        prefixes.initialize(repeating: 0, count: 2 << prefixBits)
+        for (key, span) in bucketSpan {
+            var slot = Self.slot(key, prefixMask)
+            while prefixes[2 * slot] != 0 { slot = (slot + 1) & prefixMask }
+            prefixes[2 * slot] = key &+ 1
+            prefixes[2 * slot + 1] = span
+        }
+    }
+
+    @inline(__always)
+    private static func prefixKey(_ a: Int, _ b: Int, _ c: Int) -> UInt64 {
+        UInt64(truncatingIfNeeded: a) << 32 | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c)
+    }
+
+    @inline(__always)
+    private static func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
     }
 
     @inline(__always)
@@ -168,9 +203,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
         trigrams.deallocate()
         starts.deallocate()
         symbolsBMP.deallocate()
-        rootNext.deallocate()
-        termAt.deallocate()
-        table.deallocate()
+        singleTerm.deallocate()
+        pairs.deallocate()
+        prefixes.deallocate()
+        tails.deallocate()
     }
 
     @inline(__always)
@@ -179,20 +215,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
         return Int(symbolsSupplementary[normalizer.lowercase(scalar)] ?? 0)
     }
 
-    @inline(__always)
-    private func next(_ state: UInt32, _ symbol: Int) -> UInt32 {
-        let key = UInt64(state) << 16 | UInt64(symbol)
-        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> tableShift)
-        while true {
-            let entry = table[slot]
-            if entry == 0 { return 0 }
-            if entry >> 24 == key { return UInt32(truncatingIfNeeded: entry & 0xFF_FFFF) }
-            slot = (slot + 1) & tableMask
-        }
-    }
-
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends
-    /// them to `hits` in order of their start position.
+    /// them to `hits` in order of their start position (and of their end within one start).
     public func scan(_ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>) {
         guard let text = scalars.baseAddress, scalars.count > 0 else { return }
         let n = scalars.count
@@ -205,50 +229,82 @@ public final class LiteralAutomaton: @unchecked Sendable {
             if c == 0 { continue }
             let flags = starts[c]
             if flags == 0 { continue }
-            if flags & Self.startsSingle != 0 { emitTerm(at: rootNext[c], end: i, hits: hits) }
+            if flags & Self.startsSingle != 0 {
+                let t = singleTerm[c]
+                if t >= 0 { hits.append(LiteralHit(term: t, end: Int32(truncatingIfNeeded: i))) }
+            }
             if next == 0 { continue }
-            var candidate = false
             if flags & Self.startsPair != 0 {
                 let pair = Self.bigramHash(c, next)
-                candidate = bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0
+                if bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0 { findPair(c, next, end: i + 1, hits: hits) }
             }
-            if !candidate && after != 0 && flags & Self.startsLonger != 0 {
+            if after != 0 && flags & Self.startsLonger != 0 {
                 let (word, mask) = Self.trigramSlot(c, next, after)
-                candidate = trigrams[word] & mask == mask
-            }
-            if !candidate { continue }
-            // A term may begin here: walk the trie.
-            var state = rootNext[c]
-            var j = i + 1
-            var d = next
-            while true {
-                state = self.next(state, d)
-                if state == 0 { break }
-                if termAt[Int(state)] >= 0 { hits.append(LiteralHit(term: termAt[Int(state)], end: Int32(j))) }
-                j += 1
-                if j >= n { break }
-                d = symbol(text[j])
-                if d == 0 { break }
+                if trigrams[word] & mask == mask { findLonger(text, n, at: i, c, next, after, hits: hits) }
             }
         }
     }
 
     @inline(__always)
-    private func emitTerm(at state: UInt32, end: Int, hits: GrowableBuffer<LiteralHit>) {
-        if termAt[Int(state)] >= 0 { hits.append(LiteralHit(term: termAt[Int(state)], end: Int32(end))) }
+    private func findPair(_ a: Int, _ b: Int, end: Int, hits: GrowableBuffer<LiteralHit>) {
+        let key = UInt64(truncatingIfNeeded: a) << 16 | UInt64(truncatingIfNeeded: b)
+        var slot = Self.slot(key, pairMask)
+        while true {
+            let entry = pairs[slot]
+            if entry == 0 { return }
+            if entry >> 32 == key {
+                hits.append(LiteralHit(term: Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF) - 1, end: Int32(end)))
+                return
+            }
+            slot = (slot + 1) & pairMask
+        }
+    }
+
+    private func findLonger(
+        _ text: UnsafePointer<UInt32>, _ n: Int, at i: Int, _ a: Int, _ b: Int, _ c: Int,
+        hits: GrowableBuffer<LiteralHit>
+    ) {
+        let key = Self.prefixKey(a, b, c) &+ 1
+        var slot = Self.slot(key &- 1, prefixMask)
+        var span: UInt64 = 0
+        while true {
+            let entry = prefixes[2 * slot]
+            if entry == 0 { return }
+            if entry == key {
+                span = prefixes[2 * slot + 1]
+                break
+            }
+            slot = (slot + 1) & prefixMask
+        }
+        var p = Int(truncatingIfNeeded: span >> 16)
+        var remaining = Int(truncatingIfNeeded: span & 0xFFFF)
+        while remaining > 0 {
+            remaining &-= 1
+            let term = Int32(truncatingIfNeeded: UInt32(tails[p]) << 16 | UInt32(tails[p &+ 1]))
+            let length = Int(tails[p &+ 2])
+            p &+= 3
+            let rest = p
+            p &+= length &- 3
+            guard i &+ length <= n else { continue }
+            var k = 3
+            while k < length, symbol(text[i &+ k]) == Int(tails[rest &+ k &- 3]) { k &+= 1 }
+            if k == length { hits.append(LiteralHit(term: term, end: Int32(truncatingIfNeeded: i &+ length &- 1))) }
+        }
     }
 }
 
 /// Errors building matchers.
 public enum MatchError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyCharacters(Int)
-    case automatonTooLarge(Int)
+    case tooManyTerms(Int)
+    case termTooLong(Int)
     case regexCompile(pattern: String, offset: Int, message: String)
 
     public var description: String {
         switch self {
         case .tooManyCharacters(let n): return "the terms use more than \(n) distinct characters"
-        case .automatonTooLarge(let n): return "the literal automaton would need \(n) states (limit 16,777,215)"
+        case .tooManyTerms(let n): return "\(n) literal terms share their first three characters (limit 65,535)"
+        case .termTooLong(let n): return "a literal term of \(n) characters is too long (limit 65,535)"
         case .regexCompile(_, let offset, let message): return "\(message) at offset \(offset)"
         }
     }

@@ -28,7 +28,7 @@ struct RulesCommand: ParsableCommand {
             for w in library.warnings { Stderr.write("warning: \(w)\n") }
             let set = library.ruleSet
             print(
-                "\(library.packs.count) packs: \(set.keywords.count) keywords, \(set.regexes.count) regexes, \(set.cooccurrences.count) co-occurrence rules, \(set.topics.count) topics; \(set.termCount) distinct terms, \(set.automaton.stateCount) automaton states"
+                "\(library.packs.count) packs: \(set.keywords.count) keywords, \(set.regexes.count) regexes, \(set.cooccurrences.count) co-occurrence rules, \(set.topics.count) topics; \(set.termCount) distinct terms, \(set.automaton.bucketCount) term prefixes"
             )
         }
     }

@@ -39,6 +39,42 @@ import Testing
         #expect(Set(found.map(\.0)) == ["安排检查", "安全规则", "安装方案"])
     }
 
+    @Test func longTermsSharingTheirFirstThreeCharacters() throws {
+        let terms = ["制作炸弹", "制作炸", "制作炸弹教程", "制作炸药", "制作炸"]
+        let found = try hits(terms, "如何制作炸弹教程")
+        // Shortest first at one start; of two identical terms the first is reported.
+        #expect(found.map(\.0) == ["制作炸", "制作炸弹", "制作炸弹教程"])
+        #expect(found.map(\.1) == [4, 5, 7])
+        // A term longer than what is left of the text is not read past its end.
+        #expect(try hits(terms, "制作炸弹教").map(\.0) == ["制作炸", "制作炸弹"])
+    }
+
+    /// Every occurrence a brute-force search finds, over random texts from a small alphabet
+    /// (so that terms overlap, nest and share prefixes all the time).
+    @Test func agreesWithBruteForce() throws {
+        let alphabet = Array("甲乙丙丁ab")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            var terms: [String] = []
+            for _ in 0..<40 {
+                terms.append(
+                    String((0..<Int.random(in: 1...6, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }))
+            }
+            let text = String((0..<200).map { _ in alphabet.randomElement(using: &rng)! })
+            let chars = Array(text)
+            var expected: [String: Int] = [:]
+            for term in Set(terms) {
+                let t = Array(term)
+                for start in 0...(chars.count - t.count) where Array(chars[start..<start + t.count]) == t {
+                    expected[term, default: 0] += 1
+                }
+            }
+            var counted: [String: Int] = [:]
+            for (term, _) in try hits(terms, text) { counted[term, default: 0] += 1 }
+            #expect(counted == expected, "terms \(terms) text \(text)")
+        }
+    }
+
     @Test func noTermsNoHits() throws {
         #expect(try hits(["不存在的词"], "完全无关的文本 unrelated text").isEmpty)
     }
