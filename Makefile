@@ -6,7 +6,7 @@ SHARED ?= ../shared
 .PHONY: help setup build run test release bench bench-data refusal-eval format clean
 
 help:
-	@echo "make run          scan the bundled sample logs with the bundled rules (installs what is missing)"
+	@echo "make run          start the monitor on the bundled defaults (installs what is missing)"
 	@echo "make test         build and run the whole test suite (installs what is missing)"
 	@echo "make bench        release build + the shared benchmark, written to BENCHMARKS.md"
 	@echo "make refusal-eval precision/recall of refusal classification on the labelled set"
@@ -18,9 +18,10 @@ setup:
 build: setup
 	$(SWIFT) build
 
+# The daemon on the bundled defaults: follows samples/*.jsonl and standard input, keeps its
+# state in .vigil-state/, prints alerts. Ctrl-C (SIGINT) stops it after committing.
 run: build
-	.build/debug/vigil rules check
-	.build/debug/vigil scan samples/gateway.jsonl || [ $$? -eq 1 ]
+	.build/debug/vigil run --config samples/vigil.yaml
 
 test: setup
 	$(SWIFT) build --build-tests

@@ -15,12 +15,18 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
             name: "CPCRE2",
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "VigilTaxonomy"),
         // The hot path: dynamic exclusivity checks cost more than the matching itself there,
@@ -34,10 +40,23 @@ let package = Package(
         .target(
             name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
         ),
+        .target(name: "VigilMonitor", dependencies: ["VigilScan", "VigilDecode", "VigilTaxonomy"]),
+        .target(name: "VigilState", dependencies: ["CSQLite", "VigilMonitor", "VigilTaxonomy"]),
+        .target(
+            name: "VigilNotify",
+            dependencies: ["VigilState", "VigilMonitor", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "VigilDaemon",
+            dependencies: [
+                "VigilMonitor", "VigilState", "VigilNotify", "VigilScan", "VigilRules", "VigilDecode",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilScan", "VigilRules", "VigilTaxonomy",
+                "VigilScan", "VigilRules", "VigilTaxonomy", "VigilDaemon", "VigilState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +64,8 @@ let package = Package(
         .testTarget(name: "VigilMatchTests", dependencies: ["VigilMatch"]),
         .testTarget(name: "VigilDecodeTests", dependencies: ["VigilDecode"]),
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilScan"]),
+        .testTarget(
+            name: "VigilMonitorTests", dependencies: ["VigilMonitor", "VigilState", "VigilNotify", "VigilDaemon"]),
         .testTarget(name: "VigilEndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

@@ -18,6 +18,11 @@ public struct LineBatch: Sendable {
     public var entries: [Entry] = []
     /// Position of this batch in its source, for putting results back in order.
     public var sequence: Int
+
+    public init(firstLine: Int, sequence: Int) {
+        self.firstLine = firstLine
+        self.sequence = sequence
+    }
 }
 
 /// Reads a file descriptor in large chunks and cuts it into batches of lines. A line longer
@@ -38,8 +43,16 @@ public final class LineReader {
     /// Bytes read so far (for progress).
     public private(set) var bytesRead = 0
 
-    public init(fd: Int32, maxLineBytes: Int = 8 << 20, batchBytes: Int = 1 << 20, chunkSize: Int = 4 << 20) {
+    /// When false, `nextBatch` returns the lines it has as soon as a read would have to wait,
+    /// instead of filling the batch: for a pipe that a log shipper writes slowly.
+    public let waitsForFullBatches: Bool
+
+    public init(
+        fd: Int32, maxLineBytes: Int = 8 << 20, batchBytes: Int = 1 << 20, chunkSize: Int = 4 << 20,
+        waitsForFullBatches: Bool = true
+    ) {
         self.fd = fd
+        self.waitsForFullBatches = waitsForFullBatches
         self.maxLineBytes = maxLineBytes
         self.batchBytes = batchBytes
         self.chunkSize = chunkSize
@@ -96,6 +109,7 @@ public final class LineReader {
                 try skipLongLine(alreadySeen: pending, into: &batch)
                 continue
             }
+            if !waitsForFullBatches && !batch.entries.isEmpty { break }
             let more = eof ? false : try fill()
             if !more {
                 if end > start {

@@ -38,6 +38,25 @@ public enum RecordFormat: Sendable, Hashable {
     case jsonLines(FieldMap)
     /// The whole line is the text; every line has the given direction.
     case plain(Direction)
+
+    /// The names operators use for the formats, in `--format` and in the daemon's config.
+    public static let names = ["gateway", "openai-request", "openai-response", "openai-exchange", "plain"]
+
+    /// The format with this name; `direction` applies to records that carry none (and to
+    /// every plain line).
+    public static func named(_ name: String, direction: Direction? = nil) -> RecordFormat? {
+        var map: FieldMap
+        switch name {
+        case "gateway", "jsonl": map = .gateway
+        case "openai-request": map = .openAIRequest
+        case "openai-response": map = .openAIResponse
+        case "openai-exchange": map = .openAIExchange
+        case "plain", "text": return .plain(direction ?? .output)
+        default: return nil
+        }
+        map.defaultDirection = direction
+        return .jsonLines(map)
+    }
 }
 
 /// Decodes lines into records without allocating per line. One decoder per thread; the

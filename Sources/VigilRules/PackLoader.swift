@@ -91,14 +91,14 @@ public struct PackLoader {
         return pack
     }
 
-    static func line(of error: YamlError) -> Int {
+    public static func line(of error: YamlError) -> Int {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
         default: return 0
         }
     }
 
-    static func problem(of error: YamlError) -> String {
+    public static func problem(of error: YamlError) -> String {
         switch error {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
             .composer(let context, let problem, _, _):

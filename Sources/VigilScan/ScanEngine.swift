@@ -39,7 +39,7 @@ public final class ScanEngine {
     public let options: ScanOptions
     let decoder: RecordDecoder
     let scanner: Scanner
-    public private(set) var summary = ScanSummary()
+    public internal(set) var summary = ScanSummary()
 
     public init(library: RuleLibrary, options: ScanOptions) {
         self.library = library
@@ -287,11 +287,17 @@ public final class ScanEngine {
         _ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, hiding pii: [Range<Int>],
         into out: inout JSONOutput
     ) {
-        let range = scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text)
-        if masked {
-            out.string(Masking.mask(UnsafeBufferPointer(rebasing: text[range])))
-            return
+        let bytes = excerpt(text, m, masked: masked, hiding: pii)
+        // Output is always valid UTF-8: a text with a bad byte is copied with U+FFFD.
+        bytes.withUnsafeBufferPointer { excerpt in
+            if scanner.text.firstInvalidUTF8 != nil { out.lossyString(excerpt) } else { out.string(excerpt) }
         }
+    }
+
+    /// The bytes of an excerpt (see `writeExcerpt`); may hold invalid UTF-8 when the text did.
+    func excerpt(_ text: UnsafeBufferPointer<UInt8>, _ m: Match, masked: Bool, hiding pii: [Range<Int>]) -> [UInt8] {
+        let range = scanner.text.originalRange(scalars: Int(m.start)..<Int(m.end), original: text)
+        if masked { return Array(Masking.mask(UnsafeBufferPointer(rebasing: text[range])).utf8) }
         var lower = range.lowerBound
         var upper = range.upperBound
         for _ in 0..<options.excerptContext where lower > 0 {
@@ -316,10 +322,7 @@ public final class ScanEngine {
             i += 1
         }
         Masking.maskDigitRuns(&bytes)
-        // Output is always valid UTF-8: a text with a bad byte is copied with U+FFFD.
-        bytes.withUnsafeBufferPointer { excerpt in
-            if scanner.text.firstInvalidUTF8 != nil { out.lossyString(excerpt) } else { out.string(excerpt) }
-        }
+        return bytes
     }
 }
 

@@ -84,20 +84,13 @@ struct ScanCommand: ParsableCommand {
             }
             dir = d
         }
-        var map: FieldMap
-        switch format {
-        case "gateway", "jsonl": map = .gateway
-        case "openai-request": map = .openAIRequest
-        case "openai-response": map = .openAIResponse
-        case "openai-exchange": map = .openAIExchange
-        case "plain":
-            guard field.isEmpty else { throw ValidationError("--field does not apply to --format plain") }
-            return .plain(dir ?? .output)
-        default:
-            throw ValidationError(
-                "unknown --format '\(format)' (gateway, openai-request, openai-response, openai-exchange, plain)")
+        guard let named = RecordFormat.named(format, direction: dir) else {
+            throw ValidationError("unknown --format '\(format)' (\(RecordFormat.names.joined(separator: ", ")))")
         }
-        map.defaultDirection = dir
+        guard case .jsonLines(var map) = named else {
+            guard field.isEmpty else { throw ValidationError("--field does not apply to --format plain") }
+            return named
+        }
         for f in field {
             let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--field takes NAME=PATH, got '\(f)'") }

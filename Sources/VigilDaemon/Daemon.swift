@@ -1,0 +1,243 @@
+import Foundation
+import VigilDecode
+import VigilMonitor
+import VigilNotify
+import VigilRules
+import VigilScan
+import VigilState
+
+/// The long-running monitor: follows the configured sources, runs detection on every line,
+/// raises alerts, stores them with the source positions that produced them, and hands them to
+/// the outbox dispatchers that page the receivers.
+///
+/// One thread reads and scans (files are polled, standard input arrives through a queue);
+/// each receiver's dispatcher has its own thread and its own connection to the state file.
+public final class Daemon: @unchecked Sendable {
+    let config: DaemonConfig
+    let library: RuleLibrary
+    let log: Log
+    let store: StateStore
+    var alertRules = ContentAlerts()
+    private var followers: [(FileFollower, ScanEngine)] = []
+    private var stdin: (StdinSource, ScanEngine)?
+    private var stdinLine = 0
+    private let runID = String(Int(Date().timeIntervalSince1970 * 1000), radix: 36)
+    private var dispatchers: [OutboxDispatcher] = []
+    private let wakeUp = NSCondition()
+    private var pendingWake = false
+    private var stopRequested = false
+    /// Alerts raised since start (for the exit summary).
+    public private(set) var alertsRaised = 0
+
+    public init(config: DaemonConfig, library: RuleLibrary, log: Log = Log()) throws {
+        self.config = config
+        self.library = library
+        self.log = log
+        try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        store = try StateStore(path: config.statePath)
+        alertRules.enabled.subtract(config.disabledAlerts)
+    }
+
+    /// Asks the loop to finish the batch in hand, commit, and return. Safe from any thread.
+    public func stop() {
+        wakeUp.lock()
+        stopRequested = true
+        wakeUp.signal()
+        wakeUp.unlock()
+    }
+
+    private func wake() {
+        wakeUp.lock()
+        pendingWake = true
+        wakeUp.signal()
+        wakeUp.unlock()
+    }
+
+    private var shouldStop: Bool {
+        wakeUp.lock()
+        defer { wakeUp.unlock() }
+        return stopRequested
+    }
+
+    /// Runs until `stop()`; with only standard input configured, also returns at its end.
+    public func run(ready: () -> Void = {}) throws {
+        let checkpoints = try store.checkpoints()
+        for source in config.sources {
+            var options = ScanOptions(format: source.format, style: .none)
+            options.excerptContext = 12
+            let engine = ScanEngine(library: library, options: options)
+            engine.maxLineBytes = config.maxLineBytes
+            switch source.kind {
+            case .file:
+                let follower = FileFollower(
+                    source: source.name, patterns: source.paths, startAtEnd: source.startAtEnd,
+                    maxLineBytes: config.maxLineBytes, checkpoints: checkpoints)
+                followers.append((follower, engine))
+            case .stdin:
+                let s = StdinSource(name: source.name, maxLineBytes: config.maxLineBytes) { [weak self] in self?.wake()
+                }
+                stdin = (s, engine)
+            }
+        }
+        for receiver in config.receivers {
+            let d = OutboxDispatcher(receiver: receiver, statePath: config.statePath)
+            d.maxBackoff = config.maxBackoff
+            let log = self.log
+            let name = receiver.name
+            d.onAttempt = { id, result, retry in
+                switch result {
+                case .answered(let status, _) where (200..<300).contains(status):
+                    log(
+                        .debug, "alert delivered", ["receiver": name, "delivery": String(id), "status": String(status)])
+                case .answered(let status, _):
+                    log(
+                        .warning, retry ? "delivery failed, will retry" : "delivery rejected",
+                        ["receiver": name, "delivery": String(id), "status": String(status)])
+                case .failed(let why):
+                    log(
+                        .warning, "delivery failed, will retry",
+                        ["receiver": name, "delivery": String(id), "error": why])
+                }
+            }
+            dispatchers.append(d)
+            d.start()
+        }
+        stdin?.0.start()
+        log(
+            .info, "vigil started",
+            [
+                "sources": config.sources.map(\.name).joined(separator: ","),
+                "receivers": config.receivers.map(\.name).joined(separator: ","), "state": config.statePath,
+                "rules": "\(library.packs.count) packs",
+            ])
+        ready()
+        defer {
+            for d in dispatchers { d.stop() }
+        }
+        while !shouldStop {
+            var worked = false
+            let now = Date().timeIntervalSince1970
+            for (follower, engine) in followers {
+                let read = try follower.poll(now: now) { chunk in try process(chunk, follower.source, engine) }
+                if read > 0 { worked = true }
+                for notice in follower.notices { log(.warning, notice, ["source": follower.source]) }
+                follower.notices.removeAll()
+            }
+            if let (source, engine) = stdin {
+                let (batches, finished, error) = source.take()
+                for batch in batches {
+                    try process(batch, source.name, engine)
+                    worked = true
+                }
+                if let error { log(.error, "standard input: \(error)", ["source": source.name]) }
+                if finished {
+                    log(.info, "standard input ended", ["source": source.name])
+                    stdin = nil
+                    if followers.isEmpty { break }
+                }
+            }
+            if !worked {
+                wakeUp.lock()
+                if !pendingWake && !stopRequested {
+                    _ = wakeUp.wait(until: Date(timeIntervalSinceNow: config.pollInterval))
+                }
+                pendingWake = false
+                wakeUp.unlock()
+            }
+        }
+        log(.info, "vigil stopped", ["alerts": String(alertsRaised)])
+    }
+
+    /// Lines from a file: their alerts are committed together with the position after them.
+    private func process(_ chunk: LineChunk, _ source: String, _ engine: ScanEngine) throws {
+        var alerts: [Alert] = []
+        let now = Date().timeIntervalSince1970
+        let fileKey = chunk.checkpoint.fileKey
+        chunk.batch.bytes.withUnsafeBufferPointer { all in
+            for (i, entry) in chunk.batch.entries.enumerated() {
+                let offset = chunk.lineOffsets[i]
+                let origin = RecordOrigin(
+                    source: source, position: "\(fileKey)@\(offset)",
+                    location: "\(chunk.checkpoint.path), byte \(offset)")
+                inspect(entry, all, engine, origin, now, &alerts)
+            }
+        }
+        try commit(alerts, checkpoint: chunk.checkpoint, forget: chunk.finished)
+    }
+
+    /// Lines from standard input: a pipe cannot be read again, so there is no position to keep.
+    private func process(_ batch: LineBatch, _ source: String, _ engine: ScanEngine) throws {
+        var alerts: [Alert] = []
+        let now = Date().timeIntervalSince1970
+        batch.bytes.withUnsafeBufferPointer { all in
+            for entry in batch.entries {
+                stdinLine += 1
+                let origin = RecordOrigin(
+                    source: source, position: "\(runID)#\(stdinLine)", location: "standard input, line \(stdinLine)")
+                inspect(entry, all, engine, origin, now, &alerts)
+            }
+        }
+        try commit(alerts, checkpoint: nil, forget: false)
+    }
+
+    private func inspect(
+        _ entry: LineBatch.Entry, _ all: UnsafeBufferPointer<UInt8>, _ engine: ScanEngine, _ origin: RecordOrigin,
+        _ now: Double, _ alerts: inout [Alert]
+    ) {
+        let error: DecodeError?
+        switch entry {
+        case .line(let start, let end):
+            let line = UnsafeBufferPointer(rebasing: all[start..<end])
+            let before = alerts.count
+            error = engine.inspect(line: line) { findings in
+                alerts += alertRules.alerts(for: findings, origin: origin, observedAt: now)
+            }
+            if alerts.count > before {
+                // A position alone can name two records: a file truncated in place, or a new file
+                // on a reused inode, has other lines at the same offsets. The line's hash tells them apart.
+                let hash = "|" + String(Self.fnv1a(line), radix: 16)
+                for i in before..<alerts.count { alerts[i].key += hash }
+            }
+        case .tooLong(let bytes):
+            error = engine.countTooLong(bytes: bytes)
+        }
+        if let error {
+            log(
+                .warning, "line not decoded",
+                ["source": origin.source, "at": origin.location, "reason": error.description])
+        }
+    }
+
+    static func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    private func commit(_ alerts: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws {
+        let stored = try store.commit(
+            alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget)
+        guard !stored.isEmpty else { return }
+        alertsRaised += stored.count
+        for alert in stored { print(alert) }
+        for d in dispatchers { d.wake() }
+    }
+
+    private func print(_ alert: Alert) {
+        switch config.printAlerts {
+        case "json":
+            let object = alert.jsonObject
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+            }
+        case "text":
+            var line =
+                "ALERT \(alert.severity.rawValue) \(alert.rule) [\(alert.incidentClass.rawValue)/\(alert.subtype.rawValue)] \(alert.summary)"
+            if let r = alert.labels["request_id"] { line += " request=\(r)" }
+            if let u = alert.labels["user_id"] { line += " user=\(u)" }
+            if let e = alert.excerpt { line += "  «\(e)»" }
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        default: break
+        }
+    }
+}

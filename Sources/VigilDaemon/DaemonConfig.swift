@@ -1,0 +1,332 @@
+import Foundation
+import VigilDecode
+import VigilNotify
+import VigilRules
+import Yams
+
+/// The daemon's configuration (`/etc/vigil/vigil.yaml`); `systemd/vigil.yaml` describes every key.
+public struct DaemonConfig: Sendable {
+    /// Where the state file (`vigil.db`) lives.
+    public var stateDirectory = "/var/lib/vigil"
+    /// Rule directories, read in order (default: the bundled rules).
+    public var ruleDirectories: [String] = []
+    public var maxLineBytes = 8 << 20
+    public var sources: [SourceConfig] = []
+    public var receivers: [Receiver] = []
+    /// Alert rules switched off by name.
+    public var disabledAlerts: Set<String> = []
+    /// How new alerts are printed on standard output: text, json or none.
+    public var printAlerts = "text"
+    /// Longest wait between retries of a delivery (seconds).
+    public var maxBackoff: Double = 300
+    /// How often followed files are read when they were idle (seconds).
+    public var pollInterval: Double = 0.05
+
+    public init() {}
+
+    /// One place lines come from.
+    public struct SourceConfig: Sendable, Equatable {
+        public enum Kind: String, Sendable { case file, stdin }
+        public var name: String
+        public var kind: Kind
+        /// Glob patterns (files only).
+        public var paths: [String] = []
+        public var format: RecordFormat
+        /// Files found at start-up without a checkpoint start at their end instead of their beginning.
+        public var startAtEnd = false
+    }
+
+    public var statePath: String { (stateDirectory as NSString).appendingPathComponent("vigil.db") }
+}
+
+/// A configuration problem, with where it is and how to fix it.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// Reads the YAML configuration, collecting every problem rather than stopping at the first.
+public struct ConfigLoader {
+    public init() {}
+
+    public func load(path: String) throws(ConfigErrors) -> DaemonConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigErrors([ConfigError(file: path, line: 0, message: "cannot read: \(error.localizedDescription)")]
+            )
+        }
+        return try parse(text, file: path)
+    }
+
+    public func parse(_ text: String, file: String) throws(ConfigErrors) -> DaemonConfig {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw ConfigErrors([
+                ConfigError(
+                    file: file, line: PackLoader.line(of: error),
+                    message: "invalid YAML: \(PackLoader.problem(of: error))")
+            ])
+        } catch {
+            throw ConfigErrors([ConfigError(file: file, line: 0, message: "invalid YAML: \(error)")])
+        }
+        var reader = Reader(file: file, directory: (file as NSString).deletingLastPathComponent)
+        let config = reader.read(root)
+        if !reader.errors.isEmpty { throw ConfigErrors(reader.errors) }
+        return config
+    }
+}
+
+/// Every problem found in a configuration file.
+public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
+    public var errors: [ConfigError]
+    init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+private struct Reader {
+    let file: String
+    let directory: String
+    var errors: [ConfigError] = []
+
+    mutating func error(_ node: Node?, _ message: String) {
+        errors.append(ConfigError(file: file, line: node?.mark?.line ?? 0, message: message))
+    }
+
+    /// Paths in the file are relative to the file's directory.
+    func resolve(_ path: String) -> String {
+        ((path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)) as NSString)
+            .standardizingPath
+    }
+
+    mutating func mapping(_ node: Node?, _ what: String, allowed: Set<String>) -> [(String, Node, Node)] {
+        guard let node else { return [] }
+        guard let m = node.mapping else {
+            error(node, "\(what) must be a mapping of keys to values")
+            return []
+        }
+        var out: [(String, Node, Node)] = []
+        for (k, v) in m {
+            guard let key = k.string else { continue }
+            if !allowed.contains(key) {
+                error(k, "unknown key '\(key)' in \(what) (known: \(allowed.sorted().joined(separator: ", ")))")
+                continue
+            }
+            out.append((key, k, v))
+        }
+        return out
+    }
+
+    mutating func string(_ node: Node, _ key: String) -> String? {
+        guard let s = node.scalar?.string, !s.isEmpty else {
+            error(node, "\(key) must be a non-empty string")
+            return nil
+        }
+        return s
+    }
+
+    mutating func number(_ node: Node, _ key: String, min: Double) -> Double? {
+        guard let v = node.scalar.flatMap({ Double($0.string) }), v >= min else {
+            error(node, "\(key) must be a number of at least \(min)")
+            return nil
+        }
+        return v
+    }
+
+    mutating func strings(_ node: Node, _ key: String) -> [String] {
+        if let s = node.scalar?.string { return [s] }
+        guard let seq = node.sequence else {
+            error(node, "\(key) must be a string or a list of strings")
+            return []
+        }
+        return seq.compactMap { item in
+            guard let s = item.scalar?.string else {
+                error(item, "\(key) entries must be strings")
+                return nil
+            }
+            return s
+        }
+    }
+
+    static let topKeys: Set<String> = [
+        "state_dir", "rules", "max_line_bytes", "sources", "receivers", "alerts", "print_alerts", "outbox",
+        "poll_interval",
+    ]
+
+    mutating func read(_ root: Node?) -> DaemonConfig {
+        var c = DaemonConfig()
+        guard let root else { return c }
+        for (key, _, v) in mapping(root, "the configuration", allowed: Self.topKeys) {
+            switch key {
+            case "state_dir": if let s = string(v, key) { c.stateDirectory = resolve(s) }
+            case "rules": c.ruleDirectories = strings(v, key).map(resolve)
+            case "max_line_bytes": if let n = number(v, key, min: 1024) { c.maxLineBytes = Int(n) }
+            case "poll_interval": if let n = number(v, key, min: 0.01) { c.pollInterval = n }
+            case "print_alerts":
+                if let s = string(v, key) {
+                    if ["text", "json", "none"].contains(s) {
+                        c.printAlerts = s
+                    } else {
+                        error(v, "print_alerts must be text, json or none, not '\(s)'")
+                    }
+                }
+            case "sources": c.sources = sources(v)
+            case "receivers": c.receivers = receivers(v)
+            case "outbox":
+                for (key, _, v) in mapping(v, "outbox", allowed: ["max_backoff"]) where key == "max_backoff" {
+                    if let n = number(v, "outbox.max_backoff", min: 0.1) { c.maxBackoff = n }
+                }
+            case "alerts":
+                for (name, _, v) in mapping(v, "alerts", allowed: ["content_risk", "input_attack", "data_leak"]) {
+                    for (key, _, value) in mapping(v, "alerts.\(name)", allowed: ["enabled"]) where key == "enabled" {
+                        if value.bool == false {
+                            c.disabledAlerts.insert(name)
+                        } else if value.bool == nil {
+                            error(value, "alerts.\(name).enabled must be true or false")
+                        }
+                    }
+                }
+            default: break
+            }
+        }
+        var names = Set<String>()
+        for s in c.sources where !names.insert(s.name).inserted {
+            errors.append(
+                ConfigError(file: file, line: 0, message: "two sources are named '\(s.name)'; names must differ"))
+        }
+        if c.sources.filter({ $0.kind == .stdin }).count > 1 {
+            errors.append(ConfigError(file: file, line: 0, message: "only one source can read standard input"))
+        }
+        return c
+    }
+
+    static let sourceKeys: Set<String> = ["name", "type", "paths", "format", "direction", "start_at"]
+
+    mutating func sources(_ node: Node) -> [DaemonConfig.SourceConfig] {
+        guard let seq = node.sequence else {
+            error(node, "sources must be a list")
+            return []
+        }
+        var out: [DaemonConfig.SourceConfig] = []
+        for (i, item) in seq.enumerated() {
+            var name = "source\(i + 1)"
+            var kind: DaemonConfig.SourceConfig.Kind?
+            var paths: [String] = []
+            var formatName = "gateway"
+            var direction: Direction?
+            var startAtEnd = false
+            var formatNode: Node? = item
+            for (key, _, v) in mapping(item, "a source", allowed: Self.sourceKeys) {
+                switch key {
+                case "name": if let s = string(v, key) { name = s }
+                case "type":
+                    if let s = string(v, key) {
+                        kind = .init(rawValue: s)
+                        if kind == nil { error(v, "source type must be file or stdin, not '\(s)'") }
+                    }
+                case "paths": paths = strings(v, key).map(resolve)
+                case "format":
+                    formatNode = v
+                    if let s = string(v, key) { formatName = s }
+                case "direction":
+                    if let s = string(v, key) {
+                        direction = Direction(rawValue: s)
+                        if direction == nil { error(v, "direction must be input or output, not '\(s)'") }
+                    }
+                case "start_at":
+                    if let s = string(v, key) {
+                        switch s {
+                        case "beginning": startAtEnd = false
+                        case "end": startAtEnd = true
+                        default: error(v, "start_at must be beginning or end, not '\(s)'")
+                        }
+                    }
+                default: break
+                }
+            }
+            guard let kind else {
+                if item.mapping?["type"] == nil { error(item, "source '\(name)' needs a type: file or stdin") }
+                continue
+            }
+            if kind == .file && paths.isEmpty { error(item, "file source '\(name)' needs paths: a list of globs") }
+            guard let format = RecordFormat.named(formatName, direction: direction) else {
+                error(formatNode, "unknown format '\(formatName)' (\(RecordFormat.names.joined(separator: ", ")))")
+                continue
+            }
+            out.append(.init(name: name, kind: kind, paths: paths, format: format, startAtEnd: startAtEnd))
+        }
+        return out
+    }
+
+    static let receiverKeys: Set<String> = [
+        "name", "type", "url", "secret", "secret_file", "secret_env", "timeout", "headers",
+    ]
+
+    mutating func receivers(_ node: Node) -> [Receiver] {
+        guard let seq = node.sequence else {
+            error(node, "receivers must be a list")
+            return []
+        }
+        var out: [Receiver] = []
+        for (i, item) in seq.enumerated() {
+            var r = Receiver(name: "receiver\(i + 1)", url: "")
+            for (key, _, v) in mapping(item, "a receiver", allowed: Self.receiverKeys) {
+                switch key {
+                case "name": if let s = string(v, key) { r.name = s }
+                case "type":
+                    if let s = string(v, key) {
+                        if let k = Receiver.Kind(rawValue: s) {
+                            r.kind = k
+                        } else {
+                            error(
+                                v,
+                                "receiver type must be one of \(Receiver.Kind.allCases.map(\.rawValue).joined(separator: ", ")), not '\(s)'"
+                            )
+                        }
+                    }
+                case "url":
+                    if let s = string(v, key) {
+                        if URL(string: s)?.scheme.map({ ["http", "https"].contains($0) }) == true {
+                            r.url = s
+                        } else {
+                            error(v, "url must be an http:// or https:// address, not '\(s)'")
+                        }
+                    }
+                case "secret": r.secret = string(v, key)
+                case "secret_file":
+                    if let s = string(v, key) {
+                        let path = resolve(s)
+                        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                            r.secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                        } else {
+                            error(v, "cannot read secret_file \(path)")
+                        }
+                    }
+                case "secret_env":
+                    if let s = string(v, key) {
+                        if let value = ProcessInfo.processInfo.environment[s] {
+                            r.secret = value
+                        } else {
+                            error(v, "secret_env names \(s), which is not set in the environment")
+                        }
+                    }
+                case "timeout": if let n = number(v, key, min: 0.1) { r.timeout = n }
+                case "headers":
+                    guard let m = v.mapping else {
+                        error(v, "headers must be a mapping of header names to values")
+                        continue
+                    }
+                    for (hk, hv) in m { if let name = hk.string, let value = hv.string { r.headers[name] = value } }
+                default: break
+                }
+            }
+            if r.url.isEmpty {
+                if item.mapping?["url"] == nil { error(item, "receiver '\(r.name)' needs a url") }
+                continue
+            }
+            out.append(r)
+        }
+        return out
+    }
+}

@@ -1,0 +1,80 @@
+import VigilScan
+import VigilTaxonomy
+
+/// Where a record came from: the source, and a position that names the same record again when
+/// it is read again after a restart (file identity and byte offset for files).
+public struct RecordOrigin: Sendable, Equatable {
+    public var source: String
+    public var position: String
+    /// Where the record is, for people: `app.jsonl, byte 2190` or `standard input, line 12`.
+    public var location: String
+
+    public init(source: String, position: String, location: String) {
+        self.source = source
+        self.position = position
+        self.location = location
+    }
+}
+
+/// The alert rules that look at one text at a time (SPEC §4, monitoring and warning):
+/// - an output that hits a risk raises `content_risk`, of the risk's incident subtype;
+/// - an input that carries an attack raises `input_attack` (social engineering for prompt
+///   injection and jailbreaks, vulnerability exploit for XSS, SQL and command injection);
+/// - personal data or a secret in an output raises `data_leak`.
+/// Inputs that hit a risk raise nothing by themselves: a user asking is not an incident, and
+/// the principal tracker counts them instead.
+public struct ContentAlerts: Sendable {
+    /// Severity of a content alert per risk group; A.1 (core values, illegal content) is critical.
+    public var riskSeverity: [String: Severity] = ["A.1": .critical, "A.2": .warning, "A.3": .warning, "A.4": .warning]
+    public var attackSeverity: Severity = .warning
+    public var leakSeverity: Severity = .critical
+    public var enabled: Set<String> = ["content_risk", "input_attack", "data_leak"]
+
+    public init() {}
+
+    /// The alerts one text raises: one per distinct risk, attack kind or PII kind.
+    public func alerts(for f: TextFindings, origin: RecordOrigin, observedAt: Double) -> [Alert] {
+        guard f.hasFindings else { return [] }
+        var out: [Alert] = []
+        func make(
+            _ rule: String, _ signal: String, _ hit: TextFindings.Hit, _ severity: Severity, _ subtype: IncidentSubtype,
+            _ summary: String
+        ) {
+            guard enabled.contains(rule), !out.contains(where: { $0.rule == rule && $0.labels["signal"] == signal })
+            else { return }
+            var labels = [
+                "source": origin.source, "signal": signal, "match_rule": hit.rule, "direction": f.direction.rawValue,
+            ]
+            if let v = f.requestID { labels["request_id"] = v }
+            if let v = f.userID { labels["user_id"] = v }
+            if let v = f.clientIP { labels["client_ip"] = v }
+            let key = [origin.source, origin.position, f.direction.rawValue, rule, signal].joined(separator: "|")
+            out.append(
+                Alert(
+                    key: key, rule: rule, severity: severity, subtype: subtype, summary: summary, labels: labels,
+                    excerpt: hit.excerpt, observedAt: observedAt))
+        }
+        switch f.direction {
+        case .output:
+            for hit in f.risks {
+                let risk = Risk.named(hit.signal)
+                let subtype = risk?.defaultSubtype ?? .other
+                let severity = riskSeverity[risk?.group ?? ""] ?? .warning
+                let name = risk.map { "\($0.id) \($0.en)" } ?? hit.signal
+                make("content_risk", hit.signal, hit, severity, subtype, "Output hit risk \(name)")
+            }
+            for hit in f.pii {
+                make(
+                    "data_leak", hit.signal, hit, leakSeverity, .leak,
+                    "Output contains personal data or a secret (\(hit.signal))")
+            }
+        case .input:
+            for hit in f.attacks {
+                let subtype = AttackKind(rawValue: hit.signal)?.subtype ?? .other
+                make(
+                    "input_attack", hit.signal, hit, attackSeverity, subtype, "Input carries an attack (\(hit.signal))")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,36 @@
+/// The state file's tables, created or upgraded in place (`PRAGMA user_version` is the version).
+enum Schema {
+    static let version = 1
+
+    static func migrate(_ db: Database) throws(StateError) {
+        let current = try db.prepare("PRAGMA user_version").query().first?.first?.int ?? 0
+        guard current < version else {
+            if current > version {
+                throw StateError(
+                    "\(db.path) was written by a newer Vigil (schema \(current), this one knows \(version)); upgrade Vigil or move the file away"
+                )
+            }
+            return
+        }
+        try db.execute(
+            """
+            BEGIN;
+            CREATE TABLE IF NOT EXISTS checkpoints (
+              source TEXT NOT NULL, device INTEGER NOT NULL, inode INTEGER NOT NULL,
+              path TEXT NOT NULL, fingerprint BLOB NOT NULL, offset INTEGER NOT NULL, updated_at REAL NOT NULL,
+              PRIMARY KEY (source, device, inode));
+            CREATE TABLE IF NOT EXISTS alerts (
+              id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, rule TEXT NOT NULL, severity TEXT NOT NULL,
+              subtype TEXT NOT NULL, incident_class TEXT NOT NULL, summary TEXT NOT NULL, labels TEXT NOT NULL,
+              excerpt TEXT, observed_at REAL NOT NULL, created_at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS outbox (
+              id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts(id), receiver TEXT NOT NULL,
+              state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+              attempts INTEGER NOT NULL, next_at REAL NOT NULL, last_error TEXT, delivered_at REAL,
+              UNIQUE (alert_id, receiver));
+            CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_at);
+            PRAGMA user_version = \(version);
+            COMMIT;
+            """)
+    }
+}

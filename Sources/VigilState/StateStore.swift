@@ -1,0 +1,204 @@
+import Foundation
+import VigilMonitor
+import VigilTaxonomy
+
+/// Everything the daemon must not lose across a restart, in one SQLite file: where each
+/// followed file stands, the alerts raised, and the deliveries still owed to receivers.
+///
+/// The daemon commits the alerts that a run of lines produced together with the checkpoint just
+/// after those lines (`commit`), so after a crash the lines are read again from the last
+/// checkpoint and their alerts, which carry the same keys, are not stored twice.
+public final class StateStore {
+    public let database: Database
+
+    /// Opens (creating when needed) the state file and brings its schema up to date.
+    public init(path: String) throws(StateError) {
+        database = try Database(path: path)
+        try Schema.migrate(database)
+    }
+
+    // MARK: Checkpoints
+
+    public func checkpoints() throws(StateError) -> [FileCheckpoint] {
+        let rows = try database.prepare(
+            "SELECT source, path, device, inode, fingerprint, offset FROM checkpoints ORDER BY source, path"
+        ).query()
+        return rows.map { r in
+            FileCheckpoint(
+                source: r[0].string ?? "", path: r[1].string ?? "", device: UInt64(bitPattern: Int64(r[2].int ?? 0)),
+                inode: UInt64(bitPattern: Int64(r[3].int ?? 0)), fingerprint: r[4].bytes ?? [],
+                offset: Int64(r[5].int ?? 0))
+        }
+    }
+
+    private lazy var saveCheckpoint = try? database.prepare(
+        """
+        INSERT INTO checkpoints (source, device, inode, path, fingerprint, offset, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (source, device, inode) DO UPDATE SET
+          path = excluded.path, fingerprint = excluded.fingerprint, offset = excluded.offset,
+          updated_at = excluded.updated_at
+        """)
+    private lazy var deleteCheckpoint = try? database.prepare(
+        "DELETE FROM checkpoints WHERE source = ? AND device = ? AND inode = ?")
+
+    // MARK: Alerts
+
+    private lazy var insertAlert = try? database.prepare(
+        """
+        INSERT INTO alerts (key, rule, severity, subtype, incident_class, summary, labels, excerpt, observed_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING
+        """)
+    private lazy var insertDelivery = try? database.prepare(
+        """
+        INSERT INTO outbox (alert_id, receiver, state, attempts, next_at) VALUES (?, ?, 'pending', 0, ?)
+        ON CONFLICT (alert_id, receiver) DO NOTHING
+        """)
+
+    /// Stores `alerts` (those whose key is new), a pending delivery of each new alert to every
+    /// receiver, and the file position reached, all in one transaction. Returns the new alerts.
+    @discardableResult
+    public func commit(
+        alerts: [Alert], receivers: [String], checkpoint: FileCheckpoint? = nil, forget: Bool = false,
+        now: Double = Date().timeIntervalSince1970
+    ) throws -> [Alert] {
+        guard let insertAlert, let insertDelivery, let saveCheckpoint, let deleteCheckpoint else {
+            throw StateError("\(database.path): statements could not be prepared: \(database.lastError)")
+        }
+        return try database.transaction {
+            var stored: [Alert] = []
+            for alert in alerts {
+                try insertAlert.run([
+                    .text(alert.key), .text(alert.rule), .text(alert.severity.rawValue), .text(alert.subtype.rawValue),
+                    .text(alert.incidentClass.rawValue), .text(alert.summary), .text(Self.json(alert.labels)),
+                    alert.excerpt.map { .text($0) } ?? .null, .real(alert.observedAt), .real(now),
+                ])
+                guard database.changes == 1 else { continue }
+                let id = database.lastInsertRowID
+                for receiver in receivers { try insertDelivery.run([.integer(id), .text(receiver), .real(now)]) }
+                stored.append(alert)
+            }
+            if let c = checkpoint {
+                let key: [SQLValue] = [
+                    .text(c.source), .integer(Int64(bitPattern: c.device)), .integer(Int64(bitPattern: c.inode)),
+                ]
+                if forget {
+                    try deleteCheckpoint.run(key)
+                } else {
+                    try saveCheckpoint.run(key + [.text(c.path), .blob(c.fingerprint), .integer(c.offset), .real(now)])
+                }
+            }
+            return stored
+        }
+    }
+
+    /// An alert as stored, with its row id.
+    public struct StoredAlert: Sendable, Equatable {
+        public var id: Int64
+        public var alert: Alert
+        public var createdAt: Double
+    }
+
+    /// The most recent alerts, newest first.
+    public func recentAlerts(limit: Int = 100) throws(StateError) -> [StoredAlert] {
+        let rows = try database.prepare(
+            """
+            SELECT id, key, rule, severity, subtype, summary, labels, excerpt, observed_at, created_at
+            FROM alerts ORDER BY id DESC LIMIT ?
+            """
+        ).query([.integer(Int64(limit))])
+        return rows.compactMap(Self.storedAlert)
+    }
+
+    static func storedAlert(_ r: [SQLValue]) -> StoredAlert? {
+        guard let id = r[0].int, let key = r[1].string, let rule = r[2].string,
+            let severity = r[3].string.flatMap(Severity.init(rawValue:)),
+            let subtype = r[4].string.flatMap(IncidentSubtype.init(rawValue:))
+        else { return nil }
+        let alert = Alert(
+            key: key, rule: rule, severity: severity, subtype: subtype, summary: r[5].string ?? "",
+            labels: labels(r[6].string ?? "{}"), excerpt: r[7].string, observedAt: r[8].double ?? 0)
+        return StoredAlert(id: Int64(id), alert: alert, createdAt: r[9].double ?? 0)
+    }
+
+    // MARK: Outbox
+
+    /// A delivery owed to a receiver.
+    public struct Delivery: Sendable, Equatable {
+        public var id: Int64
+        public var receiver: String
+        public var attempts: Int
+        public var alert: StoredAlert
+    }
+
+    /// Deliveries whose time has come, oldest first.
+    public func dueDeliveries(receiver: String, now: Double, limit: Int = 100) throws(StateError) -> [Delivery] {
+        let rows = try database.prepare(
+            """
+            SELECT o.id, o.receiver, o.attempts,
+                   a.id, a.key, a.rule, a.severity, a.subtype, a.summary, a.labels, a.excerpt, a.observed_at, a.created_at
+            FROM outbox o JOIN alerts a ON a.id = o.alert_id
+            WHERE o.receiver = ? AND o.state = 'pending' AND o.next_at <= ? ORDER BY o.id LIMIT ?
+            """
+        ).query([.text(receiver), .real(now), .integer(Int64(limit))])
+        return rows.compactMap { r in
+            guard let id = r[0].int, let receiver = r[1].string, let alert = Self.storedAlert(Array(r[3...])) else {
+                return nil
+            }
+            return Delivery(id: Int64(id), receiver: receiver, attempts: r[2].int ?? 0, alert: alert)
+        }
+    }
+
+    /// The earliest time a pending delivery is due, if any is pending.
+    public func nextDeliveryTime() throws(StateError) -> Double? {
+        try database.prepare("SELECT min(next_at) FROM outbox WHERE state = 'pending'").query().first?.first?.double
+    }
+
+    public func markDelivered(_ id: Int64, at now: Double) throws(StateError) {
+        try database.prepare(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?, last_error = NULL WHERE id = ?"
+        ).run([.real(now), .integer(id)])
+    }
+
+    /// A receiver answered again: its deliveries that wait out a backoff are due now.
+    public func expediteRetries(receiver: String, now: Double) throws(StateError) {
+        try database.prepare(
+            "UPDATE outbox SET next_at = ? WHERE receiver = ? AND state = 'pending' AND next_at > ?"
+        ).run([.real(now), .text(receiver), .real(now)])
+    }
+
+    /// Records a failed attempt; the delivery is tried again at `retryAt`, or given up when nil.
+    public func markAttemptFailed(_ id: Int64, error: String, retryAt: Double?) throws(StateError) {
+        if let retryAt {
+            try database.prepare(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?"
+            ).run([.real(retryAt), .text(error), .integer(id)])
+        } else {
+            try database.prepare(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?"
+            ).run([.text(error), .integer(id)])
+        }
+    }
+
+    /// Deliveries by state (`pending`, `delivered`, `failed`), for metrics and `vigil alerts`.
+    public func outboxCounts() throws(StateError) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for r in try database.prepare("SELECT state, count(*) FROM outbox GROUP BY state").query() {
+            if let s = r[0].string { counts[s] = r[1].int ?? 0 }
+        }
+        return counts
+    }
+
+    // MARK: JSON
+
+    static func json(_ labels: [String: String]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys]) else {
+            return "{}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func labels(_ text: String) -> [String: String] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+    }
+}

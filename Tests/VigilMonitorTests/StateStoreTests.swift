@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import VigilTaxonomy
+
+@testable import VigilMonitor
+@testable import VigilState
+
+func sampleAlert(_ key: String) -> Alert {
+    Alert(
+        key: key, rule: "content_risk", severity: .warning, subtype: .discrimination, summary: "s",
+        labels: ["request_id": key], excerpt: "e", observedAt: 1)
+}
+
+@Suite struct StateStoreTests {
+    @Test func commitsAlertsOnceAndOwesEachReceiverADelivery() throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let store = try StateStore(path: dir.path("v.db"))
+        let cp = FileCheckpoint(source: "s", path: "/x", device: 1, inode: 2, fingerprint: [1, 2], offset: 10)
+        let first = try store.commit(
+            alerts: [sampleAlert("a"), sampleAlert("b")], receivers: ["r1", "r2"], checkpoint: cp, now: 5)
+        #expect(first.map(\.key) == ["a", "b"])
+        // The same keys again (a replay after a crash) store nothing and owe nothing more.
+        var later = cp
+        later.offset = 20
+        let again = try store.commit(
+            alerts: [sampleAlert("b"), sampleAlert("c")], receivers: ["r1", "r2"], checkpoint: later, now: 6)
+        #expect(again.map(\.key) == ["c"])
+        #expect(try store.recentAlerts().map(\.alert.key) == ["c", "b", "a"])
+        #expect(try store.dueDeliveries(receiver: "r1", now: 10).map(\.alert.alert.key) == ["a", "b", "c"])
+        #expect(try store.outboxCounts() == ["pending": 6])
+        #expect(try store.checkpoints() == [later])
+        // A second connection (as a dispatcher has) sees the same state.
+        let other = try StateStore(path: dir.path("v.db"))
+        #expect(try other.checkpoints() == [later])
+        try store.commit(alerts: [], receivers: [], checkpoint: later, forget: true)
+        #expect(try store.checkpoints().isEmpty)
+    }
+
+    @Test func failedAttemptsWaitAndRejectedOnesStop() throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let store = try StateStore(path: dir.path("v.db"))
+        try store.commit(alerts: [sampleAlert("a"), sampleAlert("b")], receivers: ["r"], now: 0)
+        let due = try store.dueDeliveries(receiver: "r", now: 1)
+        try store.markAttemptFailed(due[0].id, error: "HTTP 503", retryAt: 100)
+        try store.markAttemptFailed(due[1].id, error: "HTTP 400", retryAt: nil)
+        #expect(try store.dueDeliveries(receiver: "r", now: 50).isEmpty)
+        #expect(try store.dueDeliveries(receiver: "r", now: 100).map(\.attempts) == [1])
+        try store.expediteRetries(receiver: "r", now: 60)
+        #expect(try store.dueDeliveries(receiver: "r", now: 60).count == 1)
+        try store.markDelivered(due[0].id, at: 61)
+        #expect(try store.outboxCounts() == ["delivered": 1, "failed": 1])
+        #expect(try store.nextDeliveryTime() == nil)
+    }
+}
