@@ -5,6 +5,7 @@ import VigilNotify
 import VigilRules
 import VigilScan
 import VigilState
+import VigilTaxonomy
 
 /// The long-running monitor: follows the configured sources, runs detection on every line,
 /// raises alerts, stores them with the source positions that produced them, and hands them to
@@ -18,6 +19,12 @@ public final class Daemon: @unchecked Sendable {
     let log: Log
     let store: StateStore
     var alertRules = ContentAlerts()
+    var correlator: Correlator
+    var refusal: RefusalTracker
+    var principals: PrincipalTracker
+    var traffic: TrafficTracker
+    /// The input of the line being processed, for records that carry both input and output.
+    private var lineInput: TextFindings?
     private var followers: [(FileFollower, ScanEngine)] = []
     private var stdin: (StdinSource, ScanEngine)?
     private var stdinLine = 0
@@ -36,6 +43,17 @@ public final class Daemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
         alertRules.enabled.subtract(config.disabledAlerts)
+        correlator = Correlator(ttl: config.correlationTTL, capacity: config.correlationCapacity)
+        refusal = config.refusal
+        principals = config.principals
+        traffic = config.traffic
+        // Each topic pack brings its own threshold, minimum sample and risk.
+        for pack in library.packs {
+            guard let topic = pack.topic else { continue }
+            refusal.policies[topic.id] = RefusalTracker.TopicPolicy(
+                threshold: topic.refusalThreshold, minSamples: max(topic.minSamples, 1),
+                subtype: topic.risk.flatMap(Risk.named)?.defaultSubtype ?? .other)
+        }
     }
 
     /// Asks the loop to finish the batch in hand, commit, and return. Safe from any thread.
@@ -136,6 +154,8 @@ public final class Daemon: @unchecked Sendable {
                     if followers.isEmpty { break }
                 }
             }
+            let ticked = traffic.tick(now: now, source: "all")
+            if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
             if !worked {
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
@@ -189,8 +209,10 @@ public final class Daemon: @unchecked Sendable {
         case .line(let start, let end):
             let line = UnsafeBufferPointer(rebasing: all[start..<end])
             let before = alerts.count
+            lineInput = nil
             error = engine.inspect(line: line) { findings in
                 alerts += alertRules.alerts(for: findings, origin: origin, observedAt: now)
+                alerts += track(findings, origin, now)
             }
             if alerts.count > before {
                 // A position alone can name two records: a file truncated in place, or a new file
@@ -205,6 +227,22 @@ public final class Daemon: @unchecked Sendable {
             log(
                 .warning, "line not decoded",
                 ["source": origin.source, "at": origin.location, "reason": error.description])
+        }
+    }
+
+    /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
+    /// with their inputs and judged on refusal.
+    private func track(_ f: TextFindings, _ origin: RecordOrigin, _ now: Double) -> [Alert] {
+        switch f.direction {
+        case .input:
+            lineInput = f
+            correlator.input(f, at: now)
+            return traffic.observe(at: now, source: origin.source)
+                + principals.observe(input: f, at: now, origin: origin)
+        case .output:
+            var exchange = correlator.output(f, at: now)
+            if exchange.input == nil, let input = lineInput { exchange.input = input }
+            return refusal.observe(exchange, at: now, source: origin.source)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import VigilDecode
+import VigilMonitor
 import VigilNotify
 import VigilRules
 import Yams
@@ -21,6 +22,13 @@ public struct DaemonConfig: Sendable {
     public var maxBackoff: Double = 300
     /// How often followed files are read when they were idle (seconds).
     public var pollInterval: Double = 0.05
+    /// Pairing of inputs and outputs by request id.
+    public var correlationTTL: Double = 300
+    public var correlationCapacity = 100_000
+    /// The trackers, with their defaults (systemd/vigil.yaml describes each setting).
+    public var refusal = RefusalTracker()
+    public var principals = PrincipalTracker()
+    public var traffic = TrafficTracker()
 
     public init() {}
 
@@ -151,7 +159,7 @@ private struct Reader {
 
     static let topKeys: Set<String> = [
         "state_dir", "rules", "max_line_bytes", "sources", "receivers", "alerts", "print_alerts", "outbox",
-        "poll_interval",
+        "poll_interval", "correlation", "trackers",
     ]
 
     mutating func read(_ root: Node?) -> DaemonConfig {
@@ -171,6 +179,14 @@ private struct Reader {
                         error(v, "print_alerts must be text, json or none, not '\(s)'")
                     }
                 }
+            case "correlation":
+                for (key, _, v) in mapping(v, "correlation", allowed: ["ttl", "max_pending"]) {
+                    if key == "ttl", let n = number(v, "correlation.ttl", min: 1) { c.correlationTTL = n }
+                    if key == "max_pending", let n = number(v, "correlation.max_pending", min: 1) {
+                        c.correlationCapacity = Int(n)
+                    }
+                }
+            case "trackers": trackers(v, into: &c)
             case "sources": c.sources = sources(v)
             case "receivers": c.receivers = receivers(v)
             case "outbox":
@@ -199,6 +215,84 @@ private struct Reader {
             errors.append(ConfigError(file: file, line: 0, message: "only one source can read standard input"))
         }
         return c
+    }
+
+    /// `trackers:` blocks; every tracker also takes `enabled: false`.
+    mutating func trackers(_ node: Node, into c: inout DaemonConfig) {
+        let blocks = ["refusal_rate", "over_refusal", "principals", "traffic"]
+        for (name, _, block) in mapping(node, "trackers", allowed: Set(blocks)) {
+            func num(_ key: String, _ v: Node, min: Double) -> Double? {
+                number(v, "trackers.\(name).\(key)", min: min)
+            }
+            switch name {
+            case "refusal_rate":
+                for (key, _, v) in mapping(
+                    block, "trackers.refusal_rate", allowed: ["enabled", "window", "min_samples", "threshold"])
+                {
+                    switch key {
+                    case "enabled": if v.bool == false { c.refusal.enabled.remove("refusal_rate_low") }
+                    case "window": if let n = num(key, v, min: 1) { c.refusal.window = n }
+                    case "min_samples": if let n = num(key, v, min: 1) { c.refusal.defaultPolicy.minSamples = Int(n) }
+                    default: if let n = num(key, v, min: 0) { c.refusal.defaultPolicy.threshold = n }
+                    }
+                }
+            case "over_refusal":
+                for (key, _, v) in mapping(
+                    block, "trackers.over_refusal", allowed: ["enabled", "min_samples", "threshold"])
+                {
+                    switch key {
+                    case "enabled": if v.bool == false { c.refusal.enabled.remove("over_refusal") }
+                    case "min_samples": if let n = num(key, v, min: 1) { c.refusal.overRefusalMinSamples = Int(n) }
+                    default: if let n = num(key, v, min: 0) { c.refusal.overRefusalThreshold = n }
+                    }
+                }
+            case "principals":
+                let keys: Set<String> = [
+                    "enabled", "risk_in_a_row", "risk_per_day", "ceiling_per_minute", "baseline_factor",
+                    "min_per_minute",
+                    "repeat_count", "repeat_window", "max_principals",
+                ]
+                for (key, _, v) in mapping(block, "trackers.principals", allowed: keys) {
+                    if key == "enabled" {
+                        if v.bool == false { c.principals.enabled = [] }
+                        continue
+                    }
+                    guard let n = num(key, v, min: key == "baseline_factor" ? 1 : 1) else { continue }
+                    switch key {
+                    case "risk_in_a_row": c.principals.inARow = Int(n)
+                    case "risk_per_day": c.principals.perDay = Int(n)
+                    case "ceiling_per_minute": c.principals.ceilingPerMinute = Int(n)
+                    case "baseline_factor": c.principals.baselineFactor = n
+                    case "min_per_minute": c.principals.minPerMinute = Int(n)
+                    case "repeat_count": c.principals.repeatCount = Int(n)
+                    case "repeat_window": c.principals.repeatWindow = n
+                    default: c.principals.capacity = Int(n)
+                    }
+                }
+            default:
+                let keys: Set<String> = [
+                    "enabled", "interval", "spike_factor", "min_spike", "drop_factor", "min_baseline",
+                    "warmup_intervals",
+                    "quiet_intervals",
+                ]
+                for (key, _, v) in mapping(block, "trackers.traffic", allowed: keys) {
+                    if key == "enabled" {
+                        if v.bool == false { c.traffic.enabled = [] }
+                        continue
+                    }
+                    guard let n = num(key, v, min: 0) else { continue }
+                    switch key {
+                    case "interval": c.traffic.interval = max(1, n)
+                    case "spike_factor": c.traffic.spikeFactor = n
+                    case "min_spike": c.traffic.minSpike = Int(n)
+                    case "drop_factor": c.traffic.dropFactor = n
+                    case "min_baseline": c.traffic.minBaseline = n
+                    case "warmup_intervals": c.traffic.warmupIntervals = Int(n)
+                    default: c.traffic.quietIntervals = Int(n)
+                    }
+                }
+            }
+        }
     }
 
     static let sourceKeys: Set<String> = ["name", "type", "paths", "format", "direction", "start_at"]

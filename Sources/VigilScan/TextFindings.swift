@@ -30,6 +30,9 @@ public struct TextFindings: Sendable, Equatable {
     public var refusal: Bool?
     /// A byte that was not UTF-8 (the text was still scanned, with U+FFFD there).
     public var invalidUTF8: DecodeError?
+    /// For inputs: a hash of the text's letters and ideographs, case folded, so that prompts
+    /// differing only in digits, spacing or punctuation hash alike (repeated-prompt tracking).
+    public var promptHash: UInt64 = 0
 
     public init(direction: Direction) { self.direction = direction }
 
@@ -81,7 +84,12 @@ extension ScanEngine {
             summary.decodeErrors[error.reasonLabel, default: 0] += 1
             f.invalidUTF8 = error
         }
-        if direction == .input { summary.inputs += 1 } else { summary.outputs += 1 }
+        if direction == .input {
+            summary.inputs += 1
+            f.promptHash = Self.promptHash(scanner.text.scalars.buffer)
+        } else {
+            summary.outputs += 1
+        }
         if scanner.matches.count > 0 {
             let c = collect(text)
             func hit(_ signal: String, _ rule: String, _ m: Match, masked: Bool) -> TextFindings.Hit {
@@ -107,5 +115,15 @@ extension ScanEngine {
             if scanner.isRefusal { summary.refusals += 1 }
         }
         return f
+    }
+
+    static func promptHash(_ scalars: UnsafeBufferPointer<UInt32>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for s in scalars {
+            let letter = s >= 0x3400 || ((s | 0x20) >= 0x61 && (s | 0x20) <= 0x7A)
+            guard letter else { continue }
+            h = (h ^ UInt64(s < 0x80 ? s | 0x20 : s)) &* 0x100_0000_01b3
+        }
+        return h
     }
 }

@@ -321,6 +321,39 @@ struct DaemonTests {
         }
     }
 
+    /// The drug-x pack asks for 95% refusals over at least 50 answers: 50 answered questions
+    /// on the topic raise one `refusal_rate_low`; 50 refused ones raise nothing.
+    @Test func hotTopicRefusalRateBelowThresholdRaisesAnAlert() throws {
+        func exchange(_ id: String, refused: Bool) -> [String] {
+            [
+                gateway(id, "input", "药物X的临床试验结果怎么样？"),
+                gateway(id, "output", refused ? "抱歉，我无法提供关于这个话题的信息。" : "这款药目前处于三期阶段，效果有待进一步观察。"),
+            ]
+        }
+        try TempDir.with { tmp in
+            let config = try daemonConfig(tmp)
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            let log = tmp.path("logs/app.jsonl")
+            try append(log, (0..<50).flatMap { exchange("ok-\($0)", refused: true) })
+            #expect(eventually { daemon.err.contains("vigil started") })
+            usleep(1_000_000)
+            #expect(printedAlerts(daemon).filter { $0["rule"] as? String == "refusal_rate_low" }.isEmpty)
+            try append(log, (0..<50).flatMap { exchange("bad-\($0)", refused: false) })
+            #expect(
+                eventually { printedAlerts(daemon).contains { $0["rule"] as? String == "refusal_rate_low" } },
+                "\(daemon.out)")
+            usleep(500_000)
+            let alerts = printedAlerts(daemon).filter { $0["rule"] as? String == "refusal_rate_low" }
+            #expect(alerts.count == 1, "once per window")
+            let labels = try #require(alerts.first?["labels"] as? [String: String])
+            #expect(labels["topic"] == "drug-x")
+            #expect(alerts.first?["subtype"] as? String == "false-harmful")
+            // 50 of 52 is still 96.2%; 50 of 53 is 94.3%, the first rate below 95%.
+            #expect(labels["answers"] == "53" && labels["refused"] == "50", "\(labels)")
+        }
+    }
+
     @Test func bundledConfigurationsAreValid() throws {
         let local = try vigil(["run", "--config", "samples/vigil.yaml", "--check"])
         #expect(local.status == 0, "\(local.err)")

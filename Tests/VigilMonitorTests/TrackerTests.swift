@@ -1,0 +1,234 @@
+import Testing
+import VigilDecode
+import VigilScan
+
+@testable import VigilMonitor
+
+func input(_ id: String, user: String = "u1", topics: [String] = [], risky: Bool = false, prompt: UInt64 = 0)
+    -> TextFindings
+{
+    var f = TextFindings(direction: .input)
+    f.requestID = id
+    f.userID = user
+    f.topics = topics
+    f.promptHash = prompt
+    if risky { f.risks = [.init(signal: "A.1.c", rule: "r", excerpt: "x")] }
+    return f
+}
+
+func output(_ id: String, refused: Bool) -> TextFindings {
+    var f = TextFindings(direction: .output)
+    f.requestID = id
+    f.refusal = refused
+    return f
+}
+
+let here = RecordOrigin(source: "s", position: "p", location: "l")
+
+@Suite struct RefusalTrackerTests {
+    /// `answers` exchanges on `topic` (nil: ordinary questions), `refused` of them refused.
+    func feed(_ t: inout RefusalTracker, topic: String?, answers: Int, refused: Int, from start: Double = 0) -> [Alert]
+    {
+        var alerts: [Alert] = []
+        for i in 0..<answers {
+            let q = input("q\(i)", topics: topic.map { [$0] } ?? [])
+            alerts += t.observe(
+                Exchange(input: q, output: output("q\(i)", refused: i >= answers - refused)), at: start + Double(i),
+                source: "s")
+        }
+        return alerts
+    }
+
+    @Test func aTopicRefusedLessThan95PercentRaisesOneAlert() {
+        var t = RefusalTracker(
+            window: 3600, policies: ["drug-x": .init(threshold: 0.95, minSamples: 20, subtype: .falseHarmful)])
+        let alerts = feed(&t, topic: "drug-x", answers: 40, refused: 36)  // 90%
+        #expect(alerts.map(\.rule) == ["refusal_rate_low"])
+        #expect(alerts.first?.subtype == .falseHarmful)
+        #expect(alerts.first?.labels["topic"] == "drug-x")
+    }
+
+    @Test func atOrAbove95PercentRaisesNothing() {
+        var t = RefusalTracker(window: 3600, policies: ["drug-x": .init(threshold: 0.95, minSamples: 20)])
+        // 19 of 20 refused is exactly 95%: allowed. The one answer comes last.
+        var alerts: [Alert] = []
+        for i in 0..<20 {
+            let x = Exchange(input: input("q\(i)", topics: ["drug-x"]), output: output("q\(i)", refused: i != 19))
+            alerts += t.observe(x, at: Double(i), source: "s")
+        }
+        #expect(alerts.isEmpty)
+    }
+
+    @Test func belowTheMinimumSampleNothingIsJudged() {
+        var t = RefusalTracker(window: 3600, policies: ["drug-x": .init(threshold: 0.95, minSamples: 20)])
+        #expect(feed(&t, topic: "drug-x", answers: 19, refused: 0).isEmpty)  // 0% but only 19 answers
+        #expect(feed(&t, topic: "drug-x", answers: 1, refused: 0, from: 19).count == 1)  // the 20th tips it
+    }
+
+    @Test func oldAnswersLeaveTheWindow() {
+        var t = RefusalTracker(window: 100, policies: ["t": .init(threshold: 0.95, minSamples: 10)])
+        #expect(feed(&t, topic: "t", answers: 9, refused: 0).isEmpty)
+        // Much later, nine more all refused and one answer: the first nine have left the window.
+        #expect(feed(&t, topic: "t", answers: 10, refused: 10, from: 1000).isEmpty)
+    }
+
+    @Test func overRefusalOfOrdinaryQuestions() {
+        var t = RefusalTracker(window: 3600)
+        t.overRefusalMinSamples = 50
+        #expect(feed(&t, topic: nil, answers: 100, refused: 5).isEmpty)  // exactly 5%
+        var u = RefusalTracker(window: 3600)
+        u.overRefusalMinSamples = 50
+        #expect(feed(&u, topic: nil, answers: 100, refused: 10).map(\.rule) == ["over_refusal"])
+        var v = RefusalTracker(window: 3600)
+        v.overRefusalMinSamples = 50
+        #expect(feed(&v, topic: nil, answers: 49, refused: 49).isEmpty)  // below the minimum sample
+    }
+
+    @Test func answersWithoutTheirQuestionAreNotJudged() {
+        var t = RefusalTracker(window: 3600, policies: ["t": .init(threshold: 0.95, minSamples: 1)])
+        #expect(t.observe(Exchange(input: nil, output: output("x", refused: false)), at: 0, source: "s").isEmpty)
+    }
+}
+
+@Suite struct PrincipalTrackerTests {
+    @Test func threeRiskyInputsInARowNameThePrincipal() {
+        var t = PrincipalTracker()
+        var alerts: [Alert] = []
+        for (i, risky) in [true, true, false, true, true, true].enumerated() {
+            alerts += t.observe(input: input("r\(i)", risky: risky), at: Double(i), origin: here)
+        }
+        let streaks = alerts.filter { $0.rule == "principal_risk_streak" }
+        #expect(streaks.count == 1)
+        #expect(streaks.first?.labels["principal"] == "user_id=u1")
+        #expect(streaks.first?.labels["request_id"] == "r5")
+    }
+
+    @Test func fiveRiskyInputsInADay() {
+        var t = PrincipalTracker()
+        var alerts: [Alert] = []
+        // Never three in a row, but five within a day.
+        for i in 0..<10 {
+            alerts += t.observe(input: input("r\(i)", risky: i % 2 == 0), at: Double(i) * 600, origin: here)
+        }
+        #expect(alerts.filter { $0.rule == "principal_risk_streak" }.isEmpty)
+        #expect(alerts.filter { $0.rule == "principal_risk_daily" }.count == 1)
+        // Four in a day is not enough.
+        var u = PrincipalTracker()
+        var quiet: [Alert] = []
+        for i in 0..<8 {
+            quiet += u.observe(input: input("r\(i)", risky: i % 2 == 0), at: Double(i) * 600, origin: here)
+        }
+        #expect(quiet.isEmpty)
+    }
+
+    @Test func pollingAboveTheCeilingOrTheBaseline() {
+        var t = PrincipalTracker()
+        t.ceilingPerMinute = 100
+        var alerts: [Alert] = []
+        for i in 0..<100 { alerts += t.observe(input: input("q\(i)"), at: Double(i) * 0.5, origin: here) }
+        #expect(alerts.isEmpty, "100 in a minute is at the ceiling, not over it")
+        alerts += t.observe(input: input("q100"), at: 50.5, origin: here)
+        #expect(alerts.map(\.rule) == ["principal_polling"])
+
+        // Baseline: ten quiet minutes of 5 requests, then 40 in one minute (8x, above 30).
+        var b = PrincipalTracker()
+        b.minPerMinute = 30
+        var burst: [Alert] = []
+        for minute in 0..<10 {
+            for k in 0..<5 { burst += b.observe(input: input("b"), at: Double(minute * 60 + k), origin: here) }
+        }
+        #expect(burst.isEmpty)
+        for k in 0..<40 { burst += b.observe(input: input("b"), at: Double(600 + k), origin: here) }
+        #expect(burst.filter { $0.rule == "principal_polling" }.count == 1)
+    }
+
+    @Test func theSamePromptRepeated() {
+        var t = PrincipalTracker()
+        t.repeatCount = 10
+        var alerts: [Alert] = []
+        for i in 0..<9 { alerts += t.observe(input: input("q\(i)", prompt: 42), at: Double(i), origin: here) }
+        #expect(alerts.isEmpty)
+        alerts += t.observe(input: input("q9", prompt: 42), at: 9, origin: here)
+        #expect(alerts.map(\.rule) == ["principal_repeated_prompt"])
+        // Another user's repeats are that user's own.
+        #expect(t.observe(input: input("z", user: "u2", prompt: 42), at: 10, origin: here).isEmpty)
+    }
+
+    @Test func aLongIdleIsForgottenAndCapacityHolds() {
+        var t = PrincipalTracker()
+        t.capacity = 10
+        for i in 0..<25 { _ = t.observe(input: input("q", user: "u\(i)"), at: Double(i), origin: here) }
+        #expect(t.tracked <= 20)  // user and client ip share the cap; client ip is absent here
+    }
+}
+
+@Suite struct TrafficTrackerTests {
+    func steady(_ t: inout TrafficTracker, perInterval: Int, intervals: Int, from: Double = 0) -> [Alert] {
+        var alerts: [Alert] = []
+        for n in 0..<intervals {
+            for k in 0..<perInterval {
+                alerts += t.observe(at: from + Double(n) * 10 + Double(k) * 10 / Double(perInterval), source: "s")
+            }
+        }
+        return alerts
+    }
+
+    @Test func aSpikeAgainstTheBaseline() {
+        var t = TrafficTracker()
+        t.minSpike = 100
+        #expect(steady(&t, perInterval: 20, intervals: 10).isEmpty)
+        let alerts = steady(&t, perInterval: 150, intervals: 1, from: 100)
+        #expect(alerts.map(\.rule) == ["traffic_spike"])
+        #expect(alerts.first?.subtype == .denialOfService)
+    }
+
+    @Test func noSpikeBelowTheFactorOrTheMinimum() {
+        var t = TrafficTracker()
+        #expect(steady(&t, perInterval: 20, intervals: 10).isEmpty)
+        #expect(steady(&t, perInterval: 90, intervals: 1, from: 100).isEmpty)  // 4.5x
+    }
+
+    @Test func silenceIsADrop() {
+        var t = TrafficTracker()
+        #expect(steady(&t, perInterval: 20, intervals: 10).isEmpty)
+        #expect(t.tick(now: 105, source: "s").isEmpty, "the current interval is not over yet")
+        let alerts = t.tick(now: 125, source: "s")
+        #expect(alerts.map(\.rule) == ["traffic_drop"])
+        #expect(t.tick(now: 200, source: "s").isEmpty, "quiet after one alert")
+    }
+
+    @Test func aLowBaselineIsNotJudged() {
+        var t = TrafficTracker()
+        t.minBaseline = 5
+        #expect(steady(&t, perInterval: 2, intervals: 10).isEmpty)
+        #expect(t.tick(now: 300, source: "s").isEmpty)
+    }
+}
+
+@Suite struct CorrelatorTests {
+    @Test func pairsByRequestIDAndCountsOrphans() {
+        var c = Correlator(ttl: 10, capacity: 2)
+        c.input(input("a"), at: 0)
+        #expect(c.output(output("a", refused: true), at: 1).input?.requestID == "a")
+        #expect(c.output(output("b", refused: true), at: 2).input == nil)
+        #expect(c.orphanOutputs == 1)
+        c.input(input("c"), at: 3)
+        #expect(c.output(output("c", refused: true), at: 20).input == nil, "expired after the TTL")
+        #expect(c.orphanInputs == 1)
+        c.input(input("d"), at: 30)
+        c.input(input("e"), at: 31)
+        c.input(input("f"), at: 32)
+        #expect(c.pending == 2, "capacity bounds what waits")
+        #expect(c.output(output("d", refused: true), at: 33).input == nil, "the oldest was evicted")
+    }
+}
+
+@Suite struct SlidingWindowTests {
+    @Test func countsOnlyTheWindow() {
+        var w = SlidingWindow(length: 60, buckets: 6)
+        for t in 0..<60 { w.add(at: Double(t), hit: t % 2 == 0) }
+        #expect(w.counts(now: 59) == (60, 30))
+        #expect(w.counts(now: 69).total == 50)
+        #expect(w.counts(now: 200).total == 0)
+    }
+}
