@@ -46,10 +46,11 @@ let package = Package(
             name: "VigilNotify",
             dependencies: ["VigilState", "VigilMonitor", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(name: "VigilServer"),
         .target(
             name: "VigilDaemon",
             dependencies: [
-                "VigilMonitor", "VigilState", "VigilNotify", "VigilScan", "VigilRules", "VigilDecode",
+                "VigilMonitor", "VigilState", "VigilNotify", "VigilScan", "VigilRules", "VigilDecode", "VigilServer",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

@@ -4,6 +4,7 @@ import VigilMonitor
 import VigilNotify
 import VigilRules
 import VigilScan
+import VigilServer
 import VigilState
 import VigilTaxonomy
 
@@ -27,6 +28,24 @@ public final class Daemon: @unchecked Sendable {
     private var lineInput: TextFindings?
     private var followers: [(FileFollower, ScanEngine)] = []
     private var stdin: (StdinSource, ScanEngine)?
+    /// Engines of the `http` sources, by source name.
+    private var httpEngines: [String: ScanEngine] = [:]
+    let ingest: IngestQueue
+    private var server: HTTPServer?
+    /// What `/metrics`, `/healthz` and `/readyz` show; written by the loop, read by the API.
+    let status = StatusBoard()
+    private var lastPublished = 0.0
+    private let counterLock = NSLock()
+    private var failuresByReceiver: [String: Int] = [:]
+    private var reloadCounts = (success: 0, failure: 0)
+
+    /// Failed delivery attempts per receiver (dispatcher threads add to it).
+    var deliveryFailures: [String: Int] { counterLock.withLock { failuresByReceiver } }
+    var reloads: (success: Int, failure: Int) { counterLock.withLock { reloadCounts } }
+
+    private func countFailure(_ receiver: String) {
+        counterLock.withLock { failuresByReceiver[receiver, default: 0] += 1 }
+    }
     private var stdinLine = 0
     private let runID = String(Int(Date().timeIntervalSince1970 * 1000), radix: 36)
     private var dispatchers: [OutboxDispatcher] = []
@@ -43,6 +62,7 @@ public final class Daemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
         alertRules.enabled.subtract(config.disabledAlerts)
+        ingest = IngestQueue(capacity: config.http?.queueCapacity ?? 16)
         correlator = Correlator(ttl: config.correlationTTL, capacity: config.correlationCapacity)
         refusal = config.refusal
         principals = config.principals
@@ -63,6 +83,8 @@ public final class Daemon: @unchecked Sendable {
         wakeUp.signal()
         wakeUp.unlock()
     }
+
+    func wakeLoop() { wake() }
 
     private func wake() {
         wakeUp.lock()
@@ -95,6 +117,8 @@ public final class Daemon: @unchecked Sendable {
                 let s = StdinSource(name: source.name, maxLineBytes: config.maxLineBytes) { [weak self] in self?.wake()
                 }
                 stdin = (s, engine)
+            case .http:
+                httpEngines[source.name] = engine
             }
         }
         for receiver in config.receivers {
@@ -102,7 +126,11 @@ public final class Daemon: @unchecked Sendable {
             d.maxBackoff = config.maxBackoff
             let log = self.log
             let name = receiver.name
-            d.onAttempt = { id, result, retry in
+            d.onAttempt = { [weak self] id, result, retry in
+                if case .answered(let status, _) = result, (200..<300).contains(status) {
+                } else {
+                    self?.countFailure(name)
+                }
                 switch result {
                 case .answered(let status, _) where (200..<300).contains(status):
                     log(
@@ -121,6 +149,16 @@ public final class Daemon: @unchecked Sendable {
             d.start()
         }
         stdin?.0.start()
+        if let http = config.http {
+            let server = HTTPServer(host: http.host, port: http.port) { [weak self] request in
+                self?.handle(request) ?? .text(503, "stopping\n")
+            }
+            server.maxBodyBytes = http.maxBodyBytes
+            try server.start()
+            self.server = server
+            log(.info, "HTTP API listening", ["address": "\(http.host):\(server.port)"])
+        }
+        defer { server?.stop() }
         log(
             .info, "vigil started",
             [
@@ -128,6 +166,7 @@ public final class Daemon: @unchecked Sendable {
                 "receivers": config.receivers.map(\.name).joined(separator: ","), "state": config.statePath,
                 "rules": "\(library.packs.count) packs",
             ])
+        status.markReady()
         ready()
         defer {
             for d in dispatchers { d.stop() }
@@ -153,6 +192,14 @@ public final class Daemon: @unchecked Sendable {
                     stdin = nil
                     if followers.isEmpty { break }
                 }
+            }
+            for item in ingest.take() {
+                worked = true
+                item.finish(try process(item.batch, item.source))
+            }
+            if now - lastPublished >= 0.25 {
+                publish(now: now)
+                lastPublished = now
             }
             let ticked = traffic.tick(now: now, source: "all")
             if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
@@ -198,6 +245,29 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         try commit(alerts, checkpoint: nil, forget: false)
+    }
+
+    /// Lines posted to the ingest API. Their position is their content (the alert key holds the
+    /// line's hash), so a client that retries a batch after a timeout does not double its alerts.
+    private func process(_ batch: LineBatch, _ source: String) throws -> IngestQueue.Outcome {
+        var outcome = IngestQueue.Outcome()
+        guard let engine = httpEngines[source] else {
+            outcome.error = "no http source named \(source)"
+            return outcome
+        }
+        var alerts: [Alert] = []
+        let now = Date().timeIntervalSince1970
+        let errorsBefore = engine.summary.undecodable
+        batch.bytes.withUnsafeBufferPointer { all in
+            for (n, entry) in batch.entries.enumerated() {
+                let origin = RecordOrigin(source: source, position: "http", location: "posted batch, line \(n + 1)")
+                inspect(entry, all, engine, origin, now, &alerts)
+            }
+        }
+        outcome.lines = batch.entries.count
+        outcome.notDecoded = engine.summary.undecodable - errorsBefore
+        outcome.alerts = try commit(alerts, checkpoint: nil, forget: false)
+        return outcome
     }
 
     private func inspect(
@@ -252,13 +322,41 @@ public final class Daemon: @unchecked Sendable {
         return h
     }
 
-    private func commit(_ alerts: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws {
+    /// Stores alerts with a checkpoint; returns how many were new.
+    @discardableResult
+    private func commit(_ alerts: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws -> Int {
         let stored = try store.commit(
             alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget)
-        guard !stored.isEmpty else { return }
+        guard !stored.isEmpty else { return 0 }
         alertsRaised += stored.count
-        for alert in stored { print(alert) }
+        for alert in stored {
+            alertsByRule[alert.rule, default: 0] += 1
+            print(alert)
+        }
         for d in dispatchers { d.wake() }
+        return stored.count
+    }
+
+    private var alertsByRule: [String: Int] = [:]
+
+    /// Copies what the API shows into the status board.
+    private func publish(now: Double) {
+        var snapshot = StatusBoard.Snapshot()
+        snapshot.heartbeat = now
+        for (follower, engine) in followers {
+            snapshot.sources[follower.source] = engine.summary
+            snapshot.lag[follower.source] = follower.lag()
+        }
+        if let (source, engine) = stdin { snapshot.sources[source.name] = engine.summary }
+        for (name, engine) in httpEngines { snapshot.sources[name] = engine.summary }
+        snapshot.alertsByRule = alertsByRule
+        snapshot.refusalRates = refusal.rates(now: now)
+        snapshot.orphanInputs = correlator.orphanInputs
+        snapshot.orphanOutputs = correlator.orphanOutputs
+        snapshot.pendingInputs = correlator.pending
+        snapshot.principals = principals.tracked
+        snapshot.ingestQueue = ingest.depth
+        status.publish(snapshot)
     }
 
     private func print(_ alert: Alert) {

@@ -22,6 +22,8 @@ public struct DaemonConfig: Sendable {
     public var maxBackoff: Double = 300
     /// How often followed files are read when they were idle (seconds).
     public var pollInterval: Double = 0.05
+    /// The HTTP API (ingest, health, metrics); off unless `http.listen` is set.
+    public var http: HTTPConfig?
     /// Pairing of inputs and outputs by request id.
     public var correlationTTL: Double = 300
     public var correlationCapacity = 100_000
@@ -32,9 +34,20 @@ public struct DaemonConfig: Sendable {
 
     public init() {}
 
+    /// Where the HTTP API listens and who may post.
+    public struct HTTPConfig: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port: UInt16 = 9464
+        /// Bearer token required by `/v1/ingest` (and the other `/v1/` endpoints); nil = none.
+        public var token: String?
+        public var maxBodyBytes = 16 << 20
+        /// Posted batches waiting at most; more are answered 429.
+        public var queueCapacity = 16
+    }
+
     /// One place lines come from.
     public struct SourceConfig: Sendable, Equatable {
-        public enum Kind: String, Sendable { case file, stdin }
+        public enum Kind: String, Sendable { case file, stdin, http }
         public var name: String
         public var kind: Kind
         /// Glob patterns (files only).
@@ -159,7 +172,7 @@ private struct Reader {
 
     static let topKeys: Set<String> = [
         "state_dir", "rules", "max_line_bytes", "sources", "receivers", "alerts", "print_alerts", "outbox",
-        "poll_interval", "correlation", "trackers",
+        "poll_interval", "correlation", "trackers", "http",
     ]
 
     mutating func read(_ root: Node?) -> DaemonConfig {
@@ -187,6 +200,7 @@ private struct Reader {
                     }
                 }
             case "trackers": trackers(v, into: &c)
+            case "http": c.http = http(v)
             case "sources": c.sources = sources(v)
             case "receivers": c.receivers = receivers(v)
             case "outbox":
@@ -213,6 +227,12 @@ private struct Reader {
         }
         if c.sources.filter({ $0.kind == .stdin }).count > 1 {
             errors.append(ConfigError(file: file, line: 0, message: "only one source can read standard input"))
+        }
+        if c.sources.contains(where: { $0.kind == .http }) && c.http == nil {
+            errors.append(
+                ConfigError(
+                    file: file, line: 0,
+                    message: "an http source needs the HTTP API: add http: {listen: \"127.0.0.1:9464\"}"))
         }
         return c
     }
@@ -295,6 +315,50 @@ private struct Reader {
         }
     }
 
+    mutating func http(_ node: Node) -> DaemonConfig.HTTPConfig? {
+        var h = DaemonConfig.HTTPConfig()
+        var listening = false
+        let keys: Set<String> = ["listen", "token", "token_file", "token_env", "max_body_bytes", "queue"]
+        for (key, _, v) in mapping(node, "http", allowed: keys) {
+            switch key {
+            case "listen":
+                guard let s = string(v, "http.listen") else { continue }
+                guard let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]) else {
+                    error(v, "http.listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464, not '\(s)'")
+                    continue
+                }
+                h.host = String(s[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                h.port = port
+                listening = true
+            case "token": h.token = string(v, "http.token")
+            case "token_file":
+                if let s = string(v, key) {
+                    let path = resolve(s)
+                    if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                        h.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    } else {
+                        error(v, "cannot read token_file \(path)")
+                    }
+                }
+            case "token_env":
+                if let s = string(v, key) {
+                    if let value = ProcessInfo.processInfo.environment[s] {
+                        h.token = value
+                    } else {
+                        error(v, "token_env names \(s), which is not set in the environment")
+                    }
+                }
+            case "max_body_bytes": if let n = number(v, "http.max_body_bytes", min: 1024) { h.maxBodyBytes = Int(n) }
+            default: if let n = number(v, "http.queue", min: 1) { h.queueCapacity = Int(n) }
+            }
+        }
+        if !listening {
+            error(node, "http needs listen: HOST:PORT")
+            return nil
+        }
+        return h
+    }
+
     static let sourceKeys: Set<String> = ["name", "type", "paths", "format", "direction", "start_at"]
 
     mutating func sources(_ node: Node) -> [DaemonConfig.SourceConfig] {
@@ -317,7 +381,7 @@ private struct Reader {
                 case "type":
                     if let s = string(v, key) {
                         kind = .init(rawValue: s)
-                        if kind == nil { error(v, "source type must be file or stdin, not '\(s)'") }
+                        if kind == nil { error(v, "source type must be file, stdin or http, not '\(s)'") }
                     }
                 case "paths": paths = strings(v, key).map(resolve)
                 case "format":
@@ -340,7 +404,7 @@ private struct Reader {
                 }
             }
             guard let kind else {
-                if item.mapping?["type"] == nil { error(item, "source '\(name)' needs a type: file or stdin") }
+                if item.mapping?["type"] == nil { error(item, "source '\(name)' needs a type: file, stdin or http") }
                 continue
             }
             if kind == .file && paths.isEmpty { error(item, "file source '\(name)' needs paths: a list of globs") }

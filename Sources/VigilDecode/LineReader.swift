@@ -23,6 +23,21 @@ public struct LineBatch: Sendable {
         self.firstLine = firstLine
         self.sequence = sequence
     }
+
+    /// Cuts a buffer that holds whole lines (an HTTP body): every line, the last one even
+    /// without a newline; lines longer than `maxLineBytes` become `.tooLong`.
+    public init(splitting bytes: [UInt8], maxLineBytes: Int) {
+        self.init(firstLine: 1, sequence: 0)
+        self.bytes = bytes
+        var start = 0
+        while start < bytes.count {
+            var end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            let next = end + 1
+            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+            entries.append(end - start > maxLineBytes ? .tooLong(bytes: end - start) : .line(start: start, end: end))
+            start = next
+        }
+    }
 }
 
 /// Reads a file descriptor in large chunks and cuts it into batches of lines. A line longer

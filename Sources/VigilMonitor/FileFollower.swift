@@ -86,6 +86,15 @@ public final class FileFollower {
     /// The files being followed, with their current positions.
     public var checkpoints: [FileCheckpoint] { followed.values.map(\.checkpoint).sorted { $0.path < $1.path } }
 
+    /// Bytes written to each followed file that are not processed yet.
+    public func lag() -> [(path: String, bytes: Int64)] {
+        followed.values.map { file in
+            var st = stat()
+            let size = fstat(file.fd, &st) == 0 ? Int64(st.st_size) : file.checkpoint.offset
+            return (file.checkpoint.path, max(0, size - file.checkpoint.offset))
+        }.sorted { $0.path < $1.path }
+    }
+
     /// Reads what is new in every followed file, up to `budget` bytes per file, and hands each
     /// file's complete lines to `body`. Returns the number of bytes read.
     @discardableResult

@@ -354,16 +354,98 @@ struct DaemonTests {
         }
     }
 
+    @Test func ingestAPIHealthAndMetrics() throws {
+        try TempDir.with { tmp in
+            let port = freePort()
+            var yaml = try String(contentsOf: try daemonConfig(tmp), encoding: .utf8)
+            yaml += """
+                  - name: api
+                    type: http
+                    format: gateway
+                http:
+                  listen: 127.0.0.1:\(port)
+                  token: t0ken
+                  queue: 1
+                  max_body_bytes: 67108864
+
+                """
+            let config = try tmp.write("vigil.yaml", Data(yaml.utf8))
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            let base = "http://127.0.0.1:\(port)"
+            #expect(eventually { http("GET", base + "/readyz").status == 200 }, "\(daemon.err)")
+            #expect(http("GET", base + "/healthz").text == "ok\n")
+            #expect(http("GET", base + "/nope").status == 404)
+            #expect(http("GET", base + "/v1/ingest").status == 405)
+
+            let body = Data(
+                [riskyOutput("h-1"), harmless("h-2"), "not json", attackInput("h-3")].joined(separator: "\n").utf8)
+            let unauthorized = http("POST", base + "/v1/ingest", body: body)
+            #expect(unauthorized.status == 401)
+            #expect(unauthorized.headers["www-authenticate"] == "Bearer")
+            #expect(
+                http("POST", base + "/v1/ingest", headers: ["Authorization": "Bearer wrong"], body: body).status == 401)
+            let auth = ["Authorization": "Bearer t0ken", "Content-Type": "application/x-ndjson"]
+            let posted = http("POST", base + "/v1/ingest", headers: auth, body: body)
+            #expect(posted.status == 200, "\(posted.text)")
+            #expect(posted.json?["lines"] as? Int == 4)
+            #expect(posted.json?["not_decoded"] as? Int == 1)
+            #expect(posted.json?["alerts"] as? Int == 2)
+            // The answer came after the commit: the alerts are already stored and served.
+            let served = http("GET", base + "/v1/alerts", headers: auth)
+            let ids = (served.json?["alerts"] as? [[String: Any]] ?? []).compactMap {
+                ($0["labels"] as? [String: String])?["request_id"]
+            }
+            #expect(Set(ids) == ["h-1", "h-3"])
+            // A client retrying the same batch does not double the alerts.
+            #expect(http("POST", base + "/v1/ingest", headers: auth, body: body).json?["alerts"] as? Int == 0)
+            #expect(http("POST", base + "/v1/ingest?source=other", headers: auth, body: body).status == 404)
+
+            // Metrics, in Prometheus text format.
+            usleep(400_000)
+            let metrics = http("GET", base + "/metrics")
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+            for line in [
+                "vigil_lines_total{source=\"api\"} 8", "vigil_records_total{source=\"api\",direction=\"input\"} 2",
+                "vigil_decode_errors_total{source=\"api\",reason=\"invalid_json\"} 2",
+                "vigil_alerts_total{rule=\"content_risk\"} 1", "vigil_alerts_total{rule=\"input_attack\"} 1",
+                "vigil_matches_total{kind=\"risk\",id=\"A.2.e\"} 2", "vigil_outbox_deliveries{state=\"pending\"} 0",
+                "# TYPE vigil_source_lag_bytes gauge", "vigil_up{ready=\"true\"} 1",
+            ] {
+                #expect(metrics.text.contains(line + "\n"), "missing: \(line)\n\(metrics.text)")
+            }
+
+            // Back-pressure: with room for one waiting batch, eight concurrent posts cannot all
+            // be taken: some are answered 429 with Retry-After, the others are processed whole.
+            let answers = AnswersBox()
+            let group = DispatchGroup()
+            for n in 0..<8 {
+                let payload = Data((0..<20_000).map { harmless("c\(n)-\($0)") }.joined(separator: "\n").utf8)
+                group.enter()
+                Thread.detachNewThread {
+                    answers.set(n, http("POST", base + "/v1/ingest", headers: auth, body: payload))
+                    group.leave()
+                }
+            }
+            #expect(group.wait(timeout: .now() + 240) == .success)
+            let statuses = answers.values.values.map(\.status)
+            #expect(statuses.contains(429), "\(statuses)")
+            #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 }, "\(statuses)")
+            for a in answers.values.values where a.status == 429 { #expect(a.headers["retry-after"] == "1") }
+            for a in answers.values.values where a.status == 200 { #expect(a.json?["lines"] as? Int == 20_000) }
+        }
+    }
+
     @Test func bundledConfigurationsAreValid() throws {
         let local = try vigil(["run", "--config", "samples/vigil.yaml", "--check"])
         #expect(local.status == 0, "\(local.err)")
         #expect(local.out.contains("source samples: file"))
-        // The example covers every key; only its secret file is missing on a build machine.
+        // The example covers every key; only its secret files are missing on a build machine.
         let example = try vigil(["run", "--config", "systemd/vigil.yaml", "--check"])
         #expect(example.status == 2)
-        #expect(
-            example.err.contains("1 problem(s)")
-                && example.err.contains("cannot read secret_file /etc/vigil/oncall.secret"), "\(example.err)")
+        #expect(example.err.contains("2 problem(s)"), "\(example.err)")
+        #expect(example.err.contains("cannot read secret_file /etc/vigil/oncall.secret"))
+        #expect(example.err.contains("cannot read token_file /etc/vigil/api.token"))
     }
 
     @Test func invalidConfigurationNamesTheLineAndExits2() throws {
@@ -385,9 +467,16 @@ struct DaemonTests {
                     """.utf8))
             let run = try vigil(["run", "--config", config.path])
             #expect(run.status == 2)
-            #expect(run.err.contains("bad.yaml:4: source type must be file or stdin, not 'files'"), "\(run.err)")
+            #expect(run.err.contains("bad.yaml:4: source type must be file, stdin or http, not 'files'"), "\(run.err)")
             #expect(run.err.contains("bad.yaml:8: url must be an http:// or https:// address"), "\(run.err)")
             #expect(run.err.contains("bad.yaml:9: unknown key 'unknown_key'"), "\(run.err)")
         }
     }
+}
+
+final class AnswersBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [Int: HTTPAnswer] = [:]
+    func set(_ n: Int, _ answer: HTTPAnswer) { lock.withLock { stored[n] = answer } }
+    var values: [Int: HTTPAnswer] { lock.withLock { stored } }
 }

@@ -301,3 +301,59 @@ enum TestHMAC {
         return outer.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// What an HTTP call to the daemon answered.
+struct HTTPAnswer: Sendable {
+    let status: Int
+    let headers: [String: String]
+    let body: Data
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+}
+
+final class AnswerBox: @unchecked Sendable {
+    var answer = HTTPAnswer(status: 0, headers: [:], body: Data())
+}
+
+/// One HTTP request to 127.0.0.1, waited for (at most `timeout` seconds).
+func http(_ method: String, _ url: String, headers: [String: String] = [:], body: Data? = nil, timeout: Double = 60)
+    -> HTTPAnswer
+{
+    var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
+    request.httpMethod = method
+    request.httpBody = body
+    for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+    let box = AnswerBox()
+    let done = DispatchSemaphore(value: 0)
+    URLSession.shared.dataTask(with: request) { data, response, _ in
+        if let r = response as? HTTPURLResponse {
+            var h: [String: String] = [:]
+            for (k, v) in r.allHeaderFields { h[String(describing: k).lowercased()] = String(describing: v) }
+            box.answer = HTTPAnswer(status: r.statusCode, headers: h, body: data ?? Data())
+        }
+        done.signal()
+    }.resume()
+    _ = done.wait(timeout: .now() + timeout + 1)
+    return box.answer
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; the daemon binds it next).
+func freePort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return UInt16(bigEndian: address.sin_port)
+}
