@@ -16,7 +16,10 @@ import VigilTaxonomy
 /// each receiver's dispatcher has its own thread and its own connection to the state file.
 public final class Daemon: @unchecked Sendable {
     let config: DaemonConfig
-    let library: RuleLibrary
+    /// The rules in force; replaced between batches when a reload succeeds.
+    private(set) var library: RuleLibrary
+    /// Where the rules come from, for reloads.
+    let ruleDirectories: [String]
     let log: Log
     let store: StateStore
     var alertRules = ContentAlerts()
@@ -26,10 +29,15 @@ public final class Daemon: @unchecked Sendable {
     var traffic: TrafficTracker
     /// The input of the line being processed, for records that carry both input and output.
     private var lineInput: TextFindings?
-    private var followers: [(FileFollower, ScanEngine)] = []
-    private var stdin: (StdinSource, ScanEngine)?
-    /// Engines of the `http` sources, by source name.
-    private var httpEngines: [String: ScanEngine] = [:]
+    private var followers: [FileFollower] = []
+    private var stdin: StdinSource?
+    /// One engine per source (each source has its own format), by source name.
+    private var engines: [String: ScanEngine] = [:]
+    /// Counters of engines replaced by a reload, so that metrics keep counting up.
+    private var carried: [String: ScanSummary] = [:]
+    let notifier = SystemdNotifier()
+    private var reloader: RuleReloader?
+    private var pendingLibrary: (RuleLibrary, [String], Double)?
     let ingest: IngestQueue
     private var server: HTTPServer?
     /// What `/metrics`, `/healthz` and `/readyz` show; written by the loop, read by the API.
@@ -55,9 +63,10 @@ public final class Daemon: @unchecked Sendable {
     /// Alerts raised since start (for the exit summary).
     public private(set) var alertsRaised = 0
 
-    public init(config: DaemonConfig, library: RuleLibrary, log: Log = Log()) throws {
+    public init(config: DaemonConfig, library: RuleLibrary, ruleDirectories: [String] = [], log: Log = Log()) throws {
         self.config = config
         self.library = library
+        self.ruleDirectories = ruleDirectories
         self.log = log
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
@@ -67,13 +76,64 @@ public final class Daemon: @unchecked Sendable {
         refusal = config.refusal
         principals = config.principals
         traffic = config.traffic
-        // Each topic pack brings its own threshold, minimum sample and risk.
+        applyTopicPolicies()
+    }
+
+    /// Each topic pack brings its own threshold, minimum sample and risk.
+    private func applyTopicPolicies() {
         for pack in library.packs {
             guard let topic = pack.topic else { continue }
             refusal.policies[topic.id] = RefusalTracker.TopicPolicy(
                 threshold: topic.refusalThreshold, minSamples: max(topic.minSamples, 1),
                 subtype: topic.risk.flatMap(Risk.named)?.defaultSubtype ?? .other)
         }
+    }
+
+    private func makeEngine(_ source: DaemonConfig.SourceConfig) -> ScanEngine {
+        let engine = ScanEngine(library: library, options: ScanOptions(format: source.format, style: .none))
+        engine.maxLineBytes = config.maxLineBytes
+        return engine
+    }
+
+    /// Asks for the rules to be loaded again (SIGHUP). Safe from any thread.
+    public func requestReload() { reloader?.request() }
+
+    /// A reload thread compiled new rules: they take over between two batches.
+    private func offer(_ library: RuleLibrary, changed: [String], seconds: Double) {
+        counterLock.withLock { pendingLibrary = (library, changed, seconds) }
+        wake()
+    }
+
+    private func reloadFailed(_ error: Error, changed: [String]) {
+        counterLock.withLock { reloadCounts.failure += 1 }
+        var fields: KeyValuePairs<String, String> = ["changed": changed.joined(separator: ",")]
+        if changed.isEmpty { fields = [:] }
+        log(.error, "new rules refused; the previous rules stay in force: \(error)", fields)
+        notifier.ready(status: "running; last rule reload failed")
+    }
+
+    /// Swaps in rules a reload compiled; engines are rebuilt, counters carried over.
+    private func adoptPendingRules() {
+        guard
+            let (newLibrary, changed, seconds) = counterLock.withLock({ () -> (RuleLibrary, [String], Double)? in
+                defer { pendingLibrary = nil }
+                return pendingLibrary
+            })
+        else { return }
+        library = newLibrary
+        for source in config.sources {
+            if let old = engines[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
+            engines[source.name] = makeEngine(source)
+        }
+        applyTopicPolicies()
+        counterLock.withLock { reloadCounts.success += 1 }
+        log(
+            .info, "new rules active",
+            [
+                "packs": String(library.packs.count), "compiled_in": String(format: "%.2f s", seconds),
+                "changed": changed.isEmpty ? "(reload requested)" : changed.joined(separator: ","),
+            ])
+        notifier.ready(status: "running; rules reloaded")
     }
 
     /// Asks the loop to finish the batch in hand, commit, and return. Safe from any thread.
@@ -103,24 +163,33 @@ public final class Daemon: @unchecked Sendable {
     public func run(ready: () -> Void = {}) throws {
         let checkpoints = try store.checkpoints()
         for source in config.sources {
-            var options = ScanOptions(format: source.format, style: .none)
-            options.excerptContext = 12
-            let engine = ScanEngine(library: library, options: options)
-            engine.maxLineBytes = config.maxLineBytes
+            engines[source.name] = makeEngine(source)
             switch source.kind {
             case .file:
-                let follower = FileFollower(
-                    source: source.name, patterns: source.paths, startAtEnd: source.startAtEnd,
-                    maxLineBytes: config.maxLineBytes, checkpoints: checkpoints)
-                followers.append((follower, engine))
+                followers.append(
+                    FileFollower(
+                        source: source.name, patterns: source.paths, startAtEnd: source.startAtEnd,
+                        maxLineBytes: config.maxLineBytes, checkpoints: checkpoints))
             case .stdin:
-                let s = StdinSource(name: source.name, maxLineBytes: config.maxLineBytes) { [weak self] in self?.wake()
+                stdin = StdinSource(name: source.name, maxLineBytes: config.maxLineBytes) { [weak self] in self?.wake()
                 }
-                stdin = (s, engine)
             case .http:
-                httpEngines[source.name] = engine
+                break
             }
         }
+        if !ruleDirectories.isEmpty {
+            let reloader = RuleReloader(directories: ruleDirectories)
+            reloader.onLoaded = { [weak self] library, changed, seconds in
+                self?.offer(library, changed: changed, seconds: seconds)
+            }
+            reloader.onFailed = { [weak self] error, changed in
+                self?.reloadFailed(error, changed: changed)
+            }
+            reloader.onStarted = { [weak self] in self?.notifier.reloading() }
+            reloader.start()
+            self.reloader = reloader
+        }
+        defer { reloader?.stop() }
         for receiver in config.receivers {
             let d = OutboxDispatcher(receiver: receiver, statePath: config.statePath)
             d.maxBackoff = config.maxBackoff
@@ -148,7 +217,7 @@ public final class Daemon: @unchecked Sendable {
             dispatchers.append(d)
             d.start()
         }
-        stdin?.0.start()
+        stdin?.start()
         if let http = config.http {
             let server = HTTPServer(host: http.host, port: http.port) { [weak self] request in
                 self?.handle(request) ?? .text(503, "stopping\n")
@@ -167,6 +236,7 @@ public final class Daemon: @unchecked Sendable {
                 "rules": "\(library.packs.count) packs",
             ])
         status.markReady()
+        notifier.ready(status: "running: \(config.sources.count) sources, \(library.packs.count) rule packs")
         ready()
         defer {
             for d in dispatchers { d.stop() }
@@ -174,13 +244,16 @@ public final class Daemon: @unchecked Sendable {
         while !shouldStop {
             var worked = false
             let now = Date().timeIntervalSince1970
-            for (follower, engine) in followers {
+            adoptPendingRules()
+            notifier.watchdog(now: now)
+            for follower in followers {
+                guard let engine = engines[follower.source] else { continue }
                 let read = try follower.poll(now: now) { chunk in try process(chunk, follower.source, engine) }
                 if read > 0 { worked = true }
                 for notice in follower.notices { log(.warning, notice, ["source": follower.source]) }
                 follower.notices.removeAll()
             }
-            if let (source, engine) = stdin {
+            if let source = stdin, let engine = engines[source.name] {
                 let (batches, finished, error) = source.take()
                 for batch in batches {
                     try process(batch, source.name, engine)
@@ -212,6 +285,7 @@ public final class Daemon: @unchecked Sendable {
                 wakeUp.unlock()
             }
         }
+        notifier.stopping()
         log(.info, "vigil stopped", ["alerts": String(alertsRaised)])
     }
 
@@ -251,7 +325,7 @@ public final class Daemon: @unchecked Sendable {
     /// line's hash), so a client that retries a batch after a timeout does not double its alerts.
     private func process(_ batch: LineBatch, _ source: String) throws -> IngestQueue.Outcome {
         var outcome = IngestQueue.Outcome()
-        guard let engine = httpEngines[source] else {
+        guard let engine = engines[source] else {
             outcome.error = "no http source named \(source)"
             return outcome
         }
@@ -343,12 +417,12 @@ public final class Daemon: @unchecked Sendable {
     private func publish(now: Double) {
         var snapshot = StatusBoard.Snapshot()
         snapshot.heartbeat = now
-        for (follower, engine) in followers {
-            snapshot.sources[follower.source] = engine.summary
-            snapshot.lag[follower.source] = follower.lag()
+        for (name, engine) in engines {
+            var summary = carried[name] ?? ScanSummary()
+            summary.merge(engine.summary)
+            snapshot.sources[name] = summary
         }
-        if let (source, engine) = stdin { snapshot.sources[source.name] = engine.summary }
-        for (name, engine) in httpEngines { snapshot.sources[name] = engine.summary }
+        for follower in followers { snapshot.lag[follower.source] = follower.lag() }
         snapshot.alertsByRule = alertsByRule
         snapshot.refusalRates = refusal.rates(now: now)
         snapshot.orphanInputs = correlator.orphanInputs

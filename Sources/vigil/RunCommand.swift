@@ -17,7 +17,9 @@ struct RunCommand: ParsableCommand {
 
             Every configuration key is described in systemd/vigil.yaml; docs/WEBHOOKS.md describes what receivers get. Logs go to standard error (level=… msg=…); new alerts are printed on standard output.
 
-            Signals: SIGTERM or SIGINT finishes the batch in hand, commits it and exits.
+            Signals: SIGTERM or SIGINT finishes the batch in hand, commits it and exits. SIGHUP loads the rules again; so does any change of a file under the rule directories (checked every second). New rules are compiled beside the running ones and take over between two batches; rules that do not load are refused with their errors in the log, and the old ones keep running.
+
+            Under systemd (Type=notify) it reports READY, RELOADING and STOPPING, and pings the watchdog from its processing loop.
 
             Exit status: 0 after a clean stop; 2 on an invalid configuration or rules, or when the state file cannot be opened.
             """
@@ -44,7 +46,8 @@ struct RunCommand: ParsableCommand {
             for e in error.errors { Stderr.write("  \(e)\n") }
             throw ExitCode(ExitStatus.failure)
         }
-        let library = try RuleDirectories.load(rules.isEmpty ? loaded.ruleDirectories : rules)
+        let directories = RuleDirectories.resolve(rules.isEmpty ? loaded.ruleDirectories : rules)
+        let library = try RuleDirectories.load(directories)
         if check {
             var lines = [
                 "configuration \(config) is valid", "rules: \(library.packs.count) packs", "state: \(loaded.statePath)",
@@ -59,11 +62,11 @@ struct RunCommand: ParsableCommand {
         var log = Log()
         if verbose { log.minimum = .debug }
         let daemon: Daemon
-        do { daemon = try Daemon(config: loaded, library: library, log: log) } catch {
+        do { daemon = try Daemon(config: loaded, library: library, ruleDirectories: directories, log: log) } catch {
             Stderr.write("vigil run: \(error)\n")
             throw ExitCode(ExitStatus.failure)
         }
-        let signals = Signals { daemon.stop() }
+        let signals = Signals(stop: { daemon.stop() }, reload: { daemon.requestReload() })
         defer { withExtendedLifetime(signals) {} }
         do { try daemon.run() } catch {
             log(.error, "stopped by an error", ["error": "\(error)"])
@@ -72,13 +75,14 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// SIGTERM and SIGINT call `handler` (once each) on a dispatch queue instead of killing the process.
+/// SIGTERM and SIGINT call `stop`, SIGHUP calls `reload`, on a dispatch queue instead of the
+/// default actions (which would end the process).
 final class Signals {
     private let sources: [any DispatchSourceSignal]
 
-    init(_ handler: @escaping @Sendable () -> Void) {
+    init(stop: @escaping @Sendable () -> Void, reload: @escaping @Sendable () -> Void) {
         var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
+        for (sig, handler) in [(SIGTERM, stop), (SIGINT, stop), (SIGHUP, reload)] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler(handler: handler)

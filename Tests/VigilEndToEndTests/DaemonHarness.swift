@@ -26,13 +26,20 @@ final class DaemonProcess: @unchecked Sendable {
     let stderrURL: URL
     let stdinPipe: Pipe?
 
-    init(config: URL, dir: URL, withStdin: Bool = false, extra: [String] = []) throws {
+    init(
+        config: URL, dir: URL, withStdin: Bool = false, extra: [String] = [],
+        environment extraEnvironment: [String: String] = [:]
+    )
+        throws
+    {
         process.executableURL = try Harness.binary.get()
         process.arguments = ["run", "--config", config.path] + extra
         process.currentDirectoryURL = Harness.packageRoot
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "VIGIL_RULES")
         environment.removeValue(forKey: "JOURNAL_STREAM")
+        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        environment.merge(extraEnvironment) { $1 }
         process.environment = environment
         stdoutURL = dir.appendingPathComponent("daemon-\(UUID().uuidString.prefix(8)).out")
         stderrURL = stdoutURL.deletingPathExtension().appendingPathExtension("err")
@@ -356,4 +363,51 @@ func freePort() -> UInt16 {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     return UInt16(bigEndian: address.sin_port)
+}
+
+/// A unix datagram socket that plays systemd's notify socket and records every message.
+final class NotifySocket: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    private let lock = NSLock()
+    private var received: [String] = []
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw HarnessError("socket path too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else { throw HarnessError("bind \(path): \(errno)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        Thread.detachNewThread { [self] in
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 {
+                    let message = String(decoding: buffer[0..<n], as: UTF8.self)
+                    lock.withLock { received.append(message) }
+                } else if n < 0 && errno != EAGAIN && errno != EINTR {
+                    return
+                }
+            }
+        }
+    }
+
+    var messages: [String] { lock.withLock { received } }
+
+    func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+    }
 }
