@@ -195,23 +195,18 @@ public final class Daemon: @unchecked Sendable {
             d.maxBackoff = config.maxBackoff
             let log = self.log
             let name = receiver.name
-            d.onAttempt = { [weak self] id, result, retry in
-                if case .answered(let status, _) = result, (200..<300).contains(status) {
-                } else {
+            d.onAttempt = { [weak self] id, verdict in
+                switch verdict {
+                case .delivered:
+                    log(.debug, "alert delivered", ["receiver": name, "delivery": String(id)])
+                case .retry(let why):
                     self?.countFailure(name)
-                }
-                switch result {
-                case .answered(let status, _) where (200..<300).contains(status):
-                    log(
-                        .debug, "alert delivered", ["receiver": name, "delivery": String(id), "status": String(status)])
-                case .answered(let status, _):
-                    log(
-                        .warning, retry ? "delivery failed, will retry" : "delivery rejected",
-                        ["receiver": name, "delivery": String(id), "status": String(status)])
-                case .failed(let why):
                     log(
                         .warning, "delivery failed, will retry",
                         ["receiver": name, "delivery": String(id), "error": why])
+                case .give(let why):
+                    self?.countFailure(name)
+                    log(.warning, "delivery rejected", ["receiver": name, "delivery": String(id), "error": why])
                 }
             }
             dispatchers.append(d)

@@ -418,7 +418,8 @@ private struct Reader {
     }
 
     static let receiverKeys: Set<String> = [
-        "name", "type", "url", "secret", "secret_file", "secret_env", "timeout", "headers",
+        "name", "type", "url", "secret", "secret_file", "secret_env", "timeout", "headers", "group_by", "group_wait",
+        "max_per_minute", "template", "template_file",
     ]
 
     mutating func receivers(_ node: Node) -> [Receiver] {
@@ -429,8 +430,24 @@ private struct Reader {
         var out: [Receiver] = []
         for (i, item) in seq.enumerated() {
             var r = Receiver(name: "receiver\(i + 1)", url: "")
+            var groupBy: [String]?
+            var groupWait: Double?
+            var maxPerMinute: Int?
             for (key, _, v) in mapping(item, "a receiver", allowed: Self.receiverKeys) {
                 switch key {
+                case "group_by": groupBy = strings(v, key)
+                case "group_wait": groupWait = number(v, key, min: 0)
+                case "max_per_minute": maxPerMinute = number(v, key, min: 0).map { Int($0) }
+                case "template": r.template = string(v, key)
+                case "template_file":
+                    if let s = string(v, key) {
+                        let path = resolve(s)
+                        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                            r.template = text
+                        } else {
+                            error(v, "cannot read template_file \(path)")
+                        }
+                    }
                 case "name": if let s = string(v, key) { r.name = s }
                 case "type":
                     if let s = string(v, key) {
@@ -483,6 +500,7 @@ private struct Reader {
                 if item.mapping?["url"] == nil { error(item, "receiver '\(r.name)' needs a url") }
                 continue
             }
+            r.applyKindDefaults(groupBy: groupBy, groupWait: groupWait, maxPerMinute: maxPerMinute)
             out.append(r)
         }
         return out

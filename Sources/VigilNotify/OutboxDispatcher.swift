@@ -13,8 +13,9 @@ public final class OutboxDispatcher: @unchecked Sendable {
     let sender: HTTPSending
     public var maxBackoff: Double = 300
     public var baseBackoff: Double = 1
-    /// Called for every attempt: (delivery id, result, will retry). For logs and metrics.
-    public var onAttempt: (@Sendable (Int64, SendResult, Bool) -> Void)?
+    /// Called after every attempt with the first delivery id of the message and the verdict.
+    /// For logs and metrics.
+    public var onAttempt: (@Sendable (Int64, Verdict) -> Void)?
 
     private let condition = NSCondition()
     private var woken = false
@@ -58,19 +59,69 @@ public final class OutboxDispatcher: @unchecked Sendable {
             return
         }
         while !isStopping {
-            var delivered = 0
             do {
-                let now = Date().timeIntervalSince1970
-                for delivery in try store.dueDeliveries(receiver: receiver.name, now: now, limit: 50) {
-                    if isStopping { return }
-                    attempt(delivery, store: store)
-                    delivered += 1
-                }
+                let wait = try deliverDue(store: store, now: Date().timeIntervalSince1970)
+                if wait > 0 { sleep(seconds: wait) }
             } catch {
                 FileHandle.standardError.write(Data("vigil: notify \(receiver.name): \(error)\n".utf8))
+                sleep(seconds: 1)
             }
-            if delivered == 0 { sleep(seconds: 0.5) }
         }
+    }
+
+    /// Send times within the last minute, for `maxPerMinute`.
+    private var sent: [Double] = []
+
+    /// Sends what is due, as the receiver's grouping and rate limit allow. Returns how long to
+    /// wait before looking again (0: look again at once).
+    func deliverDue(store: StateStore, now: Double) throws -> Double {
+        let due = try store.dueDeliveries(receiver: receiver.name, now: now, limit: 1000)
+        guard !due.isEmpty else { return 0.5 }
+        var ready: [[StateStore.Delivery]] = []
+        var nextReady = Double.infinity
+        for group in Self.groups(due, by: receiver.groupBy) {
+            // A new group waits a little for more of its kind; a retry goes at once.
+            let opens = (group.map(\.alert.createdAt).min() ?? now) + receiver.groupWait
+            if opens <= now || group.contains(where: { $0.attempts > 0 }) {
+                ready.append(group)
+            } else {
+                nextReady = min(nextReady, opens)
+            }
+        }
+        guard !ready.isEmpty else { return max(0.05, min(0.5, nextReady - now)) }
+        var messages = ready
+        if receiver.maxPerMinute > 0 {
+            sent.removeAll { now - $0 >= 60 }
+            let room = receiver.maxPerMinute - sent.count
+            guard room > 0 else { return max(0.05, (sent.first ?? now) + 60 - now) }
+            if messages.count > room {
+                // A burst: what does not fit goes out as one digest instead of being dropped.
+                messages = Array(ready.prefix(room - 1)) + [ready.dropFirst(room - 1).flatMap { $0 }]
+            }
+        }
+        for message in messages {
+            if isStopping { return 0 }
+            attempt(message, store: store)
+        }
+        return 0
+    }
+
+    /// Deliveries grouped by the values of `labels` (each on its own without labels), in order
+    /// of their oldest member.
+    static func groups(_ deliveries: [StateStore.Delivery], by labels: [String]) -> [[StateStore.Delivery]] {
+        guard !labels.isEmpty else { return deliveries.map { [$0] } }
+        var order: [String] = []
+        var members: [String: [StateStore.Delivery]] = [:]
+        for d in deliveries {
+            let key = labels.map { label in
+                // The alert's own fields by their names; anything else is a label.
+                ["rule", "severity", "subtype", "class"].contains(label)
+                    ? MessageTemplate.value(label, d.alert) : (d.alert.alert.labels[label] ?? "")
+            }.joined(separator: "\u{1F}")
+            if members[key] == nil { order.append(key) }
+            members[key, default: []].append(d)
+        }
+        return order.compactMap { members[$0] }
     }
 
     private var isStopping: Bool {
@@ -86,33 +137,37 @@ public final class OutboxDispatcher: @unchecked Sendable {
         condition.unlock()
     }
 
-    func attempt(_ delivery: StateStore.Delivery, store: StateStore) {
+    func attempt(_ message: [StateStore.Delivery], store: StateStore) {
+        guard let first = message.first else { return }
         let now = Date().timeIntervalSince1970
-        let request = WebhookPayload.request(for: delivery, receiver: receiver, now: now)
+        let request = Notification.request(for: message, receiver: receiver, now: now)
         let result = sender.send(request, timeout: receiver.timeout)
-        let verdict = Self.verdict(result)
+        if receiver.maxPerMinute > 0 { sent.append(now) }
+        var verdict = Self.verdict(result)
+        if verdict == .delivered, receiver.kind.isRobot, case .answered(_, let body) = result {
+            verdict = Notification.robotVerdict(receiver.kind, body: body)
+        }
+        let attempts = message.map(\.attempts).max() ?? 0
         do {
             switch verdict {
             case .delivered:
-                try store.markDelivered(delivery.id, at: Date().timeIntervalSince1970)
-                if delivery.attempts > 0 { try store.expediteRetries(receiver: receiver.name, now: now) }
+                let at = Date().timeIntervalSince1970
+                for d in message { try store.markDelivered(d.id, at: at) }
+                if attempts > 0 { try store.expediteRetries(receiver: receiver.name, now: now) }
             case .retry(let why):
-                try store.markAttemptFailed(
-                    delivery.id, error: why, retryAt: now + backoff(after: delivery.attempts + 1))
+                let retryAt = now + backoff(after: attempts + 1)
+                for d in message { try store.markAttemptFailed(d.id, error: why, retryAt: retryAt) }
             case .give(let why):
-                try store.markAttemptFailed(delivery.id, error: why, retryAt: nil)
+                for d in message { try store.markAttemptFailed(d.id, error: why, retryAt: nil) }
             }
         } catch {
             FileHandle.standardError.write(Data("vigil: notify \(receiver.name): \(error)\n".utf8))
         }
-        if case .retry = verdict {
-            onAttempt?(delivery.id, result, true)
-        } else {
-            onAttempt?(delivery.id, result, false)
-        }
+        onAttempt?(first.id, verdict)
     }
 
-    enum Verdict: Equatable {
+    /// What an attempt came to.
+    public enum Verdict: Equatable, Sendable {
         case delivered
         case retry(String)
         case give(String)

@@ -32,12 +32,33 @@ public enum WebhookPayload {
             "alert": alert,
         ]
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { Array($0) } ?? []
+        return signed(body, receiver: receiver, now: now, key: a.key)
+    }
+
+    /// Several alerts in one request (a group, or a digest of a burst): `alerts` instead of
+    /// `alert`, signed the same way. The alert key header is absent; each alert carries its key.
+    public static func request(group: [StateStore.Delivery], receiver: Receiver, now: Double) -> OutgoingRequest {
+        let alerts = group.map { d -> [String: Any] in
+            var alert = d.alert.alert.jsonObject
+            alert["id"] = d.alert.id
+            alert["observed_at"] = iso8601(d.alert.alert.observedAt)
+            alert["raised_at"] = iso8601(d.alert.createdAt)
+            return alert
+        }
+        let object: [String: Any] = [
+            "version": version, "receiver": receiver.name, "deliveries": group.map(\.id), "alerts": alerts,
+        ]
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { Array($0) } ?? []
+        return signed(body, receiver: receiver, now: now, key: nil)
+    }
+
+    static func signed(_ body: [UInt8], receiver: Receiver, now: Double, key: String?) -> OutgoingRequest {
         let timestamp = String(Int(now))
         var headers = receiver.headers
         headers["Content-Type"] = "application/json"
         headers["User-Agent"] = "vigil"
         headers["X-Vigil-Timestamp"] = timestamp
-        headers["X-Vigil-Alert-Key"] = a.key
+        if let key { headers["X-Vigil-Alert-Key"] = key }
         if let secret = receiver.secret, !secret.isEmpty {
             headers["X-Vigil-Signature"] = "sha256=" + signature(secret: secret, timestamp: timestamp, body: body)
         }

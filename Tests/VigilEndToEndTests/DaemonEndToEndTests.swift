@@ -535,14 +535,148 @@ struct DaemonTests {
         #expect(output.contains("✓ NoNewPrivileges="))
     }
 
+    /// A config with one receiver of `kind` and extra receiver keys (YAML lines, indented).
+    func robotConfig(_ tmp: TempDir, _ receiver: WebhookReceiver, kind: String, extra: String = "") throws -> URL {
+        var yaml = try String(contentsOf: try daemonConfig(tmp), encoding: .utf8)
+        yaml += """
+            receivers:
+              - name: robot
+                type: \(kind)
+                url: \(receiver.url)?access_token=abc
+                timeout: 2
+            \(extra)
+            """
+        return try tmp.write("vigil.yaml", Data(yaml.utf8))
+    }
+
+    /// DingTalk: signed in the URL; success read from the body; a burst beyond 20 messages a
+    /// minute is folded into one digest instead of being dropped.
+    @Test func dingTalkRobotSignsAndFoldsABurstIntoADigest() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            receiver.responseBody = #"{"errcode":0,"errmsg":"ok"}"#
+            let config = try robotConfig(
+                tmp, receiver, kind: "dingtalk",
+                extra: "    secret: SECd1ng\n    group_by: [request_id]\n    group_wait: 1\n    max_per_minute: 20\n")
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), (1...30).map { riskyOutput("g-\($0)") })
+            #expect(eventually { receiver.accepted.count >= 20 }, "\(daemon.err)")
+            usleep(1_500_000)
+            let messages = receiver.accepted
+            #expect(messages.count == 20, "19 single messages and one digest")
+            var seen = Set<String>()
+            for m in messages {
+                let query = Dictionary(
+                    uniqueKeysWithValues: (m.path.split(separator: "?").last ?? "").split(separator: "&").map {
+                        let kv = $0.split(separator: "=", maxSplits: 1).map(String.init)
+                        return (kv[0], kv.count > 1 ? kv[1] : "")
+                    })
+                #expect(query["access_token"] == "abc")
+                let timestamp = try #require(query["timestamp"])
+                let mac = TestHMAC.raw(key: Array("SECd1ng".utf8), message: Array((timestamp + "\nSECd1ng").utf8))
+                let expected = Data(mac).base64EncodedString()
+                #expect(query["sign"]?.removingPercentEncoding == expected)
+                let json = try #require(m.json)
+                #expect(json["msgtype"] as? String == "markdown")
+                let text = ((json["markdown"] as? [String: Any])?["text"] as? String) ?? ""
+                for n in 1...30 where text.contains("request: g-\(n);") { seen.insert("g-\(n)") }
+            }
+            #expect(seen.count == 30, "every alert in some message: \(seen.count)")
+            #expect(
+                messages.contains {
+                    (($0.json?["markdown"] as? [String: Any])?["title"] as? String) == "Vigil: 11 alerts"
+                })
+        }
+    }
+
+    @Test func robotRejectionsAreReadFromTheBody() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            receiver.responseBody = #"{"errcode":310000,"errmsg":"sign not match"}"#
+            let config = try robotConfig(tmp, receiver, kind: "wecom", extra: "    group_wait: 0\n")
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), [riskyOutput("w-1")])
+            #expect(eventually { daemon.err.contains("delivery rejected") }, "\(daemon.err)")
+            #expect(daemon.err.contains("310000 sign not match"))
+            let json = try #require(receiver.accepted.first?.json)
+            #expect(json["msgtype"] as? String == "markdown")
+            #expect(((json["markdown"] as? [String: Any])?["content"] as? String)?.contains("request: w-1") == true)
+            usleep(1_500_000)
+            #expect(receiver.accepted.count == 1, "a rejection is not retried")
+        }
+    }
+
+    @Test func feishuRobotSignsInTheBodyAndRetriesWhenRateLimited() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            receiver.responseBody = #"{"code":11232,"msg":"frequency limited"}"#
+            let config = try robotConfig(
+                tmp, receiver, kind: "feishu",
+                extra: "    secret: fei\n    group_wait: 0\n    template: \"告警 {{labels.request_id}}: {{summary}}\"\n")
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), [riskyOutput("f-1")])
+            #expect(eventually { daemon.err.contains("will retry") }, "\(daemon.err)")
+            receiver.responseBody = #"{"code":0,"msg":"success"}"#
+            #expect(
+                eventually {
+                    daemon.err.components(separatedBy: "will retry").count >= 2 || receiver.accepted.count >= 2
+                })
+            usleep(1_500_000)
+            let json = try #require(receiver.accepted.last?.json)
+            #expect(json["msg_type"] as? String == "text")
+            let text = (json["content"] as? [String: Any])?["text"] as? String
+            #expect(text == "告警 f-1: Output hit risk A.2.e gender discrimination", "\(text ?? "")")
+            let timestamp = try #require(json["timestamp"] as? String)
+            let mac = TestHMAC.raw(key: Array((timestamp + "\nfei").utf8), message: [])
+            #expect(json["sign"] as? String == Data(mac).base64EncodedString())
+        }
+    }
+
+    @Test func alertmanagerPayloadGroupsAlerts() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            let config = try robotConfig(
+                tmp, receiver, kind: "alertmanager", extra: "    group_by: [rule]\n    group_wait: 1\n")
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), [riskyOutput("m-1"), riskyOutput("m-2"), attackInput("m-3")])
+            #expect(eventually { receiver.accepted.count >= 2 }, "\(daemon.err)")
+            usleep(1_200_000)
+            #expect(receiver.accepted.count == 2, "one message per rule")
+            for m in receiver.accepted {
+                let json = try #require(m.json)
+                #expect(json["version"] as? String == "4")
+                #expect(json["status"] as? String == "firing")
+                let alerts = try #require(json["alerts"] as? [[String: Any]])
+                let group = try #require(json["groupLabels"] as? [String: String])
+                for a in alerts {
+                    let labels = try #require(a["labels"] as? [String: String])
+                    #expect(labels["alertname"] == group["rule"])
+                    #expect((a["annotations"] as? [String: String])?["summary"] != nil)
+                    #expect((a["fingerprint"] as? String)?.count == 16)
+                }
+                #expect(alerts.count == (group["rule"] == "content_risk" ? 2 : 1))
+            }
+        }
+    }
+
     @Test func bundledConfigurationsAreValid() throws {
         let local = try vigil(["run", "--config", "samples/vigil.yaml", "--check"])
         #expect(local.status == 0, "\(local.err)")
         #expect(local.out.contains("source samples: file"))
-        // The example covers every key; only its secret files are missing on a build machine.
+        // The example covers every key; only its secrets are missing on a build machine.
         let example = try vigil(["run", "--config", "systemd/vigil.yaml", "--check"])
         #expect(example.status == 2)
-        #expect(example.err.contains("2 problem(s)"), "\(example.err)")
+        #expect(example.err.contains("4 problem(s)"), "\(example.err)")
+        #expect(example.err.contains("secret_env names VIGIL_DINGTALK_SECRET, which is not set"))
+        #expect(example.err.contains("secret_env names VIGIL_FEISHU_SECRET, which is not set"))
         #expect(example.err.contains("cannot read secret_file /etc/vigil/oncall.secret"))
         #expect(example.err.contains("cannot read token_file /etc/vigil/api.token"))
     }

@@ -123,6 +123,7 @@ final class WebhookReceiver: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [ReceivedRequest] = []
     private var statusValue: Int32 = 200
+    private var bodyValue = "ok"
     private var stopped = false
 
     init() throws {
@@ -154,6 +155,12 @@ final class WebhookReceiver: @unchecked Sendable {
     var status: Int32 {
         get { lock.withLock { statusValue } }
         set { lock.withLock { statusValue = newValue } }
+    }
+
+    /// The body of every answer (a robot's `{"errcode":0}`, say).
+    var responseBody: String {
+        get { lock.withLock { bodyValue } }
+        set { lock.withLock { bodyValue = newValue } }
     }
 
     /// Requests answered with 2xx.
@@ -226,7 +233,11 @@ final class WebhookReceiver: @unchecked Sendable {
                     body: body)
                 lock.withLock { received.append(request) }
             }
-            sendAll(client, "HTTP/1.1 \(status) X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+            let answer = responseBody
+            sendAll(
+                client,
+                "HTTP/1.1 \(status) X\r\nContent-Length: \(answer.utf8.count)\r\nContent-Type: application/json\r\n\r\n\(answer)"
+            )
         }
     }
 
@@ -297,6 +308,13 @@ enum TestHMAC {
             h[7] = h[7] &+ hh
         }
         return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - $0 * 8)) } }
+    }
+
+    static func raw(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var k = key
+        if k.count > 64 { k = sha256(k) }
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        return sha256(k.map { $0 ^ 0x5c } + sha256(k.map { $0 ^ 0x36 } + message))
     }
 
     static func hex(key: String, message: [UInt8]) -> String {
