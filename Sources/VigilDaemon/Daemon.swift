@@ -240,6 +240,7 @@ public final class Daemon: @unchecked Sendable {
             var worked = false
             let now = Date().timeIntervalSince1970
             adoptPendingRules()
+            refreshSilences(now: now)
             notifier.watchdog(now: now)
             for follower in followers {
                 guard let engine = engines[follower.source] else { continue }
@@ -393,20 +394,37 @@ public final class Daemon: @unchecked Sendable {
 
     /// Stores alerts with a checkpoint; returns how many were new.
     @discardableResult
-    private func commit(_ alerts: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws -> Int {
+    private func commit(_ raised: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws -> Int {
+        var alerts = raised.filter { !config.disabledAlerts.contains($0.rule) }
+        if !config.alertPolicies.isEmpty {
+            for i in alerts.indices { config.alertPolicies[alerts[i].rule]?.apply(to: &alerts[i]) }
+        }
         let stored = try store.commit(
-            alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget)
+            alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget,
+            silences: silences)
         guard !stored.isEmpty else { return 0 }
         alertsRaised += stored.count
-        for alert in stored {
+        for (alert, silencedBy) in stored {
             alertsByRule[alert.rule, default: 0] += 1
-            print(alert)
+            if silencedBy != nil { silencedCount += 1 }
+            print(alert, silencedBy: silencedBy)
         }
         for d in dispatchers { d.wake() }
         return stored.count
     }
 
     private var alertsByRule: [String: Int] = [:]
+    private var silencedCount = 0
+    /// Silences that have not ended, read again from the state file every second (the CLI and
+    /// the API add them from other connections).
+    private var silences: [Silence] = []
+    private var silencesRead = -Double.infinity
+
+    private func refreshSilences(now: Double) {
+        guard now - silencesRead >= 1 else { return }
+        silencesRead = now
+        do { silences = try store.silences(now: now) } catch { log(.error, "cannot read silences: \(error)") }
+    }
 
     /// Copies what the API shows into the status board.
     private func publish(now: Double) {
@@ -419,6 +437,7 @@ public final class Daemon: @unchecked Sendable {
         }
         for follower in followers { snapshot.lag[follower.source] = follower.lag() }
         snapshot.alertsByRule = alertsByRule
+        snapshot.silenced = silencedCount
         snapshot.refusalRates = refusal.rates(now: now)
         snapshot.orphanInputs = correlator.orphanInputs
         snapshot.orphanOutputs = correlator.orphanOutputs
@@ -428,10 +447,11 @@ public final class Daemon: @unchecked Sendable {
         status.publish(snapshot)
     }
 
-    private func print(_ alert: Alert) {
+    private func print(_ alert: Alert, silencedBy: Int64?) {
         switch config.printAlerts {
         case "json":
-            let object = alert.jsonObject
+            var object = alert.jsonObject
+            if let silencedBy { object["silenced_by"] = silencedBy }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }
@@ -441,6 +461,7 @@ public final class Daemon: @unchecked Sendable {
             if let r = alert.labels["request_id"] { line += " request=\(r)" }
             if let u = alert.labels["user_id"] { line += " user=\(u)" }
             if let e = alert.excerpt { line += "  «\(e)»" }
+            if let silencedBy { line += "  (silenced by #\(silencedBy))" }
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         default: break
         }

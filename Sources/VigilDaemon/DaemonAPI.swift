@@ -1,5 +1,6 @@
 import Foundation
 import VigilDecode
+import VigilMonitor
 import VigilServer
 import VigilState
 
@@ -21,7 +22,12 @@ extension Daemon {
             return authorized(request) ?? ingest(request)
         case ("GET", "/v1/alerts"):
             return authorized(request) ?? alerts(request)
-        case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/ingest"), (_, "/v1/alerts"):
+        case ("GET", "/v1/silences"), ("POST", "/v1/silences"):
+            return authorized(request) ?? silences(request)
+        case ("DELETE", let path) where path.hasPrefix("/v1/silences/"):
+            return authorized(request) ?? expireSilence(path)
+        case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/ingest"), (_, "/v1/alerts"),
+            (_, "/v1/silences"):
             return .text(405, "method not allowed\n")
         default:
             return .text(404, "no such endpoint; see docs/API.md\n")
@@ -87,6 +93,57 @@ extension Daemon {
         }
     }
 
+    private func silences(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            let store = try StateStore(path: config.statePath)
+            let now = Date().timeIntervalSince1970
+            if request.method == "GET" {
+                let list = try store.silences(now: now, all: request.query["all"] == "true").map { s -> [String: Any] in
+                    [
+                        "id": s.id, "matchers": s.matchers.map(\.description), "starts_at": s.startsAt,
+                        "ends_at": s.endsAt,
+                        "created_by": s.createdBy, "comment": s.comment, "active": s.isActive(at: now),
+                    ]
+                }
+                return .json(200, ["silences": list])
+            }
+            guard let body = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any],
+                let texts = body["matchers"] as? [String], !texts.isEmpty
+            else {
+                return .json(
+                    400,
+                    ["error": "send {\"matchers\": [\"name=value\", ...], \"duration\": \"2h\", \"comment\": \"...\"}"])
+            }
+            var matchers: [Silence.Matcher] = []
+            for t in texts {
+                do { matchers.append(try Silence.Matcher(parsing: t)) } catch {
+                    return .json(400, ["error": error.description])
+                }
+            }
+            let seconds =
+                (body["duration"] as? String).flatMap(DurationText.seconds) ?? (body["duration"] as? Double) ?? 3600
+            let silence = Silence(
+                matchers: matchers, startsAt: now, endsAt: (body["ends_at"] as? Double) ?? now + seconds,
+                createdBy: body["created_by"] as? String ?? "api", comment: body["comment"] as? String ?? "")
+            let id = try store.addSilence(silence, now: now)
+            return .json(200, ["id": id, "ends_at": silence.endsAt])
+        } catch {
+            return .json(500, ["error": "\(error)"])
+        }
+    }
+
+    private func expireSilence(_ path: String) -> HTTPResponse {
+        guard let id = Int64(path.dropFirst("/v1/silences/".count)) else {
+            return .json(404, ["error": "no such silence"])
+        }
+        do {
+            return try StateStore(path: config.statePath).expireSilence(id)
+                ? .json(200, ["id": id, "expired": true]) : .json(404, ["error": "no running silence \(id)"])
+        } catch {
+            return .json(500, ["error": "\(error)"])
+        }
+    }
+
     func metricsText() -> String {
         let (s, ready) = status.snapshot
         var m = PrometheusText()
@@ -145,6 +202,8 @@ extension Daemon {
         for (rule, n) in s.alertsByRule.sorted(by: { $0.key < $1.key }) {
             m.sample("vigil_alerts_total", [("rule", rule)], Double(n))
         }
+        m.family("vigil_alerts_silenced_total", "counter", "Alerts raised since start that a silence muted.")
+        m.sample("vigil_alerts_silenced_total", [], Double(s.silenced))
         m.family("vigil_correlation_pending", "gauge", "Inputs waiting for their output.")
         m.sample("vigil_correlation_pending", [], Double(s.pendingInputs))
         m.family("vigil_correlation_orphans_total", "counter", "Inputs never answered and outputs without their input.")
@@ -168,5 +227,16 @@ extension Daemon {
         m.sample("vigil_rule_reloads_total", [("result", "success")], Double(reloads.success))
         m.sample("vigil_rule_reloads_total", [("result", "failure")], Double(reloads.failure))
         return m.text
+    }
+}
+
+/// Durations as operators write them: 90s, 30m, 2h, 1d (a bare number is seconds).
+public enum DurationText {
+    public static func seconds(_ text: String) -> Double? {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let last = text.last else { return nil }
+        if let unit = units[last], let n = Double(text.dropLast()), n > 0 { return n * unit }
+        if let n = Double(text), n > 0 { return n }
+        return nil
     }
 }

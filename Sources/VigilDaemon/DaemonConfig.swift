@@ -3,6 +3,7 @@ import VigilDecode
 import VigilMonitor
 import VigilNotify
 import VigilRules
+import VigilTaxonomy
 import Yams
 
 /// The daemon's configuration (`/etc/vigil/vigil.yaml`); `systemd/vigil.yaml` describes every key.
@@ -16,6 +17,8 @@ public struct DaemonConfig: Sendable {
     public var receivers: [Receiver] = []
     /// Alert rules switched off by name.
     public var disabledAlerts: Set<String> = []
+    /// Severity and incident subtype (hence class) set per alert rule, over the built-in ones.
+    public var alertPolicies: [String: AlertPolicy] = [:]
     /// How new alerts are printed on standard output: text, json or none.
     public var printAlerts = "text"
     /// Longest wait between retries of a delivery (seconds).
@@ -208,14 +211,34 @@ private struct Reader {
                     if let n = number(v, "outbox.max_backoff", min: 0.1) { c.maxBackoff = n }
                 }
             case "alerts":
-                for (name, _, v) in mapping(v, "alerts", allowed: ["content_risk", "input_attack", "data_leak"]) {
-                    for (key, _, value) in mapping(v, "alerts.\(name)", allowed: ["enabled"]) where key == "enabled" {
-                        if value.bool == false {
-                            c.disabledAlerts.insert(name)
-                        } else if value.bool == nil {
-                            error(value, "alerts.\(name).enabled must be true or false")
+                for (name, _, v) in mapping(v, "alerts", allowed: Set(AlertPolicy.ruleNames)) {
+                    var policy = AlertPolicy()
+                    for (key, _, value) in mapping(v, "alerts.\(name)", allowed: ["enabled", "severity", "subtype"]) {
+                        switch key {
+                        case "enabled":
+                            if value.bool == false {
+                                c.disabledAlerts.insert(name)
+                            } else if value.bool == nil {
+                                error(value, "alerts.\(name).enabled must be true or false")
+                            }
+                        case "severity":
+                            guard let text = string(value, key) else { continue }
+                            policy.severity = Severity(rawValue: text)
+                            if policy.severity == nil {
+                                error(value, "alerts.\(name).severity must be info, warning or critical, not '\(text)'")
+                            }
+                        default:
+                            guard let text = string(value, key) else { continue }
+                            policy.subtype = IncidentSubtype(rawValue: text)
+                            if policy.subtype == nil {
+                                error(
+                                    value,
+                                    "alerts.\(name).subtype must be one of \(IncidentSubtype.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'"
+                                )
+                            }
                         }
                     }
+                    if policy.severity != nil || policy.subtype != nil { c.alertPolicies[name] = policy }
                 }
             default: break
             }
@@ -504,5 +527,28 @@ private struct Reader {
             out.append(r)
         }
         return out
+    }
+}
+
+/// What the configuration says about one alert rule beyond its thresholds: its severity and the
+/// incident subtype (and so class) its alerts carry.
+public struct AlertPolicy: Sendable, Equatable {
+    public var severity: Severity?
+    public var subtype: IncidentSubtype?
+
+    public init(severity: Severity? = nil, subtype: IncidentSubtype? = nil) {
+        self.severity = severity
+        self.subtype = subtype
+    }
+
+    /// Every alert rule there is.
+    public static let ruleNames = [
+        "content_risk", "input_attack", "data_leak", "refusal_rate_low", "over_refusal", "principal_risk_streak",
+        "principal_risk_daily", "principal_polling", "principal_repeated_prompt", "traffic_spike", "traffic_drop",
+    ]
+
+    public func apply(to alert: inout Alert) {
+        if let severity { alert.severity = severity }
+        if let subtype { alert.subtype = subtype }
     }
 }

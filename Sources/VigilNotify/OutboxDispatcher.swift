@@ -1,4 +1,5 @@
 import Foundation
+import VigilMonitor
 import VigilState
 
 /// Delivers one receiver's pending alerts from the outbox, oldest first, on its own thread.
@@ -75,6 +76,8 @@ public final class OutboxDispatcher: @unchecked Sendable {
     /// Sends what is due, as the receiver's grouping and rate limit allow. Returns how long to
     /// wait before looking again (0: look again at once).
     func deliverDue(store: StateStore, now: Double) throws -> Double {
+        // A silence made after an alert was raised still stops its pending deliveries.
+        try store.dropSilencedDeliveries(receiver: receiver.name, silences: try store.silences(now: now), now: now)
         let due = try store.dueDeliveries(receiver: receiver.name, now: now, limit: 1000)
         guard !due.isEmpty else { return 0.5 }
         var ready: [[StateStore.Delivery]] = []

@@ -46,8 +46,9 @@ public final class StateStore {
 
     private lazy var insertAlert = try? database.prepare(
         """
-        INSERT INTO alerts (key, rule, severity, subtype, incident_class, summary, labels, excerpt, observed_at, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING
+        INSERT INTO alerts (key, rule, severity, subtype, incident_class, summary, labels, excerpt, observed_at, created_at,
+                            silenced_by)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING
         """)
     private lazy var insertDelivery = try? database.prepare(
         """
@@ -56,27 +57,32 @@ public final class StateStore {
         """)
 
     /// Stores `alerts` (those whose key is new), a pending delivery of each new alert to every
-    /// receiver, and the file position reached, all in one transaction. Returns the new alerts.
+    /// receiver unless an active silence mutes it, and the file position reached, all in one
+    /// transaction. Returns the new alerts, with the silence that muted each.
     @discardableResult
     public func commit(
         alerts: [Alert], receivers: [String], checkpoint: FileCheckpoint? = nil, forget: Bool = false,
-        now: Double = Date().timeIntervalSince1970
-    ) throws -> [Alert] {
+        silences: [Silence] = [], now: Double = Date().timeIntervalSince1970
+    ) throws -> [(alert: Alert, silencedBy: Int64?)] {
         guard let insertAlert, let insertDelivery, let saveCheckpoint, let deleteCheckpoint else {
             throw StateError("\(database.path): statements could not be prepared: \(database.lastError)")
         }
         return try database.transaction {
-            var stored: [Alert] = []
+            var stored: [(alert: Alert, silencedBy: Int64?)] = []
             for alert in alerts {
+                let silence = silences.muting(alert, at: now)
                 try insertAlert.run([
                     .text(alert.key), .text(alert.rule), .text(alert.severity.rawValue), .text(alert.subtype.rawValue),
                     .text(alert.incidentClass.rawValue), .text(alert.summary), .text(Self.json(alert.labels)),
                     alert.excerpt.map { .text($0) } ?? .null, .real(alert.observedAt), .real(now),
+                    silence.map { .integer($0.id) } ?? .null,
                 ])
                 guard database.changes == 1 else { continue }
                 let id = database.lastInsertRowID
-                for receiver in receivers { try insertDelivery.run([.integer(id), .text(receiver), .real(now)]) }
-                stored.append(alert)
+                if silence == nil {
+                    for receiver in receivers { try insertDelivery.run([.integer(id), .text(receiver), .real(now)]) }
+                }
+                stored.append((alert, silence?.id))
             }
             if let c = checkpoint {
                 let key: [SQLValue] = [
@@ -97,13 +103,15 @@ public final class StateStore {
         public var id: Int64
         public var alert: Alert
         public var createdAt: Double
+        /// The silence that muted it (no receiver was paged), if one did.
+        public var silencedBy: Int64? = nil
     }
 
     /// The most recent alerts, newest first.
     public func recentAlerts(limit: Int = 100) throws(StateError) -> [StoredAlert] {
         let rows = try database.prepare(
             """
-            SELECT id, key, rule, severity, subtype, summary, labels, excerpt, observed_at, created_at
+            SELECT id, key, rule, severity, subtype, summary, labels, excerpt, observed_at, created_at, silenced_by
             FROM alerts ORDER BY id DESC LIMIT ?
             """
         ).query([.integer(Int64(limit))])
@@ -118,7 +126,9 @@ public final class StateStore {
         let alert = Alert(
             key: key, rule: rule, severity: severity, subtype: subtype, summary: r[5].string ?? "",
             labels: labels(r[6].string ?? "{}"), excerpt: r[7].string, observedAt: r[8].double ?? 0)
-        return StoredAlert(id: Int64(id), alert: alert, createdAt: r[9].double ?? 0)
+        return StoredAlert(
+            id: Int64(id), alert: alert, createdAt: r[9].double ?? 0,
+            silencedBy: r.count > 10 ? r[10].int.map(Int64.init) : nil)
     }
 
     // MARK: Outbox
@@ -136,7 +146,8 @@ public final class StateStore {
         let rows = try database.prepare(
             """
             SELECT o.id, o.receiver, o.attempts,
-                   a.id, a.key, a.rule, a.severity, a.subtype, a.summary, a.labels, a.excerpt, a.observed_at, a.created_at
+                   a.id, a.key, a.rule, a.severity, a.subtype, a.summary, a.labels, a.excerpt, a.observed_at, a.created_at,
+                   a.silenced_by
             FROM outbox o JOIN alerts a ON a.id = o.alert_id
             WHERE o.receiver = ? AND o.state = 'pending' AND o.next_at <= ? ORDER BY o.id LIMIT ?
             """
@@ -189,7 +200,71 @@ public final class StateStore {
         return counts
     }
 
+    // MARK: Silences
+
+    /// Stores a new silence; returns its id.
+    @discardableResult
+    public func addSilence(_ s: Silence, now: Double = Date().timeIntervalSince1970) throws(StateError) -> Int64 {
+        try database.prepare(
+            "INSERT INTO silences (matchers, starts_at, ends_at, created_by, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        ).run([
+            .text(Self.jsonArray(s.matchers.map(\.description))), .real(s.startsAt), .real(s.endsAt),
+            .text(s.createdBy),
+            .text(s.comment), .real(now),
+        ])
+        return database.lastInsertRowID
+    }
+
+    /// Silences that have not ended by `now` (active or still to start), or all with `all`.
+    public func silences(now: Double, all: Bool = false) throws(StateError) -> [Silence] {
+        let rows = try database.prepare(
+            "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences WHERE ? OR ends_at > ? ORDER BY id"
+        ).query([.integer(all ? 1 : 0), .real(now)])
+        return rows.compactMap { r in
+            guard let id = r[0].int, let text = r[1].string else { return nil }
+            let matchers = Self.strings(text).compactMap { try? Silence.Matcher(parsing: $0) }
+            return Silence(
+                id: Int64(id), matchers: matchers, startsAt: r[2].double ?? 0, endsAt: r[3].double ?? 0,
+                createdBy: r[4].string ?? "", comment: r[5].string ?? "")
+        }
+    }
+
+    /// Ends a silence now; false when there is no such silence still running.
+    public func expireSilence(_ id: Int64, now: Double = Date().timeIntervalSince1970) throws(StateError) -> Bool {
+        try database.prepare("UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?").run([
+            .real(now), .integer(id), .real(now),
+        ])
+        return database.changes == 1
+    }
+
+    /// Drops pending deliveries of alerts that an active silence now mutes (a silence made while
+    /// a receiver was down stops the backlog too). Returns how many were dropped.
+    @discardableResult
+    public func dropSilencedDeliveries(receiver: String, silences: [Silence], now: Double) throws(StateError) -> Int {
+        let active = silences.filter { $0.isActive(at: now) }
+        guard !active.isEmpty else { return 0 }
+        var dropped = 0
+        for d in try dueDeliveries(receiver: receiver, now: .infinity, limit: 10_000) {
+            guard let s = active.muting(d.alert.alert, at: now) else { continue }
+            try database.prepare("DELETE FROM outbox WHERE id = ?").run([.integer(d.id)])
+            try database.prepare("UPDATE alerts SET silenced_by = ? WHERE id = ?").run([
+                .integer(s.id), .integer(d.alert.id),
+            ])
+            dropped += 1
+        }
+        return dropped
+    }
+
     // MARK: JSON
+
+    static func jsonArray(_ values: [String]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: values) else { return "[]" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func strings(_ text: String) -> [String] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String] ?? []
+    }
 
     static func json(_ labels: [String: String]) -> String {
         guard let data = try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys]) else {

@@ -51,6 +51,7 @@ struct AlertsCommand: ParsableCommand {
                 var object = s.alert.jsonObject
                 object["id"] = s.id
                 object["raised_at"] = s.createdAt
+                if let silence = s.silencedBy { object["silenced_by"] = silence }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             }
@@ -59,7 +60,7 @@ struct AlertsCommand: ParsableCommand {
         for s in alerts {
             let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: s.createdAt))
             print(
-                "\(s.id)\t\(when)\t\(s.alert.severity.rawValue)\t\(s.alert.rule)\t\(s.alert.incidentClass.rawValue)/\(s.alert.subtype.rawValue)\t\(s.alert.summary)"
+                "\(s.id)\t\(when)\t\(s.alert.severity.rawValue)\t\(s.alert.rule)\t\(s.alert.incidentClass.rawValue)/\(s.alert.subtype.rawValue)\t\(s.alert.summary)\(s.silencedBy.map { "\t(silenced by #\($0))" } ?? "")"
             )
         }
         let owed = ["pending", "delivered", "failed"].map { "\($0) \(outbox[$0] ?? 0)" }.joined(separator: ", ")

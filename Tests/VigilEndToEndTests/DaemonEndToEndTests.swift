@@ -667,6 +667,61 @@ struct DaemonTests {
         }
     }
 
+    /// A silence added with the CLI mutes matching alerts within a second: stored, not paged.
+    /// The API adds, lists and expires silences too.
+    @Test func silencesMuteAlertsFromTheCLIAndTheAPI() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            let port = freePort()
+            var yaml = try String(contentsOf: try daemonConfig(tmp, receiver: receiver), encoding: .utf8)
+            yaml += "http:\n  listen: 127.0.0.1:\(port)\n"
+            let config = try tmp.write("vigil.yaml", Data(yaml.utf8))
+            let added = try vigil([
+                "silences", "add", "--config", config.path, "--match", "rule=input_attack", "--match",
+                "request_id=~q-.*",
+                "--for", "1h", "--comment", "pen test",
+            ])
+            #expect(added.status == 0, "\(added.err)")
+            #expect(added.out.hasPrefix("silence 1 added until "))
+            let listed = try vigil(["silences", "list", "--config", config.path])
+            #expect(listed.out.contains("1\tactive") && listed.out.contains("rule=input_attack request_id=~q-.*"))
+            #expect(try vigil(["silences", "add", "--config", config.path, "--match", "oops"]).status == 2)
+
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            let log = tmp.path("logs/app.jsonl")
+            try append(log, [attackInput("q-1"), riskyOutput("q-2"), attackInput("other-3")])
+            #expect(eventually { Set(deliveredRequestIDs(receiver)) == ["q-2", "other-3"] }, "\(daemon.err)")
+            #expect(eventually { printedAlerts(daemon).count == 3 })
+            #expect(printedAlerts(daemon).first { requestIDs([$0]) == ["q-1"] }?["silenced_by"] as? Int == 1)
+            let stored = try vigil(["alerts", "--config", config.path])
+            #expect(stored.out.contains("(silenced by #1)"))
+
+            // The API: add a silence for content risks, see it, expire it.
+            let base = "http://127.0.0.1:\(port)"
+            #expect(eventually { http("GET", base + "/readyz").status == 200 })
+            let made = http(
+                "POST", base + "/v1/silences",
+                body: Data(#"{"matchers":["rule=content_risk"],"duration":"10m","comment":"api"}"#.utf8))
+            #expect(made.status == 200, "\(made.text)")
+            let id = try #require(made.json?["id"] as? Int)
+            usleep(1_200_000)
+            try append(log, [riskyOutput("muted-4")])
+            #expect(eventually { requestIDs(printedAlerts(daemon)).contains("muted-4") })
+            usleep(800_000)
+            #expect(!deliveredRequestIDs(receiver).contains("muted-4"))
+            let active = http("GET", base + "/v1/silences").json?["silences"] as? [[String: Any]] ?? []
+            #expect(active.count == 2)
+            #expect(http("DELETE", base + "/v1/silences/\(id)").status == 200)
+            #expect(http("DELETE", base + "/v1/silences/\(id)").status == 404)
+            #expect(http("POST", base + "/v1/silences", body: Data(#"{"matchers":["bad"]}"#.utf8)).status == 400)
+            usleep(1_200_000)
+            try append(log, [riskyOutput("loud-5")])
+            #expect(eventually { deliveredRequestIDs(receiver).contains("loud-5") }, "an expired silence mutes nothing")
+        }
+    }
+
     @Test func bundledConfigurationsAreValid() throws {
         let local = try vigil(["run", "--config", "samples/vigil.yaml", "--check"])
         #expect(local.status == 0, "\(local.err)")

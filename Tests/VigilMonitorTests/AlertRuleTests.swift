@@ -96,6 +96,31 @@ import VigilScan
         #expect(c.statePath == "/etc/vigil/st/vigil.db")
     }
 
+    @Test func alertRulesTakeSeverityAndClass() throws {
+        let c = try ConfigLoader().parse(
+            """
+            alerts:
+              principal_polling: {severity: critical, subtype: denial-of-service}
+              traffic_drop: {enabled: false}
+            """, file: "a.yaml")
+        #expect(c.alertPolicies["principal_polling"] == AlertPolicy(severity: .critical, subtype: .denialOfService))
+        #expect(c.disabledAlerts == ["traffic_drop"])
+        var alert = Alert(
+            key: "k", rule: "principal_polling", severity: .warning, subtype: .socialEngineering, summary: "",
+            labels: [:], observedAt: 0)
+        c.alertPolicies["principal_polling"]?.apply(to: &alert)
+        #expect(alert.severity == .critical && alert.incidentClass == .attack && alert.subtype == .denialOfService)
+        do {
+            _ = try ConfigLoader().parse(
+                "alerts:\n  data_leak: {severity: loud, subtype: nope}\n  made_up: {}\n", file: "b.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("b.yaml:2: alerts.data_leak.severity must be info, warning or critical"))
+            #expect(error.description.contains("b.yaml:2: alerts.data_leak.subtype must be one of"))
+            #expect(error.description.contains("b.yaml:3: unknown key 'made_up' in alerts"))
+        }
+    }
+
     @Test func reportsEveryProblemWithItsLine() {
         do {
             _ = try ConfigLoader().parse(
