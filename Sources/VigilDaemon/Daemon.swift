@@ -27,6 +27,7 @@ public final class Daemon: @unchecked Sendable {
     var refusal: RefusalTracker
     var principals: PrincipalTracker
     var traffic: TrafficTracker
+    var errors: ErrorRateTracker
     /// The input of the line being processed, for records that carry both input and output.
     private var lineInput: TextFindings?
     private var followers: [FileFollower] = []
@@ -76,6 +77,7 @@ public final class Daemon: @unchecked Sendable {
         refusal = config.refusal
         principals = config.principals
         traffic = config.traffic
+        errors = config.errors
         applyTopicPolicies()
     }
 
@@ -373,6 +375,11 @@ public final class Daemon: @unchecked Sendable {
     /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
     /// with their inputs and judged on refusal.
     private func track(_ f: TextFindings, _ origin: RecordOrigin, _ now: Double) -> [Alert] {
+        let failing = f.status == nil ? [] : errors.observe(f, at: now, source: origin.source)
+        return failing + trackDirection(f, origin, now)
+    }
+
+    private func trackDirection(_ f: TextFindings, _ origin: RecordOrigin, _ now: Double) -> [Alert] {
         switch f.direction {
         case .input:
             lineInput = f

@@ -34,6 +34,7 @@ public struct DaemonConfig: Sendable {
     public var refusal = RefusalTracker()
     public var principals = PrincipalTracker()
     public var traffic = TrafficTracker()
+    public var errors = ErrorRateTracker()
 
     public init() {}
 
@@ -262,7 +263,7 @@ private struct Reader {
 
     /// `trackers:` blocks; every tracker also takes `enabled: false`.
     mutating func trackers(_ node: Node, into c: inout DaemonConfig) {
-        let blocks = ["refusal_rate", "over_refusal", "principals", "traffic"]
+        let blocks = ["refusal_rate", "over_refusal", "principals", "traffic", "error_rate"]
         for (name, _, block) in mapping(node, "trackers", allowed: Set(blocks)) {
             func num(_ key: String, _ v: Node, min: Double) -> Double? {
                 number(v, "trackers.\(name).\(key)", min: min)
@@ -287,6 +288,17 @@ private struct Reader {
                     case "enabled": if v.bool == false { c.refusal.enabled.remove("over_refusal") }
                     case "min_samples": if let n = num(key, v, min: 1) { c.refusal.overRefusalMinSamples = Int(n) }
                     default: if let n = num(key, v, min: 0) { c.refusal.overRefusalThreshold = n }
+                    }
+                }
+            case "error_rate":
+                for (key, _, v) in mapping(
+                    block, "trackers.error_rate", allowed: ["enabled", "window", "min_samples", "threshold"])
+                {
+                    switch key {
+                    case "enabled": if v.bool == false { c.errors.enabled = [] }
+                    case "window": if let n = num(key, v, min: 1) { c.errors.window = n }
+                    case "min_samples": if let n = num(key, v, min: 1) { c.errors.minSamples = Int(n) }
+                    default: if let n = num(key, v, min: 0) { c.errors.threshold = n }
                     }
                 }
             case "principals":
@@ -545,6 +557,7 @@ public struct AlertPolicy: Sendable, Equatable {
     public static let ruleNames = [
         "content_risk", "input_attack", "data_leak", "refusal_rate_low", "over_refusal", "principal_risk_streak",
         "principal_risk_daily", "principal_polling", "principal_repeated_prompt", "traffic_spike", "traffic_drop",
+        "error_rate_high",
     ]
 
     public func apply(to alert: inout Alert) {

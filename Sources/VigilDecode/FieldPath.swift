@@ -76,13 +76,15 @@ public struct FieldMap: Hashable, Sendable {
     public var text: FieldPath?
     public var input: FieldPath?
     public var output: FieldPath?
+    /// The outcome the gateway recorded: an HTTP status (500) or a word (`error`); optional.
+    public var status: FieldPath?
     /// Direction assumed when the record has no `direction` field (or the map names none).
     public var defaultDirection: Direction?
 
     public init(
         requestID: FieldPath? = nil, userID: FieldPath? = nil, clientIP: FieldPath? = nil, timestamp: FieldPath? = nil,
         direction: FieldPath? = nil, text: FieldPath? = nil, input: FieldPath? = nil, output: FieldPath? = nil,
-        defaultDirection: Direction? = nil
+        status: FieldPath? = nil, defaultDirection: Direction? = nil
     ) {
         self.requestID = requestID
         self.userID = userID
@@ -92,6 +94,7 @@ public struct FieldMap: Hashable, Sendable {
         self.text = text
         self.input = input
         self.output = output
+        self.status = status
         self.defaultDirection = defaultDirection
     }
 
@@ -101,7 +104,7 @@ public struct FieldMap: Hashable, Sendable {
     /// A flat gateway log: `request_id, user_id, client_ip, direction, text, ts`.
     public static let gateway = FieldMap(
         requestID: p("request_id"), userID: p("user_id"), clientIP: p("client_ip"), timestamp: p("ts"),
-        direction: p("direction"), text: p("text"))
+        direction: p("direction"), text: p("text"), status: p("status"))
 
     /// An OpenAI chat-completions request body: the last message is the input.
     public static let openAIRequest = FieldMap(
@@ -114,11 +117,12 @@ public struct FieldMap: Hashable, Sendable {
     /// A gateway record holding both bodies: `{"request_id", "request": {...}, "response": {...}}`.
     public static let openAIExchange = FieldMap(
         requestID: p("request_id"), userID: p("request.user"), timestamp: p("ts"),
-        input: p("request.messages[-1].content"), output: p("response.choices[0].message.content"))
+        input: p("request.messages[-1].content"), output: p("response.choices[0].message.content"),
+        status: p("status"))
 
     /// Every path the map names, top-level keys first.
     var allPaths: [FieldPath] {
-        [requestID, userID, clientIP, timestamp, direction, text, input, output].compactMap { $0 }
+        [requestID, userID, clientIP, timestamp, direction, text, input, output, status].compactMap { $0 }
     }
 }
 

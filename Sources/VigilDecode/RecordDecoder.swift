@@ -73,9 +73,9 @@ public final class RecordDecoder {
 
     /// Field slots, in the order of `paths`.
     enum Slot: Int, CaseIterable {
-        case requestID, userID, clientIP, timestamp, direction, text, input, output
+        case requestID, userID, clientIP, timestamp, direction, text, input, output, status
         var name: String {
-            ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output"][rawValue]
+            ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output", "status"][rawValue]
         }
     }
 
@@ -85,6 +85,7 @@ public final class RecordDecoder {
         if case .jsonLines(let m) = format { map = m } else { map = FieldMap() }
         paths = [
             map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output,
+            map.status,
         ]
         var keys: [[UInt8]] = []
         for path in paths {
@@ -105,6 +106,7 @@ public final class RecordDecoder {
         public var timestamp: UnsafeBufferPointer<UInt8>?
         public var input: UnsafeBufferPointer<UInt8>?
         public var output: UnsafeBufferPointer<UInt8>?
+        public var status: UnsafeBufferPointer<UInt8>?
     }
 
     /// Decodes one line (without its newline).
@@ -132,6 +134,7 @@ public final class RecordDecoder {
             record.userID = try optionalString(.userID, line)
             record.clientIP = try optionalString(.clientIP, line)
             record.timestamp = try optionalString(.timestamp, line)
+            record.status = try optionalString(.status, line)
             if map.text != nil {
                 var direction = map.defaultDirection
                 if let d = try optionalString(.direction, line) {
@@ -184,7 +187,7 @@ public final class RecordDecoder {
         switch v.kind {
         case .missing, .null: return nil
         case .string: break
-        case .number where slot == .requestID || slot == .userID || slot == .timestamp:
+        case .number where slot == .requestID || slot == .userID || slot == .timestamp || slot == .status:
             return UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
         case .array where isText:
             return contentParts(v, line, into: scratch[slot.rawValue])

@@ -150,3 +150,20 @@ import Testing
         if case .line(let s, let e) = entries[2] { #expect(e - s == 1) } else { Issue.record("lost the next line") }
     }
 }
+
+@Suite struct StatusFieldTests {
+    @Test func statusAsNumberOrWord() throws {
+        let decoder = RecordDecoder(format: .jsonLines(.gateway))
+        for (line, expected) in [
+            (#"{"request_id":"a","direction":"output","text":"t","status":503}"#, "503"),
+            (#"{"request_id":"a","direction":"output","text":"t","status":"error"}"#, "error"),
+            (#"{"request_id":"a","direction":"output","text":"t"}"#, nil),
+        ] {
+            var copy = line
+            let status = try copy.withUTF8 { bytes in
+                try decoder.decode(bytes).status.map { String(decoding: $0, as: UTF8.self) }
+            }
+            #expect(status == expected)
+        }
+    }
+}

@@ -232,3 +232,35 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(w.counts(now: 200).total == 0)
     }
 }
+
+@Suite struct ErrorRateTrackerTests {
+    func record(_ status: String?) -> TextFindings {
+        var f = TextFindings(direction: .output)
+        f.status = status
+        return f
+    }
+
+    @Test func whatCountsAsAnError() {
+        #expect(
+            ErrorRateTracker.isError("500") && ErrorRateTracker.isError("503") && ErrorRateTracker.isError("Timeout"))
+        #expect(!ErrorRateTracker.isError("200") && !ErrorRateTracker.isError("429") && !ErrorRateTracker.isError("ok"))
+    }
+
+    @Test func aboveTheThresholdOverTheMinimumSample() {
+        var t = ErrorRateTracker(window: 300)
+        t.minSamples = 50
+        var alerts: [Alert] = []
+        for i in 0..<100 { alerts += t.observe(record(i < 95 ? "200" : "500"), at: Double(i), source: "s") }
+        #expect(alerts.isEmpty, "5% is the limit, not over it")
+        var u = ErrorRateTracker(window: 300)
+        u.minSamples = 50
+        for i in 0..<100 { alerts += u.observe(record(i < 90 ? "200" : "500"), at: Double(i), source: "s") }
+        #expect(alerts.map(\.rule) == ["error_rate_high"])
+        var v = ErrorRateTracker(window: 300)
+        v.minSamples = 50
+        var few: [Alert] = []
+        for i in 0..<49 { few += v.observe(record("500"), at: Double(i), source: "s") }
+        #expect(few.isEmpty, "below the minimum sample")
+        #expect(v.observe(record(nil), at: 50, source: "s").isEmpty, "records without a status do not count")
+    }
+}
