@@ -76,6 +76,10 @@ def machine():
     return f"{os.cpu_count()} cores ({model}), {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_daemon  # noqa: E402
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bench")
@@ -153,6 +157,8 @@ JSON Lines.
 {accuracy}
 Lines not decoded: {json.dumps(summary['decode_errors'], sort_keys=True)}.
 """
+    report += bench_daemon.section(bench, corpus, [os.path.abspath("rules"), f"{bench}/rules"], lines, one_t, two_t,
+                                   start_t, runs=args.runs)
     with open("BENCHMARKS.md", "w") as f:
         f.write(report)
     print(report)

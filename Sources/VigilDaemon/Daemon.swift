@@ -34,6 +34,9 @@ public final class Daemon: @unchecked Sendable {
     private var stdin: StdinSource?
     /// One engine per source (each source has its own format), by source name.
     private var engines: [String: ScanEngine] = [:]
+    /// A second engine per source for the helper thread, which scans half of a large batch.
+    private var helpers: [String: ScanEngine] = [:]
+    private let worker = HelperThread()
     /// Counters of engines replaced by a reload, so that metrics keep counting up.
     private var carried: [String: ScanSummary] = [:]
     let notifier = SystemdNotifier()
@@ -125,7 +128,9 @@ public final class Daemon: @unchecked Sendable {
         library = newLibrary
         for source in config.sources {
             if let old = engines[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
+            if let old = helpers[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
             engines[source.name] = makeEngine(source)
+            helpers[source.name] = makeEngine(source)
         }
         applyTopicPolicies()
         counterLock.withLock { reloadCounts.success += 1 }
@@ -166,6 +171,7 @@ public final class Daemon: @unchecked Sendable {
         let checkpoints = try store.checkpoints()
         for source in config.sources {
             engines[source.name] = makeEngine(source)
+            helpers[source.name] = makeEngine(source)
             switch source.kind {
             case .file:
                 followers.append(
@@ -289,32 +295,24 @@ public final class Daemon: @unchecked Sendable {
 
     /// Lines from a file: their alerts are committed together with the position after them.
     private func process(_ chunk: LineChunk, _ source: String, _ engine: ScanEngine) throws {
-        var alerts: [Alert] = []
-        let now = Date().timeIntervalSince1970
         let fileKey = chunk.checkpoint.fileKey
-        chunk.batch.bytes.withUnsafeBufferPointer { all in
-            for (i, entry) in chunk.batch.entries.enumerated() {
-                let offset = chunk.lineOffsets[i]
-                let origin = RecordOrigin(
-                    source: source, position: "\(fileKey)@\(offset)",
-                    location: "\(chunk.checkpoint.path), byte \(offset)")
-                inspect(entry, all, engine, origin, now, &alerts)
-            }
+        let path = chunk.checkpoint.path
+        let alerts = raise(chunk.batch, source, engine) { i in
+            RecordOrigin(
+                source: source, positionBase: fileKey + "@", locationBase: path + ", byte ", index: chunk.lineOffsets[i]
+            )
         }
         try commit(alerts, checkpoint: chunk.checkpoint, forget: chunk.finished)
     }
 
     /// Lines from standard input: a pipe cannot be read again, so there is no position to keep.
     private func process(_ batch: LineBatch, _ source: String, _ engine: ScanEngine) throws {
-        var alerts: [Alert] = []
-        let now = Date().timeIntervalSince1970
-        batch.bytes.withUnsafeBufferPointer { all in
-            for entry in batch.entries {
-                stdinLine += 1
-                let origin = RecordOrigin(
-                    source: source, position: "\(runID)#\(stdinLine)", location: "standard input, line \(stdinLine)")
-                inspect(entry, all, engine, origin, now, &alerts)
-            }
+        let first = Int64(stdinLine + 1)
+        stdinLine += batch.entries.count
+        let base = runID + "#"
+        let alerts = raise(batch, source, engine) { i in
+            RecordOrigin(
+                source: source, positionBase: base, locationBase: "standard input, line ", index: first + Int64(i))
         }
         try commit(alerts, checkpoint: nil, forget: false)
     }
@@ -327,49 +325,106 @@ public final class Daemon: @unchecked Sendable {
             outcome.error = "no http source named \(source)"
             return outcome
         }
-        var alerts: [Alert] = []
-        let now = Date().timeIntervalSince1970
-        let errorsBefore = engine.summary.undecodable
-        batch.bytes.withUnsafeBufferPointer { all in
-            for (n, entry) in batch.entries.enumerated() {
-                let origin = RecordOrigin(source: source, position: "http", location: "posted batch, line \(n + 1)")
-                inspect(entry, all, engine, origin, now, &alerts)
-            }
+        let errorsBefore = undecodable(source)
+        let alerts = raise(batch, source, engine) { i in
+            RecordOrigin(source: source, positionBase: "http", locationBase: "posted batch, line ", index: nil)
+                .numbered(Int64(i + 1))
         }
         outcome.lines = batch.entries.count
-        outcome.notDecoded = engine.summary.undecodable - errorsBefore
+        outcome.notDecoded = undecodable(source) - errorsBefore
         outcome.alerts = try commit(alerts, checkpoint: nil, forget: false)
         return outcome
     }
 
-    private func inspect(
-        _ entry: LineBatch.Entry, _ all: UnsafeBufferPointer<UInt8>, _ engine: ScanEngine, _ origin: RecordOrigin,
-        _ now: Double, _ alerts: inout [Alert]
+    private func undecodable(_ source: String) -> Int {
+        (engines[source]?.summary.undecodable ?? 0) + (helpers[source]?.summary.undecodable ?? 0)
+    }
+
+    /// One text's findings, and the batch entry (line) it came from.
+    struct Inspected: @unchecked Sendable {
+        var entry: Int
+        var findings: TextFindings
+    }
+
+    /// Scans entries `range` of `batch`: the findings of every text, and the lines not decoded.
+    static func scan(_ range: Range<Int>, of batch: LineBatch, with engine: ScanEngine) -> (
+        texts: [Inspected], errors: [(Int, DecodeError)]
     ) {
-        let error: DecodeError?
-        switch entry {
-        case .line(let start, let end):
-            let line = UnsafeBufferPointer(rebasing: all[start..<end])
-            let before = alerts.count
-            lineInput = nil
-            error = engine.inspect(line: line) { findings in
-                alerts += alertRules.alerts(for: findings, origin: origin, observedAt: now)
-                alerts += track(findings, origin, now)
+        var texts: [Inspected] = []
+        texts.reserveCapacity(range.count)
+        var errors: [(Int, DecodeError)] = []
+        batch.bytes.withUnsafeBufferPointer { all in
+            for i in range {
+                switch batch.entries[i] {
+                case .line(let start, let end):
+                    let e = engine.inspect(line: UnsafeBufferPointer(rebasing: all[start..<end])) { f in
+                        texts.append(Inspected(entry: i, findings: f))
+                    }
+                    if let e { errors.append((i, e)) }
+                case .tooLong(let bytes):
+                    errors.append((i, engine.countTooLong(bytes: bytes)))
+                }
             }
-            if alerts.count > before {
-                // A position alone can name two records: a file truncated in place, or a new file
-                // on a reused inode, has other lines at the same offsets. The line's hash tells them apart.
-                let hash = "|" + String(Self.fnv1a(line), radix: 16)
-                for i in before..<alerts.count { alerts[i].key += hash }
-            }
-        case .tooLong(let bytes):
-            error = engine.countTooLong(bytes: bytes)
         }
-        if let error {
+        return (texts, errors)
+    }
+
+    /// Scans a batch (split between this thread and the helper thread when it is large), then
+    /// raises its alerts in line order, so trackers see records exactly as they were written.
+    private func raise(
+        _ batch: LineBatch, _ source: String, _ engine: ScanEngine, origin: (Int) -> RecordOrigin
+    ) -> [Alert] {
+        let count = batch.entries.count
+        let now = Date().timeIntervalSince1970
+        var alerts: [Alert] = []
+        if count >= 256, let helper = helpers[source] {
+            // The helper scans the second part while this thread scans the first and raises its
+            // alerts; the helper gets the larger share, as this thread has the alerts to raise.
+            let mid = count * 9 / 20
+            let box = PartBox(helper)
+            worker.run { box.result = Daemon.scan(mid..<count, of: batch, with: box.engine) }
+            raise(Self.scan(0..<mid, of: batch, with: engine), batch, source, now, origin, into: &alerts)
+            worker.wait()
+            raise(box.result, batch, source, now, origin, into: &alerts)
+        } else {
+            raise(Self.scan(0..<count, of: batch, with: engine), batch, source, now, origin, into: &alerts)
+        }
+        return alerts
+    }
+
+    /// The alerts of scanned lines, in line order.
+    private func raise(
+        _ part: (texts: [Inspected], errors: [(Int, DecodeError)]), _ batch: LineBatch, _ source: String,
+        _ now: Double, _ origin: (Int) -> RecordOrigin, into alerts: inout [Alert]
+    ) {
+        for (i, error) in part.errors {
             log(
-                .warning, "line not decoded",
-                ["source": origin.source, "at": origin.location, "reason": error.description])
+                .warning, "line not decoded", ["source": source, "at": origin(i).location, "reason": error.description])
         }
+        var current = -1
+        var lineAlerts = alerts.count
+        for t in part.texts {
+            if t.entry != current {
+                keyByLine(batch, current, &alerts, from: lineAlerts)
+                current = t.entry
+                lineAlerts = alerts.count
+                lineInput = nil
+            }
+            let o = origin(t.entry)
+            alerts += alertRules.alerts(for: t.findings, origin: o, observedAt: now)
+            alerts += track(t.findings, o, now)
+        }
+        keyByLine(batch, current, &alerts, from: lineAlerts)
+    }
+
+    /// A position alone can name two records (a file truncated in place, or a new file on a
+    /// reused inode, has other lines at the same offsets): the line's hash tells them apart.
+    private func keyByLine(_ batch: LineBatch, _ entry: Int, _ alerts: inout [Alert], from: Int) {
+        guard entry >= 0, alerts.count > from, case .line(let start, let end) = batch.entries[entry] else { return }
+        let hash = batch.bytes.withUnsafeBufferPointer {
+            "|" + String(Self.fnv1a(UnsafeBufferPointer(rebasing: $0[start..<end])), radix: 16)
+        }
+        for i in from..<alerts.count { alerts[i].key += hash }
     }
 
     /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
@@ -440,6 +495,7 @@ public final class Daemon: @unchecked Sendable {
         for (name, engine) in engines {
             var summary = carried[name] ?? ScanSummary()
             summary.merge(engine.summary)
+            if let helper = helpers[name] { summary.merge(helper.summary) }
             snapshot.sources[name] = summary
         }
         for follower in followers { snapshot.lag[follower.source] = follower.lag() }
@@ -473,4 +529,38 @@ public final class Daemon: @unchecked Sendable {
         default: break
         }
     }
+}
+
+/// The helper thread's engine and what it found, handed across threads.
+private final class PartBox: @unchecked Sendable {
+    let engine: ScanEngine
+    var result: (texts: [Daemon.Inspected], errors: [(Int, DecodeError)]) = ([], [])
+    init(_ engine: ScanEngine) { self.engine = engine }
+}
+
+/// One long-lived thread that runs a job while the loop thread runs another; `wait` joins them.
+final class HelperThread: @unchecked Sendable {
+    private var job: (@Sendable () -> Void)?
+    private let go = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init() {
+        let t = Thread { [self] in
+            while true {
+                go.wait()
+                job?()
+                job = nil
+                done.signal()
+            }
+        }
+        t.name = "vigil-scan-helper"
+        t.start()
+    }
+
+    func run(_ job: @escaping @Sendable () -> Void) {
+        self.job = job
+        go.signal()
+    }
+
+    func wait() { done.wait() }
 }

@@ -2,18 +2,36 @@ import VigilScan
 import VigilTaxonomy
 
 /// Where a record came from: the source, and a position that names the same record again when
-/// it is read again after a restart (file identity and byte offset for files).
+/// it is read again after a restart (file identity and byte offset for files). Built per line,
+/// so the strings are put together only when an alert or a log line needs them.
 public struct RecordOrigin: Sendable, Equatable {
     public var source: String
-    public var position: String
-    /// Where the record is, for people: `app.jsonl, byte 2190` or `standard input, line 12`.
-    public var location: String
+    private var positionBase: String
+    private var locationBase: String
+    private var index: Int64?
+
+    /// `position` and `location` are `positionBase` / `locationBase` followed by `index`, if any.
+    public init(source: String, positionBase: String, locationBase: String, index: Int64? = nil) {
+        self.source = source
+        self.positionBase = positionBase
+        self.locationBase = locationBase
+        self.index = index
+    }
 
     public init(source: String, position: String, location: String) {
-        self.source = source
-        self.position = position
-        self.location = location
+        self.init(source: source, positionBase: position, locationBase: location)
     }
+
+    /// The same origin with a number after its location (a line within a posted batch).
+    public func numbered(_ n: Int64) -> RecordOrigin {
+        var copy = self
+        copy.locationBase += String(n)
+        return copy
+    }
+
+    public var position: String { index.map { positionBase + String($0) } ?? positionBase }
+    /// Where the record is, for people: `app.jsonl, byte 2190` or `standard input, line 12`.
+    public var location: String { index.map { locationBase + String($0) } ?? locationBase }
 }
 
 /// The alert rules that look at one text at a time (SPEC §4, monitoring and warning):

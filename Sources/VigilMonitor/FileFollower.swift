@@ -207,43 +207,53 @@ public final class FileFollower {
         let n = buffer.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, want, off_t(file.readOffset)) }
         guard n > 0 else { return (0, nil) }
         file.readOffset += Int64(n)
+        // The unfinished line from before, then the new bytes: one copy, and the lines are
+        // handed out as ranges of it.
+        var data = file.pending
+        file.pending = []
+        let scanFrom = data.count
+        data.append(contentsOf: buffer[0..<n])
         var batch = LineBatch(firstLine: 0, sequence: 0)
         var offsets: [Int64] = []
-        buffer.withUnsafeBufferPointer { cut(file, UnsafeBufferPointer(rebasing: $0[0..<n]), &batch, &offsets) }
+        cut(file, data, scanFrom: scanFrom, &batch, &offsets)
         guard !batch.entries.isEmpty else { return (n, nil) }
+        batch.bytes = data
         return (n, LineChunk(checkpoint: file.checkpoint, batch: batch, lineOffsets: offsets, finished: false))
     }
 
-    /// Appends complete lines of `pending + bytes` to `batch`; keeps the unfinished rest.
+    /// Adds an entry per complete line of `data` (whose first `scanFrom` bytes hold no newline)
+    /// and keeps the unfinished rest as the file's pending bytes.
     private func cut(
-        _ file: Followed, _ bytes: UnsafeBufferPointer<UInt8>, _ batch: inout LineBatch, _ offsets: inout [Int64]
+        _ file: Followed, _ data: [UInt8], scanFrom: Int, _ batch: inout LineBatch, _ offsets: inout [Int64]
     ) {
-        var i = 0
-        while i < bytes.count {
-            guard let nl = bytes[i...].firstIndex(of: 0x0A) else {
+        var lineStart = 0
+        data.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            var i = scanFrom
+            while i < p.count, let found = memchr(base + i, 0x0A, p.count - i) {
+                let nl = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
                 if let skipped = file.skipping {
-                    file.skipping = skipped + bytes.count - i
+                    batch.entries.append(.tooLong(bytes: skipped + nl - lineStart))
+                    file.skipping = nil
                 } else {
-                    file.pending.append(contentsOf: bytes[i...])
-                    if file.pending.count > maxLineBytes {
-                        file.skipping = file.pending.count
-                        file.pending.removeAll()
-                    }
+                    var end = nl
+                    if end > lineStart, p[end - 1] == 0x0D { end -= 1 }
+                    batch.entries.append(
+                        end - lineStart > maxLineBytes
+                            ? .tooLong(bytes: end - lineStart) : .line(start: lineStart, end: end))
                 }
-                return
+                offsets.append(file.checkpoint.offset)
+                file.checkpoint.offset = file.readOffset - Int64(p.count - nl - 1)
+                lineStart = nl + 1
+                i = nl + 1
             }
-            let lineStart = file.checkpoint.offset
-            if let skipped = file.skipping {
-                batch.entries.append(.tooLong(bytes: skipped + nl - i))
-                file.skipping = nil
-            } else {
-                file.pending.append(contentsOf: bytes[i..<nl])
-                append(file.pending, to: &batch)
-                file.pending.removeAll(keepingCapacity: true)
-            }
-            offsets.append(lineStart)
-            file.checkpoint.offset = file.readOffset - Int64(bytes.count - nl - 1)
-            i = nl + 1
+        }
+        if let skipped = file.skipping {
+            file.skipping = skipped + data.count - lineStart
+        } else if data.count - lineStart > maxLineBytes {
+            file.skipping = data.count - lineStart
+        } else {
+            file.pending = Array(data[lineStart...])
         }
     }
 

@@ -23,8 +23,19 @@ public struct PrincipalTracker: Sendable {
     public var enabled: Set<String> = [
         "principal_risk_streak", "principal_risk_daily", "principal_polling", "principal_repeated_prompt",
     ]
+    {
+        didSet {
+            polling = enabled.contains("principal_polling")
+            prompts = enabled.contains("principal_repeated_prompt")
+        }
+    }
+    // Looked up once, not per record.
+    private var polling = true
+    private var prompts = true
 
-    struct State: Sendable {
+    /// A class, so that updating one principal touches its state in place instead of copying
+    /// its windows out of the dictionary and back on every record.
+    final class State: @unchecked Sendable {
         var streak = 0
         var riskDay = SlidingWindow(length: 86_400, buckets: 24)
         var minute = Int.min
@@ -32,12 +43,24 @@ public struct PrincipalTracker: Sendable {
         var minutesSeen = 0
         var baseline = 0.0
         var pollingAlertMinute = Int.min
-        var prompts: [UInt64: (count: Int, since: Double)] = [:]
+        /// The last `promptSlots` distinct prompts: hash, count, first seen. A fixed ring, so
+        /// a principal that never repeats itself costs no more memory than one that does.
+        var promptHashes = [UInt64](repeating: 0, count: PrincipalTracker.promptSlots)
+        var promptCounts = [Int](repeating: 0, count: PrincipalTracker.promptSlots)
+        var promptSince = [Double](repeating: 0, count: PrincipalTracker.promptSlots)
+        var nextPromptSlot = 0
         var dailyAlertDay = Int.min
         var lastSeen = 0.0
     }
 
-    private var states: [String: State] = [:]
+    struct Key: Hashable, Sendable {
+        var kind: UInt8
+        var id: String
+    }
+
+    private var states: [Key: State] = [:]
+    /// Distinct recent prompts remembered per principal.
+    static let promptSlots = 32
 
     public init() {}
 
@@ -46,18 +69,26 @@ public struct PrincipalTracker: Sendable {
 
     public mutating func observe(input f: TextFindings, at now: Double, origin: RecordOrigin) -> [Alert] {
         var alerts: [Alert] = []
-        for (kind, id) in [("user_id", f.userID), ("client_ip", f.clientIP)] {
-            guard let id, !id.isEmpty else { continue }
-            let principal = "\(kind)=\(id)"
-            if states[principal] == nil && states.count >= capacity { forgetIdle(now: now) }
-            var s = states[principal] ?? State()
-            s.lastSeen = now
-            observeRisk(&s, f, principal, kind, id, now, origin, &alerts)
-            observeRate(&s, principal, kind, id, now, origin, &alerts)
-            observePrompt(&s, f, principal, kind, id, now, origin, &alerts)
-            states[principal] = s
-        }
+        if let id = f.userID, !id.isEmpty { observe(Key(kind: 0, id: id), "user_id", f, now, origin, &alerts) }
+        if let id = f.clientIP, !id.isEmpty { observe(Key(kind: 1, id: id), "client_ip", f, now, origin, &alerts) }
         return alerts
+    }
+
+    private mutating func observe(
+        _ key: Key, _ kind: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin, _ alerts: inout [Alert]
+    ) {
+        let s: State
+        if let existing = states[key] {
+            s = existing
+        } else {
+            if states.count >= capacity { forgetIdle(now: now) }
+            s = State()
+            states[key] = s
+        }
+        s.lastSeen = now
+        observeRisk(s, f, kind, key.id, now, origin, &alerts)
+        observeRate(s, kind, key.id, now, origin, &alerts)
+        observePrompt(s, f, kind, key.id, now, origin, &alerts)
     }
 
     private func labels(_ kind: String, _ id: String, _ origin: RecordOrigin, _ f: TextFindings? = nil) -> [String:
@@ -69,9 +100,11 @@ public struct PrincipalTracker: Sendable {
     }
 
     private func observeRisk(
-        _ s: inout State, _ f: TextFindings, _ principal: String, _ kind: String, _ id: String, _ now: Double,
+        _ s: State, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
         _ origin: RecordOrigin, _ alerts: inout [Alert]
     ) {
+        // Built only when an alert names the principal.
+        var principal: String { "\(kind)=\(id)" }
         let risky = !f.risks.isEmpty
         s.streak = risky ? s.streak + 1 : 0
         guard risky else { return }
@@ -104,9 +137,11 @@ public struct PrincipalTracker: Sendable {
     }
 
     private func observeRate(
-        _ s: inout State, _ principal: String, _ kind: String, _ id: String, _ now: Double, _ origin: RecordOrigin,
+        _ s: State, _ kind: String, _ id: String, _ now: Double, _ origin: RecordOrigin,
         _ alerts: inout [Alert]
     ) {
+        // Built only when an alert names the principal.
+        var principal: String { "\(kind)=\(id)" }
         let minute = Int(now / 60)
         if minute != s.minute {
             if s.minute != Int.min {
@@ -120,7 +155,7 @@ public struct PrincipalTracker: Sendable {
             s.minuteCount = 0
         }
         s.minuteCount += 1
-        guard enabled.contains("principal_polling"), s.pollingAlertMinute != minute else { return }
+        guard polling, s.pollingAlertMinute != minute else { return }
         var reason: String?
         if s.minuteCount > ceilingPerMinute {
             reason = "more than \(ceilingPerMinute) requests in a minute"
@@ -143,15 +178,26 @@ public struct PrincipalTracker: Sendable {
     }
 
     private func observePrompt(
-        _ s: inout State, _ f: TextFindings, _ principal: String, _ kind: String, _ id: String, _ now: Double,
+        _ s: State, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
         _ origin: RecordOrigin, _ alerts: inout [Alert]
     ) {
-        guard f.promptHash != 0, enabled.contains("principal_repeated_prompt") else { return }
-        if s.prompts.count > 64 { s.prompts = s.prompts.filter { now - $0.value.since <= repeatWindow } }
-        var entry = s.prompts[f.promptHash] ?? (0, now)
-        if now - entry.since > repeatWindow { entry = (0, now) }
-        entry.count += 1
-        s.prompts[f.promptHash] = entry
+        // Built only when an alert names the principal.
+        var principal: String { "\(kind)=\(id)" }
+        guard f.promptHash != 0, prompts else { return }
+        var slot = s.promptHashes.firstIndex(of: f.promptHash) ?? -1
+        if slot < 0 {
+            slot = s.nextPromptSlot
+            s.nextPromptSlot = (slot + 1) % Self.promptSlots
+            s.promptHashes[slot] = f.promptHash
+            s.promptCounts[slot] = 0
+            s.promptSince[slot] = now
+        }
+        if now - s.promptSince[slot] > repeatWindow {
+            s.promptCounts[slot] = 0
+            s.promptSince[slot] = now
+        }
+        s.promptCounts[slot] += 1
+        let entry = (count: s.promptCounts[slot], since: s.promptSince[slot])
         guard entry.count == repeatCount else { return }
         var l = labels(kind, id, origin, f)
         l["repeats"] = String(entry.count)

@@ -21,7 +21,6 @@ public struct TextFindings: Sendable, Equatable {
     public var requestID: String?
     public var userID: String?
     public var clientIP: String?
-    public var timestamp: String?
     /// The record's status as the gateway wrote it (`500`, `error`), when the format has one.
     public var status: String?
     public var risks: [Hit] = []
@@ -79,7 +78,6 @@ extension ScanEngine {
         f.requestID = record.requestID.map { String(decoding: $0, as: UTF8.self) }
         f.userID = record.userID.map { String(decoding: $0, as: UTF8.self) }
         f.clientIP = record.clientIP.map { String(decoding: $0, as: UTF8.self) }
-        f.timestamp = record.timestamp.map { String(decoding: $0, as: UTF8.self) }
         f.status = record.status.map { String(decoding: $0, as: UTF8.self) }
         if let offset = scanner.text.firstInvalidUTF8 {
             let error = DecodeError.invalidUTF8(

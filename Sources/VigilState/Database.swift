@@ -37,7 +37,7 @@ public final class Database {
         self.path = path
         sqlite3_busy_timeout(db, 10_000)
         try execute("PRAGMA journal_mode = WAL")
-        try execute("PRAGMA synchronous = FULL")
+        try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
     }
 

@@ -54,3 +54,12 @@ func sampleAlert(_ key: String) -> Alert {
         #expect(try store.nextDeliveryTime() == nil)
     }
 }
+
+@Suite struct LabelJSONTests {
+    @Test func roundTripsAnyText() throws {
+        let labels = ["b": "quote \" backslash \\ tab\t nl\n cr\r bell\u{07} esc\u{1B}", "a": "药物X", "": "empty key"]
+        let text = StateStore.json(labels)
+        #expect(text.hasPrefix(#"{"":"empty key","a":"药物X","b":"#))
+        #expect(StateStore.labels(text) == labels)
+    }
+}
