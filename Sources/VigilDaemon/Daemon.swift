@@ -332,7 +332,7 @@ public final class Daemon: @unchecked Sendable {
         }
         outcome.lines = batch.entries.count
         outcome.notDecoded = undecodable(source) - errorsBefore
-        outcome.alerts = try commit(alerts, checkpoint: nil, forget: false)
+        outcome.alerts = try commit(alerts, checkpoint: nil, forget: false, durable: true)
         return outcome
     }
 
@@ -456,14 +456,16 @@ public final class Daemon: @unchecked Sendable {
 
     /// Stores alerts with a checkpoint; returns how many were new.
     @discardableResult
-    private func commit(_ raised: [Alert], checkpoint: FileCheckpoint?, forget: Bool) throws -> Int {
+    private func commit(_ raised: [Alert], checkpoint: FileCheckpoint?, forget: Bool, durable: Bool = false) throws
+        -> Int
+    {
         var alerts = raised.filter { !config.disabledAlerts.contains($0.rule) }
         if !config.alertPolicies.isEmpty {
             for i in alerts.indices { config.alertPolicies[alerts[i].rule]?.apply(to: &alerts[i]) }
         }
         let stored = try store.commit(
             alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget,
-            silences: silences)
+            silences: silences, durable: durable)
         guard !stored.isEmpty else { return 0 }
         alertsRaised += stored.count
         for (alert, silencedBy) in stored {

@@ -62,8 +62,13 @@ public final class StateStore {
     @discardableResult
     public func commit(
         alerts: [Alert], receivers: [String], checkpoint: FileCheckpoint? = nil, forget: Bool = false,
-        silences: [Silence] = [], now: Double = Date().timeIntervalSince1970
+        silences: [Silence] = [], durable: Bool = false, now: Double = Date().timeIntervalSince1970
     ) throws -> [(alert: Alert, silencedBy: Int64?)] {
+        // The state file syncs at checkpoints only (a killed process loses nothing; a power cut can
+        // roll back the last commits, whose lines are then read again). What was promised to a
+        // client (`durable`) is synced before the commit returns.
+        if durable { try database.execute("PRAGMA synchronous = FULL") }
+        defer { if durable { try? database.execute("PRAGMA synchronous = NORMAL") } }
         guard let insertAlert, let insertDelivery, let saveCheckpoint, let deleteCheckpoint else {
             throw StateError("\(database.path): statements could not be prepared: \(database.lastError)")
         }
