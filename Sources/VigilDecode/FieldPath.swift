@@ -76,6 +76,8 @@ public struct FieldMap: Hashable, Sendable {
     public var text: FieldPath?
     public var input: FieldPath?
     public var output: FieldPath?
+    /// The API key (or key id) the request came with; a principal like the user and the IP.
+    public var apiKey: FieldPath?
     /// The outcome the gateway recorded: an HTTP status (500) or a word (`error`); optional.
     public var status: FieldPath?
     /// Direction assumed when the record has no `direction` field (or the map names none).
@@ -84,7 +86,7 @@ public struct FieldMap: Hashable, Sendable {
     public init(
         requestID: FieldPath? = nil, userID: FieldPath? = nil, clientIP: FieldPath? = nil, timestamp: FieldPath? = nil,
         direction: FieldPath? = nil, text: FieldPath? = nil, input: FieldPath? = nil, output: FieldPath? = nil,
-        status: FieldPath? = nil, defaultDirection: Direction? = nil
+        status: FieldPath? = nil, apiKey: FieldPath? = nil, defaultDirection: Direction? = nil
     ) {
         self.requestID = requestID
         self.userID = userID
@@ -95,6 +97,7 @@ public struct FieldMap: Hashable, Sendable {
         self.input = input
         self.output = output
         self.status = status
+        self.apiKey = apiKey
         self.defaultDirection = defaultDirection
     }
 
@@ -104,7 +107,7 @@ public struct FieldMap: Hashable, Sendable {
     /// A flat gateway log: `request_id, user_id, client_ip, direction, text, ts`.
     public static let gateway = FieldMap(
         requestID: p("request_id"), userID: p("user_id"), clientIP: p("client_ip"), timestamp: p("ts"),
-        direction: p("direction"), text: p("text"), status: p("status"))
+        direction: p("direction"), text: p("text"), status: p("status"), apiKey: p("api_key"))
 
     /// An OpenAI chat-completions request body: the last message is the input.
     public static let openAIRequest = FieldMap(
@@ -122,7 +125,7 @@ public struct FieldMap: Hashable, Sendable {
 
     /// Every path the map names, top-level keys first.
     var allPaths: [FieldPath] {
-        [requestID, userID, clientIP, timestamp, direction, text, input, output, status].compactMap { $0 }
+        [requestID, userID, clientIP, timestamp, direction, text, input, output, status, apiKey].compactMap { $0 }
     }
 }
 

@@ -73,9 +73,10 @@ public final class RecordDecoder {
 
     /// Field slots, in the order of `paths`.
     enum Slot: Int, CaseIterable {
-        case requestID, userID, clientIP, timestamp, direction, text, input, output, status
+        case requestID, userID, clientIP, timestamp, direction, text, input, output, status, apiKey
         var name: String {
-            ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output", "status"][rawValue]
+            ["request_id", "user_id", "client_ip", "ts", "direction", "text", "input", "output", "status", "api_key"][
+                rawValue]
         }
     }
 
@@ -85,7 +86,7 @@ public final class RecordDecoder {
         if case .jsonLines(let m) = format { map = m } else { map = FieldMap() }
         paths = [
             map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output,
-            map.status,
+            map.status, map.apiKey,
         ]
         var keys: [[UInt8]] = []
         for path in paths {
@@ -107,6 +108,7 @@ public final class RecordDecoder {
         public var input: UnsafeBufferPointer<UInt8>?
         public var output: UnsafeBufferPointer<UInt8>?
         public var status: UnsafeBufferPointer<UInt8>?
+        public var apiKey: UnsafeBufferPointer<UInt8>?
     }
 
     /// Decodes one line (without its newline).
@@ -135,6 +137,7 @@ public final class RecordDecoder {
             record.clientIP = try optionalString(.clientIP, line)
             record.timestamp = try optionalString(.timestamp, line)
             record.status = try optionalString(.status, line)
+            record.apiKey = try optionalString(.apiKey, line)
             if map.text != nil {
                 var direction = map.defaultDirection
                 if let d = try optionalString(.direction, line) {

@@ -66,6 +66,7 @@ public struct ContentAlerts: Sendable {
             if let v = f.requestID { labels["request_id"] = v }
             if let v = f.userID { labels["user_id"] = v }
             if let v = f.clientIP { labels["client_ip"] = v }
+            if let v = f.apiKey { labels["api_key"] = PrincipalTracker.maskedKey(v) }
             let key = [origin.source, origin.position, f.direction.rawValue, rule, signal].joined(separator: "|")
             out.append(
                 Alert(

@@ -1,7 +1,7 @@
 import VigilScan
 import VigilTaxonomy
 
-/// Watches each principal (user id, client IP) that sends inputs:
+/// Watches each principal (user id, client IP, API key; a key is shown masked) that sends inputs:
 /// - `principal_risk_streak`: inputs hitting a risk `inARow` times in a row (3), and
 ///   `principal_risk_daily`: `perDay` times within a day (5), the figures after which the
 ///   standard says to suspend the user (SPEC §4a); the alert names the principal;
@@ -71,11 +71,20 @@ public struct PrincipalTracker: Sendable {
         var alerts: [Alert] = []
         if let id = f.userID, !id.isEmpty { observe(Key(kind: 0, id: id), "user_id", f, now, origin, &alerts) }
         if let id = f.clientIP, !id.isEmpty { observe(Key(kind: 1, id: id), "client_ip", f, now, origin, &alerts) }
+        if let key = f.apiKey, !key.isEmpty {
+            observe(Key(kind: 2, id: key), "api_key", f, now, origin, &alerts, shown: Self.maskedKey(key))
+        }
         return alerts
     }
 
+    /// An API key as alerts show it: its first six and last four characters.
+    public static func maskedKey(_ key: String) -> String {
+        key.count > 12 ? key.prefix(6) + "…" + key.suffix(4) : String(repeating: "*", count: key.count)
+    }
+
     private mutating func observe(
-        _ key: Key, _ kind: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin, _ alerts: inout [Alert]
+        _ key: Key, _ kind: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin, _ alerts: inout [Alert],
+        shown: String? = nil
     ) {
         let s: State
         if let existing = states[key] {
@@ -86,9 +95,10 @@ public struct PrincipalTracker: Sendable {
             states[key] = s
         }
         s.lastSeen = now
-        observeRisk(s, f, kind, key.id, now, origin, &alerts)
-        observeRate(s, kind, key.id, now, origin, &alerts)
-        observePrompt(s, f, kind, key.id, now, origin, &alerts)
+        let id = shown ?? key.id
+        observeRisk(s, f, kind, id, now, origin, &alerts)
+        observeRate(s, kind, id, now, origin, &alerts)
+        observePrompt(s, f, kind, id, now, origin, &alerts)
     }
 
     private func labels(_ kind: String, _ id: String, _ origin: RecordOrigin, _ f: TextFindings? = nil) -> [String:

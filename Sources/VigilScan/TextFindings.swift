@@ -21,6 +21,8 @@ public struct TextFindings: Sendable, Equatable {
     public var requestID: String?
     public var userID: String?
     public var clientIP: String?
+    /// The API key (or key id) the request came with, when the format has one.
+    public var apiKey: String?
     /// The record's status as the gateway wrote it (`500`, `error`), when the format has one.
     public var status: String?
     public var risks: [Hit] = []
@@ -78,6 +80,7 @@ extension ScanEngine {
         f.requestID = record.requestID.map { String(decoding: $0, as: UTF8.self) }
         f.userID = record.userID.map { String(decoding: $0, as: UTF8.self) }
         f.clientIP = record.clientIP.map { String(decoding: $0, as: UTF8.self) }
+        f.apiKey = record.apiKey.map { String(decoding: $0, as: UTF8.self) }
         f.status = record.status.map { String(decoding: $0, as: UTF8.self) }
         if let offset = scanner.text.firstInvalidUTF8 {
             let error = DecodeError.invalidUTF8(

@@ -18,7 +18,7 @@ struct ScanCommand: ParsableCommand {
               openai-exchange  {"request_id", "request": {...}, "response": {...}}
               plain            every line is one text; --direction says which way it went
 
-            Any field can be moved with --field NAME=PATH, e.g. --field text=payload.content or --field input='messages[-1].content'. NAME is one of request_id, user_id, client_ip, ts, direction, text, input, output, status.
+            Any field can be moved with --field NAME=PATH, e.g. --field text=payload.content or --field input='messages[-1].content'. NAME is one of request_id, user_id, client_ip, ts, direction, text, input, output, status, api_key.
 
             Output (--output): text (one line per finding, for people; the default), jsonl (one JSON object per record and direction, in input order; see docs/FINDINGS.md), none.
 
@@ -108,9 +108,10 @@ struct ScanCommand: ParsableCommand {
             case "input": map.input = path
             case "output": map.output = path
             case "status": map.status = path
+            case "api_key": map.apiKey = path
             default:
                 throw ValidationError(
-                    "--field: unknown name '\(parts[0])' (request_id, user_id, client_ip, ts, direction, text, input, output, status)"
+                    "--field: unknown name '\(parts[0])' (request_id, user_id, client_ip, ts, direction, text, input, output, status, api_key)"
                 )
             }
         }

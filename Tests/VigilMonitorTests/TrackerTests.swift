@@ -264,3 +264,19 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(v.observe(record(nil), at: 50, source: "s").isEmpty, "records without a status do not count")
     }
 }
+
+@Suite struct APIKeyPrincipalTests {
+    @Test func anAPIKeyIsAPrincipalShownMasked() {
+        var t = PrincipalTracker()
+        var alerts: [Alert] = []
+        for i in 0..<3 {
+            var f = input("k\(i)", user: "", risky: true)
+            f.apiKey = "sk-live-0123456789abcdef"
+            alerts += t.observe(input: f, at: Double(i), origin: here)
+        }
+        let streak = alerts.first { $0.rule == "principal_risk_streak" }
+        #expect(streak?.labels["principal"] == "api_key=sk-liv…cdef")
+        #expect(streak?.summary.contains("0123456789") == false)
+        #expect(PrincipalTracker.maskedKey("short") == "*****")
+    }
+}
