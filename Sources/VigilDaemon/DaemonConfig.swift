@@ -271,9 +271,12 @@ private struct Reader {
             switch name {
             case "refusal_rate":
                 for (key, _, v) in mapping(
-                    block, "trackers.refusal_rate", allowed: ["enabled", "window", "min_samples", "threshold"])
+                    block, "trackers.refusal_rate",
+                    allowed: ["enabled", "window", "min_samples", "threshold", "repeat_interval"])
                 {
                     switch key {
+                    case "repeat_interval":
+                        if let n = num(key, v, min: 1) { c.refusal.repeatIntervals["refusal_rate_low"] = n }
                     case "enabled": if v.bool == false { c.refusal.enabled.remove("refusal_rate_low") }
                     case "window": if let n = num(key, v, min: 1) { c.refusal.window = n }
                     case "min_samples": if let n = num(key, v, min: 1) { c.refusal.defaultPolicy.minSamples = Int(n) }
@@ -282,9 +285,11 @@ private struct Reader {
                 }
             case "over_refusal":
                 for (key, _, v) in mapping(
-                    block, "trackers.over_refusal", allowed: ["enabled", "min_samples", "threshold"])
+                    block, "trackers.over_refusal", allowed: ["enabled", "min_samples", "threshold", "repeat_interval"])
                 {
                     switch key {
+                    case "repeat_interval":
+                        if let n = num(key, v, min: 1) { c.refusal.repeatIntervals["over_refusal"] = n }
                     case "enabled": if v.bool == false { c.refusal.enabled.remove("over_refusal") }
                     case "min_samples": if let n = num(key, v, min: 1) { c.refusal.overRefusalMinSamples = Int(n) }
                     default: if let n = num(key, v, min: 0) { c.refusal.overRefusalThreshold = n }
@@ -292,9 +297,11 @@ private struct Reader {
                 }
             case "error_rate":
                 for (key, _, v) in mapping(
-                    block, "trackers.error_rate", allowed: ["enabled", "window", "min_samples", "threshold"])
+                    block, "trackers.error_rate",
+                    allowed: ["enabled", "window", "min_samples", "threshold", "repeat_interval"])
                 {
                     switch key {
+                    case "repeat_interval": if let n = num(key, v, min: 1) { c.errors.repeatInterval = n }
                     case "enabled": if v.bool == false { c.errors.enabled = [] }
                     case "window": if let n = num(key, v, min: 1) { c.errors.window = n }
                     case "min_samples": if let n = num(key, v, min: 1) { c.errors.minSamples = Int(n) }

@@ -11,6 +11,8 @@ public struct ErrorRateTracker: Sendable {
     public var enabled: Set<String> = ["error_rate_high"]
 
     private var counts: SlidingWindow
+    /// Seconds between two alerts while the rate stays high (default: the window).
+    public var repeatInterval: Double?
     private var lastAlert = -Double.infinity
 
     public init(window: Double = 300) {
@@ -31,13 +33,14 @@ public struct ErrorRateTracker: Sendable {
         counts.add(at: now, hit: Self.isError(status))
         let c = counts.counts(now: now)
         guard enabled.contains("error_rate_high"), c.total >= minSamples,
-            Double(c.hits) > threshold * Double(c.total), now - lastAlert >= window
+            Double(c.hits) > threshold * Double(c.total), now - lastAlert >= (repeatInterval ?? window)
         else { return [] }
         lastAlert = now
         let rate = Double(c.hits) / Double(c.total)
         return [
             Alert(
-                key: "error_rate_high|\(Int(now / window))", rule: "error_rate_high", severity: .critical,
+                key: "error_rate_high|\(Int(now / (repeatInterval ?? window)))", rule: "error_rate_high",
+                severity: .critical,
                 subtype: .other,
                 summary:
                     "The model service failed \(percent(rate)) of requests over the last \(Int(window)) s (limit: \(percent(threshold))): a service interruption?",

@@ -6,7 +6,8 @@ import VigilTaxonomy
 ///   (95% by default) raises `refusal_rate_low`;
 /// - over-refusal: of ordinary questions (no topic, risk or attack), a refused share above
 ///   `overRefusalThreshold` (5%) over at least `overRefusalMinSamples` raises `over_refusal`.
-/// An alert for one subject is raised at most once per window.
+/// While the condition holds, the alert for one subject is raised again (as a new alert, and so
+/// notified again) every `repeatIntervals[rule]` seconds, by default once per window.
 public struct RefusalTracker: Sendable {
     /// What a topic pack asks for.
     public struct TopicPolicy: Sendable {
@@ -29,6 +30,8 @@ public struct RefusalTracker: Sendable {
 
     private var topics: [String: SlidingWindow] = [:]
     private var ordinary: SlidingWindow
+    /// Seconds between two alerts of one rule on one subject while the condition holds.
+    public var repeatIntervals: [String: Double] = [:]
     private var lastAlert: [String: Double] = [:]
 
     public init(window: Double = 3600, policies: [String: TopicPolicy] = [:]) {
@@ -89,11 +92,12 @@ public struct RefusalTracker: Sendable {
         labels: [String: String], into alerts: inout [Alert]
     ) {
         guard enabled.contains(rule) else { return }
-        if let last = lastAlert[rule + subject], now - last < window { return }
+        if let last = lastAlert[rule + subject], now - last < (repeatIntervals[rule] ?? window) { return }
         lastAlert[rule + subject] = now
         alerts.append(
             Alert(
-                key: "\(rule)|\(subject)|\(Int(now / window))", rule: rule, severity: severity, subtype: subtype,
+                key: "\(rule)|\(subject)|\(Int(now / (repeatIntervals[rule] ?? window)))", rule: rule,
+                severity: severity, subtype: subtype,
                 summary: summary, labels: labels, observedAt: now))
     }
 }

@@ -280,3 +280,19 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(PrincipalTracker.maskedKey("short") == "*****")
     }
 }
+
+@Suite struct RepeatIntervalTests {
+    @Test func aConditionThatHoldsIsRaisedAgainAfterTheRepeatInterval() {
+        var t = RefusalTracker(window: 3600, policies: ["t": .init(threshold: 0.95, minSamples: 5)])
+        t.repeatIntervals["refusal_rate_low"] = 600
+        var alerts: [Alert] = []
+        // One unrefused answer a minute for 25 minutes: the rate stays at 0%.
+        for minute in 0..<25 {
+            let x = Exchange(input: input("q\(minute)", topics: ["t"]), output: output("q\(minute)", refused: false))
+            alerts += t.observe(x, at: Double(minute * 60), source: "s")
+        }
+        // Raised at minute 4 (the fifth answer), again at 14 and 24; each a new alert.
+        #expect(alerts.map(\.observedAt) == [240, 840, 1440])
+        #expect(Set(alerts.map(\.key)).count == 3)
+    }
+}
