@@ -121,8 +121,9 @@ private struct Reader {
 
     /// Paths in the file are relative to the file's directory.
     func resolve(_ path: String) -> String {
-        ((path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)) as NSString)
-            .standardizingPath
+        let joined = path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
+        // Absolute and without "..", so logs and checkpoints name files the same way from any cwd.
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
     }
 
     mutating func mapping(_ node: Node?, _ what: String, allowed: Set<String>) -> [(String, Node, Node)] {
