@@ -152,6 +152,25 @@ private struct Reader {
         return s
     }
 
+    /// A secret kept out of the configuration: `*_file` names a file (first line, trimmed),
+    /// `*_env` an environment variable.
+    mutating func secret(_ node: Node, _ key: String) -> String? {
+        guard let s = string(node, key) else { return nil }
+        if key.hasSuffix("_env") {
+            guard let value = ProcessInfo.processInfo.environment[s] else {
+                error(node, "\(key) names \(s), which is not set in the environment")
+                return nil
+            }
+            return value
+        }
+        let path = resolve(s)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            error(node, "cannot read \(key) \(path)")
+            return nil
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     mutating func number(_ node: Node, _ key: String, min: Double) -> Double? {
         guard let v = node.scalar.flatMap({ Double($0.string) }), v >= min else {
             error(node, "\(key) must be a number of at least \(min)")
@@ -374,23 +393,7 @@ private struct Reader {
                 h.port = port
                 listening = true
             case "token": h.token = string(v, "http.token")
-            case "token_file":
-                if let s = string(v, key) {
-                    let path = resolve(s)
-                    if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                        h.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                    } else {
-                        error(v, "cannot read token_file \(path)")
-                    }
-                }
-            case "token_env":
-                if let s = string(v, key) {
-                    if let value = ProcessInfo.processInfo.environment[s] {
-                        h.token = value
-                    } else {
-                        error(v, "token_env names \(s), which is not set in the environment")
-                    }
-                }
+            case "token_file", "token_env": h.token = secret(v, key) ?? h.token
             case "max_body_bytes": if let n = number(v, "http.max_body_bytes", min: 1024) { h.maxBodyBytes = Int(n) }
             default: if let n = number(v, "http.queue", min: 1) { h.queueCapacity = Int(n) }
             }
@@ -512,23 +515,7 @@ private struct Reader {
                         }
                     }
                 case "secret": r.secret = string(v, key)
-                case "secret_file":
-                    if let s = string(v, key) {
-                        let path = resolve(s)
-                        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                            r.secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                        } else {
-                            error(v, "cannot read secret_file \(path)")
-                        }
-                    }
-                case "secret_env":
-                    if let s = string(v, key) {
-                        if let value = ProcessInfo.processInfo.environment[s] {
-                            r.secret = value
-                        } else {
-                            error(v, "secret_env names \(s), which is not set in the environment")
-                        }
-                    }
+                case "secret_file", "secret_env": r.secret = secret(v, key) ?? r.secret
                 case "timeout": if let n = number(v, key, min: 0.1) { r.timeout = n }
                 case "headers":
                     guard let m = v.mapping else {

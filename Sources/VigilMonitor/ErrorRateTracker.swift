@@ -5,7 +5,10 @@ import VigilScan
 /// least `minSamples` records that carry a status, a share above `threshold` raises
 /// `error_rate_high` (a service interruption), at most once per window.
 public struct ErrorRateTracker: Sendable {
-    public var window: Double = 300
+    /// Changing it starts the window afresh.
+    public var window: Double = 300 {
+        didSet { counts = SlidingWindow(length: window) }
+    }
     public var minSamples = 50
     public var threshold = 0.05
     public var enabled: Set<String> = ["error_rate_high"]
@@ -29,7 +32,6 @@ public struct ErrorRateTracker: Sendable {
 
     public mutating func observe(_ f: TextFindings, at now: Double, source: String) -> [Alert] {
         guard let status = f.status else { return [] }
-        if counts.length != window { counts = SlidingWindow(length: window) }
         counts.add(at: now, hit: Self.isError(status))
         let c = counts.counts(now: now)
         guard enabled.contains("error_rate_high"), c.total >= minSamples,

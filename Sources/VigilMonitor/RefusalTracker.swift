@@ -21,7 +21,13 @@ public struct RefusalTracker: Sendable {
         }
     }
 
-    public var window: Double
+    /// Changing it starts the windows afresh.
+    public var window: Double {
+        didSet {
+            topics = [:]
+            ordinary = SlidingWindow(length: window)
+        }
+    }
     public var policies: [String: TopicPolicy]
     public var defaultPolicy = TopicPolicy()
     public var overRefusalThreshold = 0.05

@@ -49,10 +49,11 @@ public struct Receiver: Sendable, Equatable {
         self.secret = secret
         self.timeout = timeout
         self.headers = headers
-        self.groupBy = groupBy ?? (kind == .webhook ? [] : ["rule", "signal"])
-        self.groupWait = groupWait ?? (kind == .webhook ? 0 : 5)
-        self.maxPerMinute = maxPerMinute ?? (kind.isRobot ? 20 : 0)
+        self.groupBy = []
+        self.groupWait = 0
+        self.maxPerMinute = 0
         self.template = template
+        applyKindDefaults(groupBy: groupBy, groupWait: groupWait, maxPerMinute: maxPerMinute)
     }
 
     /// Defaults that depend on the kind, applied again after the kind is known.

@@ -296,3 +296,30 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(Set(alerts.map(\.key)).count == 3)
     }
 }
+
+@Suite struct ConfiguredWindowTests {
+    /// The configuration sets `window` after the tracker is made; every window must follow it.
+    @Test func overRefusalAndErrorRateUseTheConfiguredWindow() {
+        var t = RefusalTracker()
+        t.window = 100
+        t.overRefusalMinSamples = 10
+        var alerts: [Alert] = []
+        for i in 0..<9 {
+            let x = Exchange(input: input("a\(i)"), output: output("a\(i)", refused: true))
+            alerts += t.observe(x, at: Double(i), source: "s")
+        }
+        // 500 s later the nine refusals have left a 100 s window: one more is below the minimum.
+        alerts += t.observe(Exchange(input: input("b"), output: output("b", refused: true)), at: 500, source: "s")
+        #expect(alerts.isEmpty)
+
+        var e = ErrorRateTracker()
+        e.window = 100
+        e.minSamples = 10
+        var errs: [Alert] = []
+        var f = TextFindings(direction: .output)
+        f.status = "500"
+        for i in 0..<9 { errs += e.observe(f, at: Double(i), source: "s") }
+        errs += e.observe(f, at: 500, source: "s")
+        #expect(errs.isEmpty)
+    }
+}
