@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,18 +47,23 @@ let package = Package(
             name: "VigilNotify",
             dependencies: ["VigilState", "VigilMonitor", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .target(
+            name: "VigilIncidents",
+            dependencies: ["VigilMonitor", "VigilTaxonomy", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "VigilServer"),
         .target(
             name: "VigilDaemon",
             dependencies: [
                 "VigilMonitor", "VigilState", "VigilNotify", "VigilScan", "VigilRules", "VigilDecode", "VigilServer",
+                "VigilIncidents",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilScan", "VigilRules", "VigilTaxonomy", "VigilDaemon", "VigilState",
+                "VigilScan", "VigilRules", "VigilTaxonomy", "VigilDaemon", "VigilState", "VigilIncidents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +73,7 @@ let package = Package(
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilScan"]),
         .testTarget(
             name: "VigilMonitorTests", dependencies: ["VigilMonitor", "VigilState", "VigilNotify", "VigilDaemon"]),
+        .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilMonitor"]),
         .testTarget(name: "VigilEndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

@@ -61,6 +61,8 @@ public final class Daemon: @unchecked Sendable {
     private var stdinLine = 0
     private let runID = String(Int(Date().timeIntervalSince1970 * 1000), radix: 36)
     private var dispatchers: [OutboxDispatcher] = []
+    /// Opens and carries incidents from the stored alerts (nil with `incidents.enabled: false`).
+    private(set) var desk: IncidentDesk?
     private let wakeUp = NSCondition()
     private var pendingWake = false
     private var stopRequested = false
@@ -220,6 +222,18 @@ public final class Daemon: @unchecked Sendable {
             dispatchers.append(d)
             d.start()
         }
+        if config.incidentsEnabled {
+            let dispatchers = self.dispatchers
+            let status = self.status
+            let desk = IncidentDesk(
+                statePath: config.statePath, policy: config.incidents, receivers: config.receivers.map(\.name), log: log,
+                onAlerts: { for d in dispatchers { d.wake() } },
+                refusalRates: { status.snapshot.0.refusalRates })
+            desk.sampleInterval = config.refusalSampleInterval
+            desk.start()
+            self.desk = desk
+        }
+        defer { desk?.stop() }
         stdin?.start()
         if let http = config.http {
             let server = HTTPServer(host: http.host, port: http.port) { [weak self] request in
@@ -474,6 +488,7 @@ public final class Daemon: @unchecked Sendable {
             print(alert, silencedBy: silencedBy)
         }
         for d in dispatchers { d.wake() }
+        desk?.wake()
         return stored.count
     }
 

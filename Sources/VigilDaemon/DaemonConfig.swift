@@ -1,5 +1,6 @@
 import Foundation
 import VigilDecode
+import VigilIncidents
 import VigilMonitor
 import VigilNotify
 import VigilRules
@@ -35,6 +36,12 @@ public struct DaemonConfig: Sendable {
     public var principals = PrincipalTracker()
     public var traffic = TrafficTracker()
     public var errors = ErrorRateTracker()
+    /// The incident desk: services, grouping, grading rules, report rule, response plans.
+    public var incidents = DeskPolicy()
+    /// Whether alerts open incidents at all (`incidents.enabled`).
+    public var incidentsEnabled = true
+    /// How often each hot topic's refusal rate is kept for the review report (seconds).
+    public var refusalSampleInterval: Double = 600
 
     public init() {}
 
@@ -110,7 +117,7 @@ public struct ConfigErrors: Error, CustomStringConvertible, Sendable {
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }
 
-private struct Reader {
+struct Reader {
     let file: String
     let directory: String
     var errors: [ConfigError] = []
@@ -196,7 +203,7 @@ private struct Reader {
 
     static let topKeys: Set<String> = [
         "state_dir", "rules", "max_line_bytes", "sources", "receivers", "alerts", "print_alerts", "outbox",
-        "poll_interval", "correlation", "trackers", "http",
+        "poll_interval", "correlation", "trackers", "http", "incidents",
     ]
 
     mutating func read(_ root: Node?) -> DaemonConfig {
@@ -224,6 +231,7 @@ private struct Reader {
                     }
                 }
             case "trackers": trackers(v, into: &c)
+            case "incidents": incidents(v, into: &c)
             case "http": c.http = http(v)
             case "sources": c.sources = sources(v)
             case "receivers": c.receivers = receivers(v)

@@ -123,6 +123,18 @@ public final class StateStore {
         return rows.compactMap(Self.storedAlert)
     }
 
+    /// Alerts stored after the one with row id `id`, oldest first: how the incident desk follows
+    /// the alerts as they are raised.
+    public func alerts(after id: Int64, limit: Int = 500) throws(StateError) -> [StoredAlert] {
+        let rows = try database.prepare(
+            """
+            SELECT id, key, rule, severity, subtype, summary, labels, excerpt, observed_at, created_at, silenced_by
+            FROM alerts WHERE id > ? ORDER BY id LIMIT ?
+            """
+        ).query([.integer(id), .integer(Int64(limit))])
+        return rows.compactMap(Self.storedAlert)
+    }
+
     static func storedAlert(_ r: [SQLValue]) -> StoredAlert? {
         guard let id = r[0].int, let key = r[1].string, let rule = r[2].string,
             let severity = r[3].string.flatMap(Severity.init(rawValue:)),

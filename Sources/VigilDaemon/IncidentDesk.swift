@@ -1,0 +1,169 @@
+import Foundation
+import VigilIncidents
+import VigilMonitor
+import VigilState
+import VigilTaxonomy
+
+/// The incident desk inside the daemon, on its own thread with its own connections to the
+/// state file. It follows the alerts table (every alert, whichever source raised it), opens
+/// and updates incidents, turns incident notices into alerts for the receivers, carries out
+/// response actions, and samples the refusal rate of each hot topic.
+///
+/// The desk reads alerts after they are committed, so it never slows the line loop; its cursor
+/// moves in the same transaction as the incident changes, so a crash repeats a batch or none.
+final class IncidentDesk: @unchecked Sendable {
+    let statePath: String
+    let policy: DeskPolicy
+    let receivers: [String]
+    let log: Log
+    /// Wakes the outbox dispatchers after notices became alerts.
+    let onAlerts: @Sendable () -> Void
+    /// The refusal rates to sample (from the status board).
+    let refusalRates: @Sendable () -> [String: (refused: Int, total: Int)]
+    var sampleInterval: Double = 600
+
+    private let condition = NSCondition()
+    private var woken = false
+    private var stopping = false
+    private var finished = DispatchSemaphore(value: 0)
+    private let counters = NSLock()
+    private var taken = 0
+    private var opened = 0
+
+    init(
+        statePath: String, policy: DeskPolicy, receivers: [String], log: Log,
+        onAlerts: @escaping @Sendable () -> Void,
+        refusalRates: @escaping @Sendable () -> [String: (refused: Int, total: Int)]
+    ) {
+        self.statePath = statePath
+        self.policy = policy
+        self.receivers = receivers
+        self.log = log
+        self.onAlerts = onAlerts
+        self.refusalRates = refusalRates
+    }
+
+    /// Alerts taken in and incidents opened since start (for metrics).
+    var counts: (alerts: Int, opened: Int) { counters.withLock { (taken, opened) } }
+
+    func start() {
+        let t = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        t.name = "vigil-incidents"
+        t.start()
+    }
+
+    /// New alerts were committed: look now.
+    func wake() {
+        condition.lock()
+        woken = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops after the batch in progress and waits (at most `timeout` seconds) for the thread.
+    func stop(timeout: Double = 3) {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        _ = finished.wait(timeout: .now() + timeout)
+    }
+
+    private var isStopping: Bool { condition.withLock { stopping } }
+
+    private func run() {
+        let incidents: IncidentStore
+        let alerts: StateStore
+        do {
+            incidents = try IncidentStore(path: statePath, policy: policy)
+            alerts = try StateStore(path: statePath)
+            try incidents.requeueInterruptedActions()
+        } catch {
+            log(.error, "incident desk cannot open the state file: \(error)")
+            return
+        }
+        let runner = ActionRunner(plans: policy.plans)
+        var lastSample = 0.0
+        while !isStopping {
+            do {
+                let busy = try step(incidents, alerts, runner)
+                let now = Date().timeIntervalSince1970
+                if now - lastSample >= sampleInterval {
+                    lastSample = now
+                    try incidents.recordRefusalRates(refusalRates(), at: (now / sampleInterval).rounded(.down) * sampleInterval)
+                }
+                if busy { continue }
+            } catch {
+                log(.error, "incident desk: \(error)")
+            }
+            condition.lock()
+            if !woken && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 1)) }
+            woken = false
+            condition.unlock()
+        }
+    }
+
+    /// One round; returns whether there may be more to do at once.
+    func step(_ incidents: IncidentStore, _ alerts: StateStore, _ runner: ActionRunner) throws -> Bool {
+        let cursor = try incidents.cursor()
+        let batch = try alerts.alerts(after: cursor, limit: 500)
+        if let last = batch.last?.id {
+            let intake = try incidents.take(batch.map(\.alert), throughAlertID: last)
+            var newIncidents = 0
+            for case .opened(let id) in intake {
+                newIncidents += 1
+                log(.info, "incident opened", ["incident": String(id)])
+            }
+            counters.withLock {
+                taken += batch.count
+                opened += newIncidents
+            }
+        }
+        try raiseNotices(incidents, alerts)
+        for action in try incidents.claimPendingActions() {
+            let incident = try incidents.incident(action.incidentID)
+            let who = try incidents.principals(of: incident.id, limit: 20).map(\.principal)
+            let outcome = runner.run(action, incident: incident, principals: who)
+            try incidents.finishAction(
+                action.id, succeeded: outcome.succeeded, command: outcome.command, outcome: outcome.detail)
+            log(
+                outcome.succeeded ? .info : .warning, "response action \(outcome.succeeded ? "done" : "failed")",
+                [
+                    "incident": String(incident.id), "action": action.action.rawValue,
+                    "dry_run": String(action.dryRun), "outcome": outcome.detail,
+                ])
+        }
+        return batch.count == 500
+    }
+
+    /// Notices become alerts (rules `incident_level_changed`, `incident_report_required`) that
+    /// go to every receiver; the alert key names the notice, so a repeat after a crash is not sent twice.
+    private func raiseNotices(_ incidents: IncidentStore, _ alerts: StateStore) throws {
+        let notices = try incidents.pendingNotices()
+        guard !notices.isEmpty else { return }
+        var raised: [Alert] = []
+        for n in notices {
+            let incident = try incidents.incident(n.incidentID)
+            let urgent = n.kind == "report_required" || (incident.level ?? .four) >= .two
+            var labels = [
+                "incident": String(incident.id), "service": incident.service, "state": incident.state.rawValue,
+                "incident_class": incident.incidentClass.rawValue,
+            ]
+            if let level = incident.level { labels["level"] = String(level.rawValue) }
+            if let topic = incident.topic { labels["topic"] = topic }
+            if !incident.risks.isEmpty { labels["risks"] = incident.risks.joined(separator: ",") }
+            raised.append(
+                Alert(
+                    key: "incident|\(incident.id)|notice|\(n.id)", rule: "incident_\(n.kind)",
+                    severity: urgent ? .critical : .warning, subtype: incident.subtype, summary: n.summary,
+                    labels: labels, observedAt: n.createdAt))
+        }
+        try alerts.commit(alerts: raised, receivers: receivers)
+        try incidents.markNoticesRaised(notices.map(\.id))
+        for a in raised { log(.warning, a.summary, ["rule": a.rule, "incident": a.labels["incident"] ?? ""]) }
+        onAlerts()
+    }
+}
