@@ -1,5 +1,6 @@
 import Foundation
 import VigilDecode
+import VigilIncidents
 import VigilMonitor
 import VigilNotify
 import VigilRules
@@ -22,6 +23,8 @@ public final class Daemon: @unchecked Sendable {
     let ruleDirectories: [String]
     let log: Log
     let store: StateStore
+    /// The incident desk's API (nil with `incidents.enabled: false`).
+    let incidentAPI: IncidentAPI?
     var alertRules = ContentAlerts()
     var correlator: Correlator
     var refusal: RefusalTracker
@@ -76,6 +79,9 @@ public final class Daemon: @unchecked Sendable {
         self.log = log
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
+        // Migrating here, before any thread starts, keeps the desk, the API and the CLI on one schema.
+        incidentAPI = config.incidentsEnabled
+            ? IncidentAPI(store: try IncidentStore(path: config.statePath, policy: config.incidents)) : nil
         alertRules.enabled.subtract(config.disabledAlerts)
         ingest = IngestQueue(capacity: config.http?.queueCapacity ?? 16)
         correlator = Correlator(ttl: config.correlationTTL, capacity: config.correlationCapacity)

@@ -1,5 +1,6 @@
 import Foundation
 import VigilDecode
+import VigilIncidents
 import VigilMonitor
 import VigilServer
 import VigilState
@@ -26,6 +27,8 @@ extension Daemon {
             return authorized(request) ?? silences(request)
         case ("DELETE", let path) where path.hasPrefix("/v1/silences/"):
             return authorized(request) ?? expireSilence(path)
+        case (_, let path) where IncidentAPI.serves(path):
+            return authorized(request) ?? incidents(request)
         case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/v1/ingest"), (_, "/v1/alerts"),
             (_, "/v1/silences"):
             return .text(405, "method not allowed\n")
@@ -46,6 +49,19 @@ extension Daemon {
         for i in 0..<min(a.count, b.count) { diff |= Int(a[i] ^ b[i]) }
         if diff == 0 { return nil }
         return .text(401, "missing or wrong bearer token\n", headers: ["WWW-Authenticate": "Bearer"])
+    }
+
+    /// `/v1/incidents…`, `/v1/reports/…`, `/v1/cases`: the incident desk (docs/INCIDENTS.md).
+    private func incidents(_ request: HTTPRequest) -> HTTPResponse {
+        guard let api = incidentAPI else {
+            return .json(404, ["error": ["code": "not_found", "message": "the incident desk is off (incidents.enabled: false)"]])
+        }
+        let reply = api.handle(
+            method: request.method, path: request.path, query: request.query, body: request.body,
+            defaultActor: request.headers["x-vigil-actor"] ?? "api")
+        // A change may have queued notices or response actions: the desk looks at once.
+        if request.method == "POST" { desk?.wake() }
+        return HTTPResponse(status: reply.status, headers: ["Content-Type": reply.contentType], body: Array(reply.body.utf8))
     }
 
     private func ingest(_ request: HTTPRequest) -> HTTPResponse {
@@ -222,6 +238,19 @@ extension Daemon {
         m.family("vigil_outbox_attempt_failures_total", "counter", "Delivery attempts that failed, per receiver.")
         for (receiver, n) in deliveryFailures.sorted(by: { $0.key < $1.key }) {
             m.sample("vigil_outbox_attempt_failures_total", [("receiver", receiver)], Double(n))
+        }
+        if let desk {
+            let (taken, opened) = desk.counts
+            m.family("vigil_incident_alerts_taken_total", "counter", "Alerts the incident desk has taken in since start.")
+            m.sample("vigil_incident_alerts_taken_total", [], Double(taken))
+            m.family("vigil_incidents_opened_total", "counter", "Incidents opened since start.")
+            m.sample("vigil_incidents_opened_total", [], Double(opened))
+        }
+        if let api = incidentAPI {
+            m.family("vigil_incidents_open", "gauge", "Open incidents (neither closed nor dismissed), by level.")
+            for (level, n) in api.openByLevel().sorted(by: { $0.key < $1.key }) {
+                m.sample("vigil_incidents_open", [("level", level)], Double(n))
+            }
         }
         m.family("vigil_rule_reloads_total", "counter", "Rule reloads, by result.")
         m.sample("vigil_rule_reloads_total", [("result", "success")], Double(reloads.success))

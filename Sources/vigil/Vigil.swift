@@ -18,7 +18,9 @@ struct Vigil: ParsableCommand {
               vigil rules coverage                      the library against the standard's figures
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, AlertsCommand.self, SilencesCommand.self, ScanCommand.self, RulesCommand.self]
+        subcommands: [
+            RunCommand.self, AlertsCommand.self, SilencesCommand.self, IncidentsCommand.self, ScanCommand.self, RulesCommand.self,
+        ]
     )
 
     /// Runs the command line, mapping usage errors to status 2 as `--help` documents
