@@ -73,7 +73,10 @@ let package = Package(
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilScan"]),
         .testTarget(
             name: "VigilMonitorTests", dependencies: ["VigilMonitor", "VigilState", "VigilNotify", "VigilDaemon"]),
-        .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilMonitor"]),
+        .testTarget(
+            name: "VigilIncidentsTests",
+            dependencies: ["VigilIncidents", "VigilMonitor", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "VigilEndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]
