@@ -80,7 +80,8 @@ public final class Daemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
         // Migrating here, before any thread starts, keeps the desk, the API and the CLI on one schema.
-        incidentAPI = config.incidentsEnabled
+        incidentAPI =
+            config.incidentsEnabled
             ? IncidentAPI(store: try IncidentStore(path: config.statePath, policy: config.incidents)) : nil
         alertRules.enabled.subtract(config.disabledAlerts)
         ingest = IngestQueue(capacity: config.http?.queueCapacity ?? 16)
@@ -232,7 +233,8 @@ public final class Daemon: @unchecked Sendable {
             let dispatchers = self.dispatchers
             let status = self.status
             let desk = IncidentDesk(
-                statePath: config.statePath, policy: config.incidents, receivers: config.receivers.map(\.name), log: log,
+                statePath: config.statePath, policy: config.incidents, receivers: config.receivers.map(\.name),
+                log: log,
                 onAlerts: { for d in dispatchers { d.wake() } },
                 refusalRates: { status.snapshot.0.refusalRates })
             desk.sampleInterval = config.refusalSampleInterval

@@ -54,14 +54,16 @@ extension Daemon {
     /// `/v1/incidents…`, `/v1/reports/…`, `/v1/cases`: the incident desk (docs/INCIDENTS.md).
     private func incidents(_ request: HTTPRequest) -> HTTPResponse {
         guard let api = incidentAPI else {
-            return .json(404, ["error": ["code": "not_found", "message": "the incident desk is off (incidents.enabled: false)"]])
+            return .json(
+                404, ["error": ["code": "not_found", "message": "the incident desk is off (incidents.enabled: false)"]])
         }
         let reply = api.handle(
             method: request.method, path: request.path, query: request.query, body: request.body,
             defaultActor: request.headers["x-vigil-actor"] ?? "api")
         // A change may have queued notices or response actions: the desk looks at once.
         if request.method == "POST" { desk?.wake() }
-        return HTTPResponse(status: reply.status, headers: ["Content-Type": reply.contentType], body: Array(reply.body.utf8))
+        return HTTPResponse(
+            status: reply.status, headers: ["Content-Type": reply.contentType], body: Array(reply.body.utf8))
     }
 
     private func ingest(_ request: HTTPRequest) -> HTTPResponse {
@@ -241,7 +243,8 @@ extension Daemon {
         }
         if let desk {
             let (taken, opened) = desk.counts
-            m.family("vigil_incident_alerts_taken_total", "counter", "Alerts the incident desk has taken in since start.")
+            m.family(
+                "vigil_incident_alerts_taken_total", "counter", "Alerts the incident desk has taken in since start.")
             m.sample("vigil_incident_alerts_taken_total", [], Double(taken))
             m.family("vigil_incidents_opened_total", "counter", "Incidents opened since start.")
             m.sample("vigil_incidents_opened_total", [], Double(opened))

@@ -93,7 +93,8 @@ final class IncidentDesk: @unchecked Sendable {
                 let now = Date().timeIntervalSince1970
                 if now - lastSample >= sampleInterval {
                     lastSample = now
-                    try incidents.recordRefusalRates(refusalRates(), at: (now / sampleInterval).rounded(.down) * sampleInterval)
+                    try incidents.recordRefusalRates(
+                        refusalRates(), at: (now / sampleInterval).rounded(.down) * sampleInterval)
                 }
                 if busy { continue }
             } catch {

@@ -85,13 +85,17 @@ extension Reader {
     mutating func grading(_ node: Node, into g: inout GradingPolicy) {
         for (key, _, v) in mapping(node, "incidents.grading", allowed: ["business_loss", "social_harm"]) {
             if key == "business_loss" {
-                for (tier, _, t) in mapping(v, "incidents.grading.business_loss", allowed: ["critical", "serious", "major"]) {
+                for (tier, _, t) in mapping(
+                    v, "incidents.grading.business_loss", allowed: ["critical", "serious", "major"])
+                {
                     if let loss = BusinessLoss(rawValue: tier) {
                         g.businessLoss[loss] = threshold(t, "incidents.grading.business_loss.\(tier)")
                     }
                 }
             } else {
-                for (tier, _, t) in mapping(v, "incidents.grading.social_harm", allowed: ["critical", "serious", "major"]) {
+                for (tier, _, t) in mapping(
+                    v, "incidents.grading.social_harm", allowed: ["critical", "serious", "major"])
+                {
                     if let harm = SocialHarm(rawValue: tier) {
                         g.socialHarm[harm] = threshold(t, "incidents.grading.social_harm.\(tier)")
                     }
@@ -105,7 +109,8 @@ extension Reader {
         for (key, _, v) in mapping(node, "incidents.report", allowed: keys) {
             switch key {
             case "min_level":
-                guard let n = number(v, "incidents.report.min_level", min: 1), let level = Level(rawValue: Int(n)) else {
+                guard let n = number(v, "incidents.report.min_level", min: 1), let level = Level(rawValue: Int(n))
+                else {
                     continue
                 }
                 r.minLevel = level

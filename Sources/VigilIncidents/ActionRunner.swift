@@ -23,7 +23,8 @@ public struct ActionRunner: Sendable {
     public func run(_ a: ActionRecord, incident: Incident, principals: [String]) -> Outcome {
         let values: [String: String] = [
             "incident": String(incident.id), "level": String(a.level.rawValue), "service": incident.service,
-            "topic": incident.topic ?? "", "risk": incident.risks.first ?? "", "principals": principals.joined(separator: ","),
+            "topic": incident.topic ?? "", "risk": incident.risks.first ?? "",
+            "principals": principals.joined(separator: ","),
             "action": a.action.rawValue,
         ]
         func fill(_ s: String) -> String {
@@ -47,7 +48,9 @@ public struct ActionRunner: Sendable {
             var body: [String: Any] = values
             body["dry_run"] = false
             body["risks"] = incident.risks
-            if a.dryRun { return Outcome(succeeded: true, command: "POST \(url)", detail: "dry run: would POST to \(url)") }
+            if a.dryRun {
+                return Outcome(succeeded: true, command: "POST \(url)", detail: "dry run: would POST to \(url)")
+            }
             return post(url: url, headers: headers, body: body)
         }
     }
@@ -66,7 +69,8 @@ public struct ActionRunner: Sendable {
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
         do { try process.run() } catch {
-            return Outcome(succeeded: false, command: line, detail: "cannot start \(program): \(error.localizedDescription)")
+            return Outcome(
+                succeeded: false, command: line, detail: "cannot start \(program): \(error.localizedDescription)")
         }
         if done.wait(timeout: .now() + plans.timeout) == .timedOut {
             process.terminate()

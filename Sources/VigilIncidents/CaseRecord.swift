@@ -26,7 +26,8 @@ extension IncidentStore {
             var sql = "SELECT record FROM cases"
             var args: StatementArguments = []
             if let search, !search.isEmpty {
-                sql += " WHERE summary LIKE ?1 OR cause LIKE ?1 OR measures LIKE ?1 OR lessons LIKE ?1 OR record LIKE ?1"
+                sql +=
+                    " WHERE summary LIKE ?1 OR cause LIKE ?1 OR measures LIKE ?1 OR lessons LIKE ?1 OR record LIKE ?1"
                 args = ["%\(search)%"]
             }
             sql += " ORDER BY created_at DESC LIMIT \(max(1, limit))"

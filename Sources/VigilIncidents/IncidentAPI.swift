@@ -70,7 +70,8 @@ public struct IncidentAPI: Sendable {
             return Self.json(200, ["cases": try store.cases(search: query["search"], limit: limit).map(\.jsonObject)])
         case ("GET", 3) where parts[1] == "reports":
             guard let kind = IncidentReports.Kind(rawValue: parts[2]), kind == .filing || kind == .review else {
-                throw IncidentError(.notFound, "no report named \(parts[2]) (filing, review; one incident's: /v1/incidents/ID/report)")
+                throw IncidentError(
+                    .notFound, "no report named \(parts[2]) (filing, review; one incident's: /v1/incidents/ID/report)")
             }
             let (from, to) = try Self.period(query, now: now)
             let reports = IncidentReports(store: store, language: try Self.language(query))
@@ -95,10 +96,12 @@ public struct IncidentAPI: Sendable {
             let reports = IncidentReports(store: store, language: try Self.language(query))
             return try Self.render(kind == .authority ? try reports.authority(id) : try reports.incident(id), query)
         case ("POST", "assess"):
-            let b = try Body(body, allowed: [
-                "importance", "business_loss", "social_harm", "affected_users", "occurrences", "outage_minutes",
-                "records_leaked", "spread", "reason", "actor",
-            ])
+            let b = try Body(
+                body,
+                allowed: [
+                    "importance", "business_loss", "social_harm", "affected_users", "occurrences", "outage_minutes",
+                    "records_leaked", "spread", "reason", "actor",
+                ])
             var a = Assessment()
             a.importance = try b.enumValue("importance", Importance.self)
             a.businessLoss = try b.enumValue("business_loss", BusinessLoss.self)
@@ -108,24 +111,31 @@ public struct IncidentAPI: Sendable {
             a.facts.outageMinutes = try b.double("outage_minutes")
             a.facts.recordsLeaked = try b.int("records_leaked")
             a.facts.spread = try b.int("spread")
-            let i = try store.assess(id, a, actor: try b.string("actor") ?? actor, reason: try b.string("reason") ?? "", now: now)
+            let i = try store.assess(
+                id, a, actor: try b.string("actor") ?? actor, reason: try b.string("reason") ?? "", now: now)
             return Self.json(200, ["incident": i.jsonObject])
         case ("POST", "grade"):
             let b = try Body(body, allowed: ["level", "reason", "actor"])
             let level = try b.int("level").map { n -> Level in
-                guard let l = Level(rawValue: n) else { throw IncidentError(.invalid, "level must be 1, 2, 3 or 4, not \(n)") }
+                guard let l = Level(rawValue: n) else {
+                    throw IncidentError(.invalid, "level must be 1, 2, 3 or 4, not \(n)")
+                }
                 return l
             }
-            let i = try store.grade(id, level: level, actor: try b.string("actor") ?? actor, reason: try b.string("reason") ?? "", now: now)
+            let i = try store.grade(
+                id, level: level, actor: try b.string("actor") ?? actor, reason: try b.string("reason") ?? "", now: now)
             return Self.json(200, ["incident": i.jsonObject])
         case ("POST", "transition"):
             let b = try Body(body, allowed: ["to", "reason", "notes", "actor"])
             guard let target = try b.enumValue("to", IncidentState.self) else {
-                throw IncidentError(.invalid, "say where to: \"to\" is one of \(IncidentState.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw IncidentError(
+                    .invalid,
+                    "say where to: \"to\" is one of \(IncidentState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let notes = try b.notes()
             let i = try store.transition(
-                id, to: target, actor: try b.string("actor") ?? actor, reason: try b.string("reason"), notes: notes, now: now)
+                id, to: target, actor: try b.string("actor") ?? actor, reason: try b.string("reason"), notes: notes,
+                now: now)
             return Self.json(200, ["incident": i.jsonObject])
         case ("POST", "notes"):
             let b = try Body(body, allowed: ["kind", "text", "actor"])
@@ -137,7 +147,9 @@ public struct IncidentAPI: Sendable {
             let b = try Body(body, allowed: ["actions", "live", "reason", "actor"])
             let actions = try b.strings("actions")?.map { name -> ResponseAction in
                 guard let a = ResponseAction(rawValue: name) else {
-                    throw IncidentError(.invalid, "unknown action '\(name)' (\(ResponseAction.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw IncidentError(
+                        .invalid,
+                        "unknown action '\(name)' (\(ResponseAction.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 return a
             }
@@ -163,7 +175,10 @@ public struct IncidentAPI: Sendable {
                     continue
                 }
                 guard let state = IncidentState(rawValue: String(name)) else {
-                    throw IncidentError(.invalid, "unknown state '\(name)' (open, \(IncidentState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw IncidentError(
+                        .invalid,
+                        "unknown state '\(name)' (open, \(IncidentState.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 filter.states.insert(state)
             }
@@ -178,7 +193,8 @@ public struct IncidentAPI: Sendable {
         }
         if let c = query["class"], !c.isEmpty {
             guard let k = IncidentClass(rawValue: c) else {
-                throw IncidentError(.invalid, "class must be one of \(IncidentClass.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw IncidentError(
+                    .invalid, "class must be one of \(IncidentClass.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.incidentClass = k
         }
@@ -202,7 +218,9 @@ public struct IncidentAPI: Sendable {
             "incident": i.jsonObject, "audit": try store.audit(id).map(\.jsonObject),
             "notes": try store.notes(id).map(\.jsonObject), "actions": try store.actions(of: id).map(\.jsonObject),
             "alerts": try store.alerts(of: id, limit: 50).map(\.jsonObject),
-            "principals": try store.principals(of: id, limit: 50).map { ["principal": $0.principal, "occurrences": $0.occurrences] },
+            "principals": try store.principals(of: id, limit: 50).map {
+                ["principal": $0.principal, "occurrences": $0.occurrences]
+            },
         ]
     }
 
@@ -213,20 +231,27 @@ public struct IncidentAPI: Sendable {
         guard let format = ReportFormat(rawValue: name == "markdown" ? "md" : name) else {
             throw IncidentError(.invalid, "format must be md, json or html, not '\(name)'")
         }
-        let type = ["md": "text/markdown; charset=utf-8", "json": "application/json", "html": "text/html; charset=utf-8"][format.rawValue] ?? "text/plain"
+        let type =
+            ["md": "text/markdown; charset=utf-8", "json": "application/json", "html": "text/html; charset=utf-8"][
+                format.rawValue] ?? "text/plain"
         return Reply(status: 200, contentType: type, body: doc.rendered(as: format))
     }
 
     static func language(_ query: [String: String]) throws -> ReportLanguage {
         let name = query["lang"] ?? "zh"
-        guard let l = ReportLanguage(rawValue: name) else { throw IncidentError(.invalid, "lang must be zh or en, not '\(name)'") }
+        guard let l = ReportLanguage(rawValue: name) else {
+            throw IncidentError(.invalid, "lang must be zh or en, not '\(name)'")
+        }
         return l
     }
 
     static func int(_ text: String?, _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text, !text.isEmpty else { return value }
         guard let n = Int(text), range.contains(n) else {
-            throw IncidentError(.invalid, "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound)), not '\(text)'")
+            throw IncidentError(
+                .invalid,
+                "\(name) must be a whole number in \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound)), not '\(text)'"
+            )
         }
         return n
     }
@@ -248,7 +273,9 @@ public struct IncidentAPI: Sendable {
         day.dateFormat = "yyyy-MM-dd"
         if let d = day.date(from: text) { return d.timeIntervalSince1970 }
         if let d = ISO8601DateFormatter().date(from: text) { return d.timeIntervalSince1970 }
-        throw IncidentError(.invalid, "\(name) must be a date (2026-11-01), a time (2026-11-01T08:00:00+08:00) or Unix seconds, not '\(text)'")
+        throw IncidentError(
+            .invalid,
+            "\(name) must be a date (2026-11-01), a time (2026-11-01T08:00:00+08:00) or Unix seconds, not '\(text)'")
     }
 }
 
@@ -266,7 +293,10 @@ struct Body {
         }
         let unknown = Set(o.keys).subtracting(allowed)
         guard unknown.isEmpty else {
-            throw IncidentError(.invalid, "unknown field(s) \(unknown.sorted().joined(separator: ", ")) (known: \(allowed.sorted().joined(separator: ", ")))")
+            throw IncidentError(
+                .invalid,
+                "unknown field(s) \(unknown.sorted().joined(separator: ", ")) (known: \(allowed.sorted().joined(separator: ", ")))"
+            )
         }
         object = o
     }
@@ -310,10 +340,12 @@ struct Body {
         return n.boolValue
     }
 
-    func enumValue<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws -> T? where T.RawValue == String {
+    func enumValue<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws -> T?
+    where T.RawValue == String {
         guard let s = try string(key) else { return nil }
         guard let v = T(rawValue: s) else {
-            throw IncidentError(.invalid, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(s)'")
+            throw IncidentError(
+                .invalid, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")), not '\(s)'")
         }
         return v
     }
@@ -325,7 +357,8 @@ struct Body {
         }
         return try list.map { item in
             guard let kindName = item["kind"] as? String, let kind = NoteKind(rawValue: kindName) else {
-                throw IncidentError(.invalid, "each note needs a kind: \(NoteKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw IncidentError(
+                    .invalid, "each note needs a kind: \(NoteKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             guard let text = item["text"] as? String else { throw IncidentError(.invalid, "each note needs a text") }
             return (kind, text)
@@ -346,8 +379,10 @@ extension IncidentStore {
         try read { db in
             var out: [String: Int] = ["1": 0, "2": 0, "3": 0, "4": 0]
             for r in try Row.fetchAll(
-                db, sql: "SELECT level, count(*) AS n FROM incidents WHERE state NOT IN ('closed', 'dismissed') GROUP BY level")
-            {
+                db,
+                sql:
+                    "SELECT level, count(*) AS n FROM incidents WHERE state NOT IN ('closed', 'dismissed') GROUP BY level"
+            ) {
                 out[(r["level"] as Int?).map(String.init) ?? "none"] = r["n"]
             }
             return out

@@ -66,7 +66,8 @@ extension IncidentStore.LinkedAlert {
 extension CaseRecord {
     public var jsonObject: [String: Any] {
         var o: [String: Any] = [
-            "incident": incidentID, "closed_at": closedAt, "class": incidentClass, "subtype": subtype, "service": service,
+            "incident": incidentID, "closed_at": closedAt, "class": incidentClass, "subtype": subtype,
+            "service": service,
             "risks": risks, "summary": summary, "cause": cause, "measures": measures, "lessons": lessons,
         ]
         if let level { o["level"] = level }

@@ -33,7 +33,10 @@ public struct IncidentReports {
     func levelName(_ l: Level?) -> String {
         guard let l else { return t("未定级", "not graded") }
         if language == .zh { return l.zh }
-        return ["", "level 1 (extraordinarily serious)", "level 2 (serious)", "level 3 (relatively serious)", "level 4 (general)"][
+        return [
+            "", "level 1 (extraordinarily serious)", "level 2 (serious)", "level 3 (relatively serious)",
+            "level 4 (general)",
+        ][
             l.rawValue]
     }
     func stateName(_ s: IncidentState) -> String { language == .zh ? s.zh : s.rawValue }
@@ -60,7 +63,8 @@ public struct IncidentReports {
         doc.sections.append(response(actions, notes: notes))
         var notesSection = ReportDocument.Section(t("记录", "Notes"))
         if notes.isEmpty { notesSection.paragraphs = [t("暂无记录。", "No notes yet.")] }
-        notesSection.tables = notes.isEmpty
+        notesSection.tables =
+            notes.isEmpty
             ? []
             : [
                 .init(
@@ -73,8 +77,13 @@ public struct IncidentReports {
         var alertSection = ReportDocument.Section(t("告警（前 20 条）", "Alerts (first 20)"))
         alertSection.tables = [
             .init(
-                header: [t("时间", "When"), t("规则", "Rule"), t("主体", "Principal"), t("摘要", "Summary"), t("片段（已脱敏）", "Excerpt (masked)")],
-                rows: alerts.map { [ReportClock.text($0.observedAt), $0.rule, $0.principal ?? "—", $0.summary, $0.excerpt ?? ""] })
+                header: [
+                    t("时间", "When"), t("规则", "Rule"), t("主体", "Principal"), t("摘要", "Summary"),
+                    t("片段（已脱敏）", "Excerpt (masked)"),
+                ],
+                rows: alerts.map {
+                    [ReportClock.text($0.observedAt), $0.rule, $0.principal ?? "—", $0.summary, $0.excerpt ?? ""]
+                })
         ]
         doc.sections.append(alertSection)
         var auditSection = ReportDocument.Section(t("审计轨迹", "Audit trail"))
@@ -96,7 +105,10 @@ public struct IncidentReports {
         let f = i.facts
         var rows: [[String]] = [
             [t("事件分类", "Class"), className(i.incidentClass) + " / " + subtypeName(i.subtype)],
-            [t("事件级别", "Level"), levelName(i.level) + (i.levelConfirmed ? t("（已人工确认）", " (confirmed)") : t("（自动建议）", " (proposed)"))],
+            [
+                t("事件级别", "Level"),
+                levelName(i.level) + (i.levelConfirmed ? t("（已人工确认）", " (confirmed)") : t("（自动建议）", " (proposed)")),
+            ],
             [t("状态", "State"), stateName(i.state)],
             [t("受影响服务", "Service"), "\(i.service)（\(importanceName(i.importance))）"],
             [t("首次发现", "First seen"), ReportClock.text(i.firstSeen)],
@@ -106,7 +118,9 @@ public struct IncidentReports {
         ]
         if !i.risks.isEmpty { rows.append([t("风险", "Risks"), riskNames(i.risks)]) }
         if let topic = i.topic { rows.append([t("热点话题", "Hot topic"), topic]) }
-        if f.outageMinutes > 0 { rows.append([t("中断时长", "Outage"), "\(DocumentNumbers.text(f.outageMinutes)) " + t("分钟", "min")]) }
+        if f.outageMinutes > 0 {
+            rows.append([t("中断时长", "Outage"), "\(DocumentNumbers.text(f.outageMinutes)) " + t("分钟", "min")])
+        }
         if f.recordsLeaked > 0 { rows.append([t("泄露记录数", "Records leaked"), String(f.recordsLeaked)]) }
         if f.spread > 0 { rows.append([t("传播范围", "Spread"), String(f.spread)]) }
         if let at = i.reportRequiredAt {
@@ -152,7 +166,10 @@ public struct IncidentReports {
         if !actions.isEmpty {
             s.tables.append(
                 .init(
-                    header: [t("措施", "Action"), t("预案级别", "Plan level"), t("方式", "Mode"), t("结果", "State"), t("说明", "Outcome")],
+                    header: [
+                        t("措施", "Action"), t("预案级别", "Plan level"), t("方式", "Mode"), t("结果", "State"),
+                        t("说明", "Outcome"),
+                    ],
                     rows: actions.map { a in
                         [
                             language == .zh ? a.action.zh : a.action.rawValue, String(a.level.rawValue),
@@ -227,10 +244,15 @@ public struct IncidentReports {
             out.append(t("协调相关平台删除已传播的有害内容。", "Ask platforms to remove content that has spread."))
         case .data:
             out.append(
-                t("吊销并轮换泄露的密钥，通知受影响用户，核查数据访问日志。", "Revoke and rotate leaked secrets, tell the affected users, audit data access logs."))
+                t(
+                    "吊销并轮换泄露的密钥，通知受影响用户，核查数据访问日志。",
+                    "Revoke and rotate leaked secrets, tell the affected users, audit data access logs."))
         case .attack:
             out.append(
-                t("封禁攻击来源主体，修补被利用的接口或提示词防护，开展漏洞扫描。", "Block the attacking principals, fix the exploited interface or prompt defences, run a vulnerability scan."))
+                t(
+                    "封禁攻击来源主体，修补被利用的接口或提示词防护，开展漏洞扫描。",
+                    "Block the attacking principals, fix the exploited interface or prompt defences, run a vulnerability scan."
+                ))
         case .other:
             out.append(t("按其他类事件处置流程开展调查。", "Investigate under the procedure for other incidents."))
         }
@@ -249,10 +271,13 @@ public struct IncidentReports {
         filter.from = from
         filter.to = to
         let incidents = try store.list(filter, limit: 10_000).incidents.sorted { $0.firstSeen < $1.firstSeen }
-        var doc = ReportDocument(title: t("四级（一般）安全事件定期备案报告", "Periodic filing report of level-4 incidents"), language: language)
+        var doc = ReportDocument(
+            title: t("四级（一般）安全事件定期备案报告", "Periodic filing report of level-4 incidents"), language: language)
         doc.lead = [
             t("统计区间：", "Period: ") + ReportClock.text(from) + " — " + ReportClock.text(to),
-            t("共 \(incidents.count) 起四级事件，均已内部处置并记录。", "\(incidents.count) level-4 incidents, handled internally and recorded."),
+            t(
+                "共 \(incidents.count) 起四级事件，均已内部处置并记录。",
+                "\(incidents.count) level-4 incidents, handled internally and recorded."),
         ]
         var s = ReportDocument.Section(t("事件清单", "Incidents"))
         s.tables = [
@@ -263,7 +288,8 @@ public struct IncidentReports {
                 ],
                 rows: incidents.map { i in
                     [
-                        String(i.id), className(i.incidentClass) + " / " + subtypeName(i.subtype), riskNames(i.risks), i.service,
+                        String(i.id), className(i.incidentClass) + " / " + subtypeName(i.subtype), riskNames(i.risks),
+                        i.service,
                         ReportClock.text(i.firstSeen), String(i.facts.occurrences), String(i.facts.affectedUsers),
                         stateName(i.state), i.title,
                     ]
@@ -297,10 +323,16 @@ public struct IncidentReports {
         }
         counts.tables = [
             .init(
-                header: [t("分类", "Class"), t("一级", "L1"), t("二级", "L2"), t("三级", "L3"), t("四级", "L4"), t("未定级", "ungraded"), t("合计", "total")],
+                header: [
+                    t("分类", "Class"), t("一级", "L1"), t("二级", "L2"), t("三级", "L3"), t("四级", "L4"), t("未定级", "ungraded"),
+                    t("合计", "total"),
+                ],
                 rows: IncidentClass.allCases.compactMap { c in
                     guard let r = byClass[c] else { return nil }
-                    return [className(c), String(r[1]), String(r[2]), String(r[3]), String(r[4]), String(r[0]), String(r.reduce(0, +))]
+                    return [
+                        className(c), String(r[1]), String(r[2]), String(r[3]), String(r[4]), String(r[0]),
+                        String(r.reduce(0, +)),
+                    ]
                 })
         ]
         counts.bars = [
@@ -309,7 +341,9 @@ public struct IncidentReports {
                 bars: Level.allCases.map { l in (levelName(l), Double(incidents.filter { $0.level == l }.count)) }),
             .init(
                 title: t("各分类事件数", "Incidents by class"),
-                bars: IncidentClass.allCases.map { c in (className(c), Double(incidents.filter { $0.incidentClass == c }.count)) }),
+                bars: IncidentClass.allCases.map { c in
+                    (className(c), Double(incidents.filter { $0.incidentClass == c }.count))
+                }),
         ]
         doc.sections.append(counts)
         var times = ReportDocument.Section(t("处置时效", "Time to detect, contain and close"))
@@ -322,7 +356,10 @@ public struct IncidentReports {
         }
         times.tables = [
             .init(
-                header: [t("指标（自首次发现起）", "Measure (from first seen)"), t("事件数", "Incidents"), t("中位数", "Median"), t("平均", "Mean")],
+                header: [
+                    t("指标（自首次发现起）", "Measure (from first seen)"), t("事件数", "Incidents"), t("中位数", "Median"),
+                    t("平均", "Mean"),
+                ],
                 rows: [
                     [t("发现（建立事件）", "Detect (incident opened)")] + stats(incidents.map { $0.createdAt - $0.firstSeen }),
                     [t("控制", "Contain")] + stats(incidents.compactMap { i in i.containedAt.map { $0 - i.firstSeen } }),
@@ -338,7 +375,8 @@ public struct IncidentReports {
         doc.sections.append(times)
         var repeaters = ReportDocument.Section(t("重复违规主体", "Repeat offenders"))
         if offenders.isEmpty { repeaters.paragraphs = [t("无。", "None.")] }
-        repeaters.tables = offenders.isEmpty
+        repeaters.tables =
+            offenders.isEmpty
             ? []
             : [
                 .init(

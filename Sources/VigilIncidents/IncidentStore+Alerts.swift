@@ -53,7 +53,9 @@ extension IncidentStore {
 
     private static func take(_ db: Database, _ alert: Alert, policy: DeskPolicy, now: Double) throws -> Intake {
         guard policy.opensIncidents(alert.rule) else { return .ignored }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?", arguments: [alert.key]) == true {
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?", arguments: [alert.key])
+            == true
+        {
             return .duplicate
         }
         let service = policy.service(forSource: alert.labels["source"])
@@ -107,7 +109,8 @@ extension IncidentStore {
         incident.observed.occurrences += 1
         incident.observed.affectedUsers =
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM incident_principals WHERE incident_id = ?", arguments: [incident.id]) ?? 0
+                db, sql: "SELECT count(*) FROM incident_principals WHERE incident_id = ?", arguments: [incident.id])
+            ?? 0
         incident.firstSeen = min(incident.firstSeen, at)
         incident.lastSeen = max(incident.lastSeen, at)
         if let signal = alert.labels["signal"], Risk.named(signal) != nil, !incident.risks.contains(signal) {

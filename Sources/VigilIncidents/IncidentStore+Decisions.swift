@@ -36,7 +36,8 @@ extension IncidentStore {
         }
         try Self.requireReason(reason, "an assessment")
         for (name, value) in [
-            ("affected_users", a.facts.affectedUsers.map(Double.init)), ("occurrences", a.facts.occurrences.map(Double.init)),
+            ("affected_users", a.facts.affectedUsers.map(Double.init)),
+            ("occurrences", a.facts.occurrences.map(Double.init)),
             ("outage_minutes", a.facts.outageMinutes), ("records_leaked", a.facts.recordsLeaked.map(Double.init)),
             ("spread", a.facts.spread.map(Double.init)),
         ] {
@@ -111,11 +112,14 @@ extension IncidentStore {
         let policy = self.policy
         return try write { db in
             var i = try Self.fetchIncident(db, id)
-            guard i.state.isOpen else { throw IncidentError(.conflict, "incident \(id) is \(i.state.rawValue) and cannot be graded") }
+            guard i.state.isOpen else {
+                throw IncidentError(.conflict, "incident \(id) is \(i.state.rawValue) and cannot be graded")
+            }
             guard let target = level ?? i.level else {
                 throw IncidentError(
                     .conflict,
-                    "incident \(id) has no proposed level to confirm: give a level, or assess business loss or social harm")
+                    "incident \(id) has no proposed level to confirm: give a level, or assess business loss or social harm"
+                )
             }
             i.levelConfirmed = true
             if target == i.level {
@@ -123,7 +127,8 @@ extension IncidentStore {
                     db, id, at: now, actor: actor, action: "graded", detail: "level \(target.rawValue) confirmed",
                     reason: reason)
             } else {
-                try Self.setLevel(db, &i, target, policy: policy, now: now, actor: actor, reason: reason, how: "set by hand")
+                try Self.setLevel(
+                    db, &i, target, policy: policy, now: now, actor: actor, reason: reason, how: "set by hand")
             }
             try Self.checkReportRule(db, &i, policy: policy, now: now)
             i.updatedAt = now
@@ -187,7 +192,9 @@ extension IncidentStore {
         }
     }
 
-    static func addNote(_ db: Database, _ id: Int64, _ kind: NoteKind, _ text: String, actor: String, now: Double) throws {
+    static func addNote(_ db: Database, _ id: Int64, _ kind: NoteKind, _ text: String, actor: String, now: Double)
+        throws
+    {
         try db.execute(
             sql: "INSERT INTO incident_notes (incident_id, at, actor, kind, text) VALUES (?, ?, ?, ?, ?)",
             arguments: [id, now, actor, kind.rawValue, text])
@@ -223,11 +230,14 @@ extension IncidentStore {
                 detail: "proposed by the grading rules: " + proposals.joined(separator: "; "), reason: reason)
         }
         if !i.levelConfirmed {
-            let proposed = Grading.level(importance: i.importance, businessLoss: i.businessLoss, socialHarm: i.socialHarm)
+            let proposed = Grading.level(
+                importance: i.importance, businessLoss: i.businessLoss, socialHarm: i.socialHarm)
             if let proposed, proposed != i.level {
                 let tables =
                     "importance \(i.importance.rawValue) × business loss \(i.businessLoss?.rawValue ?? "—") / social harm \(i.socialHarm?.rawValue ?? "—")"
-                try setLevel(db, &i, proposed, policy: policy, now: now, actor: "vigil", reason: reason, how: "proposed: \(tables)")
+                try setLevel(
+                    db, &i, proposed, policy: policy, now: now, actor: "vigil", reason: reason,
+                    how: "proposed: \(tables)")
             }
         }
         try checkReportRule(db, &i, policy: policy, now: now)
@@ -253,7 +263,8 @@ extension IncidentStore {
         }
         if policy.plans.automatic, level >= .two {
             for step in policy.plans.steps[level, default: []] where step.immediate {
-                try queueAction(db, &i, step.action, level: level, dryRun: policy.plans.dryRun, actor: "vigil", now: now)
+                try queueAction(
+                    db, &i, step.action, level: level, dryRun: policy.plans.dryRun, actor: "vigil", now: now)
             }
         }
     }
@@ -267,9 +278,12 @@ extension IncidentStore {
             i.facts.affectedUsers > rule.minAffectedUsers
         else { return }
         let times = try Double.fetchAll(
-            db, sql: "SELECT observed_at FROM incident_alerts WHERE incident_id = ? ORDER BY observed_at", arguments: [i.id])
+            db, sql: "SELECT observed_at FROM incident_alerts WHERE incident_id = ? ORDER BY observed_at",
+            arguments: [i.id])
         let inWindow = maxInWindow(times, window: rule.windowSeconds)
-        guard rule.requiresImmediateReport(level: level, occurrencesInWindow: inWindow, affectedUsers: i.facts.affectedUsers)
+        guard
+            rule.requiresImmediateReport(
+                level: level, occurrencesInWindow: inWindow, affectedUsers: i.facts.affectedUsers)
         else { return }
         i.reportRequiredAt = now
         let detail =

@@ -47,12 +47,15 @@ extension IncidentStore {
             }
             let wanted = actions ?? plans.steps[level, default: []].map(\.action)
             guard !wanted.isEmpty else {
-                throw IncidentError(.conflict, "the level-\(level.rawValue) plan has no steps; name the actions to take")
+                throw IncidentError(
+                    .conflict, "the level-\(level.rawValue) plan has no steps; name the actions to take")
             }
             let dryRun = live ? false : plans.dryRun
             var ids: [Int64] = []
             for action in wanted {
-                ids.append(try Self.queueAction(db, &i, action, level: level, dryRun: dryRun, actor: actor, now: now, reason: reason))
+                ids.append(
+                    try Self.queueAction(
+                        db, &i, action, level: level, dryRun: dryRun, actor: actor, now: now, reason: reason))
             }
             try Self.save(db, i)
             return try ids.map { try Self.fetchAction(db, $0) }
@@ -62,8 +65,10 @@ extension IncidentStore {
     /// Every action recorded for an incident, oldest first.
     public func actions(of id: Int64) throws(IncidentError) -> [ActionRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM response_actions WHERE incident_id = ? ORDER BY id", arguments: [id])
-                .compactMap(Self.action(from:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM response_actions WHERE incident_id = ? ORDER BY id", arguments: [id]
+            )
+            .compactMap(Self.action(from:))
         }
     }
 
@@ -71,7 +76,8 @@ extension IncidentStore {
     public func claimPendingActions(limit: Int = 20) throws(IncidentError) -> [ActionRecord] {
         try write { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM response_actions WHERE state = 'pending' ORDER BY id LIMIT ?", arguments: [limit])
+                db, sql: "SELECT * FROM response_actions WHERE state = 'pending' ORDER BY id LIMIT ?",
+                arguments: [limit])
             let claimed = rows.compactMap(Self.action(from:))
             for a in claimed {
                 try db.execute(sql: "UPDATE response_actions SET state = 'running' WHERE id = ?", arguments: [a.id])
@@ -103,7 +109,8 @@ extension IncidentStore {
             )
             if succeeded && a.action == .takeOffline {
                 try db.execute(
-                    sql: "UPDATE incidents SET went_offline = 1, updated_at = ? WHERE id = ?", arguments: [now, a.incidentID])
+                    sql: "UPDATE incidents SET went_offline = 1, updated_at = ? WHERE id = ?",
+                    arguments: [now, a.incidentID])
             }
         }
     }
@@ -112,7 +119,8 @@ extension IncidentStore {
     public func pendingNotices(limit: Int = 100) throws(IncidentError) -> [IncidentNotice] {
         try read { db in
             try Row.fetchAll(
-                db, sql: "SELECT * FROM incident_notices WHERE raised_at IS NULL ORDER BY id LIMIT ?", arguments: [limit]
+                db, sql: "SELECT * FROM incident_notices WHERE raised_at IS NULL ORDER BY id LIMIT ?",
+                arguments: [limit]
             ).map { r in
                 IncidentNotice(
                     id: r["id"], incidentID: r["incident_id"], kind: r["kind"], summary: r["summary"],
@@ -127,7 +135,9 @@ extension IncidentStore {
         try write { db in
             for id in ids {
                 try db.execute(sql: "UPDATE incident_notices SET raised_at = ? WHERE id = ?", arguments: [now, id])
-                if let n = try Row.fetchOne(db, sql: "SELECT incident_id, kind FROM incident_notices WHERE id = ?", arguments: [id]) {
+                if let n = try Row.fetchOne(
+                    db, sql: "SELECT incident_id, kind FROM incident_notices WHERE id = ?", arguments: [id])
+                {
                     try Self.appendAudit(
                         db, n["incident_id"], at: now, actor: "vigil", action: "notified",
                         detail: "on-call notified: \(n["kind"] as String)")
@@ -144,13 +154,16 @@ extension IncidentStore {
         now: Double, reason: String? = nil
     ) throws -> Int64 {
         if let existing = try Row.fetchOne(
-            db, sql: "SELECT id, state FROM response_actions WHERE incident_id = ? AND level = ? AND action = ? AND dry_run = ?",
+            db,
+            sql:
+                "SELECT id, state FROM response_actions WHERE incident_id = ? AND level = ? AND action = ? AND dry_run = ?",
             arguments: [i.id, level.rawValue, action.rawValue, dryRun])
         {
             let id: Int64 = existing["id"]
             if (existing["state"] as String) == "failed" {
                 try db.execute(
-                    sql: "UPDATE response_actions SET state = 'pending', requested_by = ?, requested_at = ? WHERE id = ?",
+                    sql:
+                        "UPDATE response_actions SET state = 'pending', requested_by = ?, requested_at = ? WHERE id = ?",
                     arguments: [actor, now, id])
                 try appendAudit(
                     db, i.id, at: now, actor: actor, action: "response", detail: "\(action.rawValue) asked for again",
@@ -184,7 +197,8 @@ extension IncidentStore {
         else { return nil }
         return ActionRecord(
             id: r["id"], incidentID: r["incident_id"], level: level, action: action, state: state, dryRun: r["dry_run"],
-            requestedBy: r["requested_by"], requestedAt: r["requested_at"], command: r["command"], outcome: r["outcome"],
+            requestedBy: r["requested_by"], requestedAt: r["requested_at"], command: r["command"],
+            outcome: r["outcome"],
             finishedAt: r["finished_at"])
     }
 }
@@ -215,9 +229,11 @@ extension IncidentStore {
         try read { db in
             var out: [String: [RefusalSample]] = [:]
             for r in try Row.fetchAll(
-                db, sql: "SELECT * FROM refusal_samples WHERE at >= ? AND at < ? ORDER BY topic, at", arguments: [from, to])
+                db, sql: "SELECT * FROM refusal_samples WHERE at >= ? AND at < ? ORDER BY topic, at",
+                arguments: [from, to])
             {
-                out[r["topic"], default: []].append(RefusalSample(at: r["at"], refused: r["refused"], answers: r["answers"]))
+                out[r["topic"], default: []].append(
+                    RefusalSample(at: r["at"], refused: r["refused"], answers: r["answers"]))
             }
             return out
         }

@@ -131,7 +131,9 @@ public final class IncidentStore: Sendable {
         }
         let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         return try read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM incidents \(whereSQL)", arguments: StatementArguments(args)) ?? 0
+            let total =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM incidents \(whereSQL)", arguments: StatementArguments(args)) ?? 0
             let rows = try Row.fetchAll(
                 db, sql: "SELECT * FROM incidents \(whereSQL) ORDER BY id DESC LIMIT ? OFFSET ?",
                 arguments: StatementArguments(args + [limit, offset]))
@@ -187,8 +189,9 @@ public final class IncidentStore: Sendable {
     }
 
     /// The principals (user id, else client IP or masked API key) seen in an incident, most frequent first.
-    public func principals(of id: Int64, limit: Int = 100) throws(IncidentError) -> [(principal: String, occurrences: Int)]
-    {
+    public func principals(of id: Int64, limit: Int = 100) throws(IncidentError) -> [(
+        principal: String, occurrences: Int
+    )] {
         try read { db in
             try Row.fetchAll(
                 db,
@@ -209,7 +212,8 @@ public final class IncidentStore: Sendable {
     }
 
     static func fetchNotes(_ db: Database, _ id: Int64) throws -> [IncidentNote] {
-        try Row.fetchAll(db, sql: "SELECT * FROM incident_notes WHERE incident_id = ? ORDER BY id", arguments: [id]).map {
+        try Row.fetchAll(db, sql: "SELECT * FROM incident_notes WHERE incident_id = ? ORDER BY id", arguments: [id]).map
+        {
             r in
             IncidentNote(
                 id: r["id"], incidentID: r["incident_id"], at: r["at"], actor: r["actor"],
@@ -221,9 +225,12 @@ public final class IncidentStore: Sendable {
         let subtypeName: String = r["subtype"]
         let importanceName: String = r["importance"]
         let stateName: String = r["state"]
-        guard let subtype = IncidentSubtype(rawValue: subtypeName), let importance = Importance(rawValue: importanceName),
+        guard let subtype = IncidentSubtype(rawValue: subtypeName),
+            let importance = Importance(rawValue: importanceName),
             let state = IncidentState(rawValue: stateName)
-        else { throw IncidentError(.storage, "incident \(r["id"] as Int64) has an unknown subtype, importance or state") }
+        else {
+            throw IncidentError(.storage, "incident \(r["id"] as Int64) has an unknown subtype, importance or state")
+        }
         let risksJSON: String = r["risks"]
         let assessedJSON: String = r["assessed"]
         let risks = (try? JSONDecoder().decode([String].self, from: Data(risksJSON.utf8))) ?? []
@@ -264,10 +271,12 @@ public final class IncidentStore: Sendable {
     }
 
     static func appendAudit(
-        _ db: Database, _ incident: Int64, at: Double, actor: String, action: String, detail: String, reason: String? = nil
+        _ db: Database, _ incident: Int64, at: Double, actor: String, action: String, detail: String,
+        reason: String? = nil
     ) throws {
         try db.execute(
-            sql: "INSERT INTO incident_audit (incident_id, at, actor, action, detail, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            sql:
+                "INSERT INTO incident_audit (incident_id, at, actor, action, detail, reason) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [incident, at, actor, action, detail, reason])
     }
 }

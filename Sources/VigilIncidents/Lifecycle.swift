@@ -21,7 +21,9 @@ public enum Lifecycle {
     ]
 
     /// Why `incident` cannot move to `target` given its `notes`; empty when it can.
-    public static func problems(moving incident: Incident, to target: IncidentState, reason: String?, notes: [IncidentNote])
+    public static func problems(
+        moving incident: Incident, to target: IncidentState, reason: String?, notes: [IncidentNote]
+    )
         -> [String]
     {
         guard next[incident.state, default: []].contains(target) else {
@@ -29,7 +31,8 @@ public enum Lifecycle {
             return [
                 "incident \(incident.id) is \(incident.state.rawValue) and cannot move to \(target.rawValue)"
                     + (allowed.isEmpty
-                        ? " (\(incident.state.rawValue) is final)" : " (from \(incident.state.rawValue): \(allowed.joined(separator: ", ")))")
+                        ? " (\(incident.state.rawValue) is final)"
+                        : " (from \(incident.state.rawValue): \(allowed.joined(separator: ", ")))")
             ]
         }
         var problems: [String] = []

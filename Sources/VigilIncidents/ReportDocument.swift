@@ -69,14 +69,18 @@ public struct ReportDocument {
                 let width = chart.bars.map { $0.label.count }.max() ?? 0
                 for bar in chart.bars {
                     let n = top > 0 ? Int((bar.value / top * 30).rounded()) : 0
-                    out += bar.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                    out +=
+                        bar.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                         + String(repeating: "█", count: n) + " " + Self.number(bar.value) + "\n"
                 }
                 out += "```\n\n"
             }
             for chart in s.lines {
                 out += "**\(chart.title)**\n\n"
-                let header = [language == .zh ? "话题" : "topic", language == .zh ? "采样数" : "samples", language == .zh ? "最低" : "lowest", language == .zh ? "最近" : "latest"]
+                let header = [
+                    language == .zh ? "话题" : "topic", language == .zh ? "采样数" : "samples",
+                    language == .zh ? "最低" : "lowest", language == .zh ? "最近" : "latest",
+                ]
                 let rows = chart.series.map { series -> [String] in
                     let values = series.points.map(\.value)
                     return [
@@ -123,9 +127,14 @@ public struct ReportDocument {
             out += "<h2>\(Self.escape(s.heading))</h2>\n"
             for p in s.paragraphs { out += "<p>\(Self.escape(p))</p>\n" }
             for t in s.tables {
-                out += "<table><thead><tr>" + t.header.map { "<th>\(Self.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+                out +=
+                    "<table><thead><tr>" + t.header.map { "<th>\(Self.escape($0))</th>" }.joined()
+                    + "</tr></thead><tbody>\n"
                 for row in t.rows {
-                    out += "<tr>" + row.map { "<td>\(Self.escape($0).replacingOccurrences(of: "\n", with: "<br>"))</td>" }.joined() + "</tr>\n"
+                    out +=
+                        "<tr>"
+                        + row.map { "<td>\(Self.escape($0).replacingOccurrences(of: "\n", with: "<br>"))</td>" }
+                        .joined() + "</tr>\n"
                 }
                 out += "</tbody></table>\n"
             }
@@ -153,7 +162,8 @@ public struct ReportDocument {
                 "<text x=\"\(Int(labelWidth - 8))\" y=\"\(Int(y + 17))\" text-anchor=\"end\" font-size=\"13\">\(escape(bar.label))</text>"
             svg +=
                 "<rect x=\"\(Int(labelWidth))\" y=\"\(Int(y + 3))\" width=\"\(Int(w))\" height=\"\(Int(rowHeight - 8))\" fill=\"\(palette[i % palette.count])\"/>"
-            svg += "<text x=\"\(Int(labelWidth + w + 6))\" y=\"\(Int(y + 17))\" font-size=\"13\">\(number(bar.value))</text>\n"
+            svg +=
+                "<text x=\"\(Int(labelWidth + w + 6))\" y=\"\(Int(y + 17))\" font-size=\"13\">\(number(bar.value))</text>\n"
         }
         return svg + "</svg></figure>\n"
     }

@@ -51,8 +51,14 @@ public struct PlanStep: Sendable, Equatable {
 /// offending principals only if a person decides to.
 public struct ResponsePlans: Sendable, Equatable {
     public var steps: [Level: [PlanStep]] = [
-        .one: [PlanStep(.restrictTopic, immediate: true), PlanStep(.restrictedMode, immediate: true), PlanStep(.takeOffline, immediate: true)],
-        .two: [PlanStep(.restrictTopic, immediate: true), PlanStep(.restrictedMode, immediate: true), PlanStep(.takeOffline, immediate: true)],
+        .one: [
+            PlanStep(.restrictTopic, immediate: true), PlanStep(.restrictedMode, immediate: true),
+            PlanStep(.takeOffline, immediate: true),
+        ],
+        .two: [
+            PlanStep(.restrictTopic, immediate: true), PlanStep(.restrictedMode, immediate: true),
+            PlanStep(.takeOffline, immediate: true),
+        ],
         .three: [PlanStep(.restrictTopic, immediate: false), PlanStep(.restrictedMode, immediate: false)],
         .four: [PlanStep(.blockPrincipal, immediate: false)],
     ]

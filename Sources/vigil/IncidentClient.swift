@@ -51,8 +51,10 @@ struct IncidentClient {
             guard let incident = try? store.incident(action.incidentID) else { continue }
             let who = ((try? store.principals(of: incident.id, limit: 20)) ?? []).map(\.principal)
             let outcome = runner.run(action, incident: incident, principals: who)
-            try? store.finishAction(action.id, succeeded: outcome.succeeded, command: outcome.command, outcome: outcome.detail)
-            Stderr.write("response action \(action.action.rawValue)\(action.dryRun ? " (dry run)" : ""): \(outcome.detail)\n")
+            try? store.finishAction(
+                action.id, succeeded: outcome.succeeded, command: outcome.command, outcome: outcome.detail)
+            Stderr.write(
+                "response action \(action.action.rawValue)\(action.dryRun ? " (dry run)" : ""): \(outcome.detail)\n")
         }
     }
 
@@ -60,7 +62,11 @@ struct IncidentClient {
         _ base: URL, _ method: String, _ path: String, _ query: [String: String], _ body: [UInt8], _ token: String?
     ) throws -> IncidentAPI.Reply {
         var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)
-        if !query.isEmpty { components?.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        if !query.isEmpty {
+            components?.queryItems = query.sorted { $0.key < $1.key }.map {
+                URLQueryItem(name: $0.key, value: $0.value)
+            }
+        }
         guard let url = components?.url else {
             Stderr.write("vigil incidents: cannot make an address from \(base) and \(path)\n")
             throw ExitCode(ExitStatus.failure)
@@ -101,7 +107,9 @@ private final class ReplyBox: @unchecked Sendable {
 
 /// Options every `vigil incidents` command takes.
 struct IncidentOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The daemon's configuration file (state file, services, plans).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The daemon's configuration file (state file, services, plans).", valueName: "file"))
     var config: String = "/etc/vigil/vigil.yaml"
 
     @Option(
@@ -111,7 +119,10 @@ struct IncidentOptions: ParsableArguments {
             valueName: "url"))
     var api: String?
 
-    @Option(name: .long, help: ArgumentHelp("Read the API's bearer token from this file (default: the configuration's).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read the API's bearer token from this file (default: the configuration's).", valueName: "file"))
     var tokenFile: String?
 
     @Option(name: .long, help: "Who is acting, for the audit trail (default: $SUDO_USER or $USER).")
@@ -147,7 +158,8 @@ struct IncidentOptions: ParsableArguments {
         do {
             let store = try IncidentStore(path: cfg.statePath, policy: cfg.incidents)
             return IncidentClient(
-                transport: .local(IncidentAPI(store: store), ActionRunner(plans: cfg.incidents.plans), store), actor: actor)
+                transport: .local(IncidentAPI(store: store), ActionRunner(plans: cfg.incidents.plans), store),
+                actor: actor)
         } catch {
             Stderr.write("vigil incidents: \(error)\n")
             throw ExitCode(ExitStatus.failure)

@@ -25,13 +25,20 @@ struct IncidentsCommand: ParsableCommand {
               vigil incidents report --kind review --lang en --format html > review.html
               vigil incidents cases --search discrimination
             """,
-        subcommands: [List.self, Show.self, Assess.self, Grade.self, Transition.self, Note.self, Respond.self, Report.self, Cases.self]
+        subcommands: [
+            List.self, Show.self, Assess.self, Grade.self, Transition.self, Note.self, Respond.self, Report.self,
+            Cases.self,
+        ]
     )
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List incidents, newest first.")
         @OptionGroup var options: IncidentOptions
-        @Option(name: .long, help: "States, comma-separated: open, detected, assessing, confirmed, dismissed, contained, recovering, verifying, closed.")
+        @Option(
+            name: .long,
+            help:
+                "States, comma-separated: open, detected, assessing, confirmed, dismissed, contained, recovering, verifying, closed."
+        )
         var state: String?
         @Option(name: .long, help: "Levels, comma-separated: 1,2.")
         var level: String?
@@ -53,7 +60,10 @@ struct IncidentsCommand: ParsableCommand {
         func run() throws {
             let client = try options.client()
             var query = ["limit": String(limit), "offset": String(offset)]
-            for (k, v) in [("state", state), ("level", level), ("class", incidentClass), ("service", service), ("from", from), ("to", to)] {
+            for (k, v) in [
+                ("state", state), ("level", level), ("class", incidentClass), ("service", service), ("from", from),
+                ("to", to),
+            ] {
                 if let v { query[k] = v }
             }
             let reply = try client.call("GET", "/v1/incidents", query: query)
@@ -65,7 +75,8 @@ struct IncidentsCommand: ParsableCommand {
                 print(
                     [
                         "\(i["id"] ?? "")", (i["level"] as? Int).map(String.init) ?? "-", "\(i["state"] ?? "")",
-                        "\(i["class"] ?? "")/\(i["subtype"] ?? "")", "\(i["service"] ?? "")", "\(i["occurrences"] ?? 0)",
+                        "\(i["class"] ?? "")/\(i["subtype"] ?? "")", "\(i["service"] ?? "")",
+                        "\(i["occurrences"] ?? 0)",
                         "\(i["affected_users"] ?? 0)", Self.time(i["last_seen"]), "\(i["title"] ?? "")",
                     ].joined(separator: "\t"))
             }
@@ -82,7 +93,8 @@ struct IncidentsCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One incident: grade, reach, actions, notes and audit trail.")
+        static let configuration = CommandConfiguration(
+            abstract: "One incident: grade, reach, actions, notes and audit trail.")
         @OptionGroup var options: IncidentOptions
         @Argument(help: "The incident's id.") var id: Int64
         @Flag(name: .long, help: "The API's JSON answer.") var json = false
@@ -95,16 +107,28 @@ struct IncidentsCommand: ParsableCommand {
             let i = o["incident"] as? [String: Any] ?? [:]
             let t = List.time
             print("Incident #\(id): \(i["title"] ?? "")")
-            print("  class      \(i["class"] ?? "")/\(i["subtype"] ?? "")   risks \((i["risks"] as? [String])?.joined(separator: ", ") ?? "")\(i["topic"].map { "   topic \($0)" } ?? "")")
-            print("  state      \(i["state"] ?? "")\((i["went_offline"] as? Bool) == true ? "   (service taken offline: closing needs an online review)" : "")")
-            print("  level      \((i["level"] as? Int).map(String.init) ?? "none")\((i["level_confirmed"] as? Bool) == true ? " (confirmed)" : " (proposed)")   importance \(i["importance"] ?? "")   business loss \(i["business_loss"] ?? "-")   social harm \(i["social_harm"] ?? "-")")
-            print("  reach      \(i["occurrences"] ?? 0) occurrence(s), \(i["affected_users"] ?? 0) affected user(s), service \(i["service"] ?? "")")
+            print(
+                "  class      \(i["class"] ?? "")/\(i["subtype"] ?? "")   risks \((i["risks"] as? [String])?.joined(separator: ", ") ?? "")\(i["topic"].map { "   topic \($0)" } ?? "")"
+            )
+            print(
+                "  state      \(i["state"] ?? "")\((i["went_offline"] as? Bool) == true ? "   (service taken offline: closing needs an online review)" : "")"
+            )
+            print(
+                "  level      \((i["level"] as? Int).map(String.init) ?? "none")\((i["level_confirmed"] as? Bool) == true ? " (confirmed)" : " (proposed)")   importance \(i["importance"] ?? "")   business loss \(i["business_loss"] ?? "-")   social harm \(i["social_harm"] ?? "-")"
+            )
+            print(
+                "  reach      \(i["occurrences"] ?? 0) occurrence(s), \(i["affected_users"] ?? 0) affected user(s), service \(i["service"] ?? "")"
+            )
             print("  seen       \(t(i["first_seen"])) … \(t(i["last_seen"]))")
-            if let r = i["report_required_at"] { print("  REPORT     immediate report to the authority required since \(t(r))") }
+            if let r = i["report_required_at"] {
+                print("  REPORT     immediate report to the authority required since \(t(r))")
+            }
             if let actions = o["actions"] as? [[String: Any]], !actions.isEmpty {
                 print("Response actions:")
                 for a in actions {
-                    print("  \(a["action"] ?? "") (level \(a["level"] ?? "") plan\((a["dry_run"] as? Bool) == true ? ", dry run" : "")): \(a["state"] ?? "") \(a["outcome"] ?? "")")
+                    print(
+                        "  \(a["action"] ?? "") (level \(a["level"] ?? "") plan\((a["dry_run"] as? Bool) == true ? ", dry run" : "")): \(a["state"] ?? "") \(a["outcome"] ?? "")"
+                    )
                 }
             }
             if let notes = o["notes"] as? [[String: Any]], !notes.isEmpty {
@@ -113,7 +137,9 @@ struct IncidentsCommand: ParsableCommand {
             }
             print("Audit trail:")
             for a in o["audit"] as? [[String: Any]] ?? [] {
-                print("  \(t(a["at"])) \(a["actor"] ?? "") \(a["action"] ?? ""): \(a["detail"] ?? "")\(a["reason"].map { " — \($0)" } ?? "")")
+                print(
+                    "  \(t(a["at"])) \(a["actor"] ?? "") \(a["action"] ?? ""): \(a["detail"] ?? "")\(a["reason"].map { " — \($0)" } ?? "")"
+                )
             }
         }
     }
@@ -123,7 +149,8 @@ struct IncidentsCommand: ParsableCommand {
             abstract: "Record an assessment: the grade's inputs and the incident's reach; the level is proposed again.")
         @OptionGroup var options: IncidentOptions
         @Argument(help: "The incident's id.") var id: Int64
-        @Option(name: .long, help: "Importance of the service and its data: critical, important, ordinary.") var importance: String?
+        @Option(name: .long, help: "Importance of the service and its data: critical, important, ordinary.")
+        var importance: String?
         @Option(name: .long, help: "Business loss: critical, serious, major, minor.") var businessLoss: String?
         @Option(name: .long, help: "Social harm: critical, serious, major, ordinary.") var socialHarm: String?
         @Option(name: .long, help: "Affected users.") var affectedUsers: Int?
@@ -138,7 +165,10 @@ struct IncidentsCommand: ParsableCommand {
             for (k, v) in [("importance", importance), ("business_loss", businessLoss), ("social_harm", socialHarm)] {
                 if let v { body[k] = v }
             }
-            for (k, v) in [("affected_users", affectedUsers), ("occurrences", occurrences), ("records_leaked", recordsLeaked), ("spread", spread)] {
+            for (k, v) in [
+                ("affected_users", affectedUsers), ("occurrences", occurrences), ("records_leaked", recordsLeaked),
+                ("spread", spread),
+            ] {
                 if let v { body[k] = v }
             }
             if let outageMinutes { body["outage_minutes"] = outageMinutes }
@@ -172,7 +202,8 @@ struct IncidentsCommand: ParsableCommand {
 
     struct Transition: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move an incident along: assessing, confirmed, dismissed, contained, recovering, verifying, closed.",
+            abstract:
+                "Move an incident along: assessing, confirmed, dismissed, contained, recovering, verifying, closed.",
             discussion: """
                 detected → assessing → confirmed → contained → recovering → verifying → closed; dismissed (a false positive) needs a reason. Closing needs a closure application, a verification note and evidence, and an online review when the response took the service offline; give them here or earlier with `note`.
                 """)
@@ -201,7 +232,9 @@ struct IncidentsCommand: ParsableCommand {
 
     struct Note: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a note: general, cause, lesson, measure, closure_application, verification, evidence, online_review, stakeholder_notice.")
+            abstract:
+                "Add a note: general, cause, lesson, measure, closure_application, verification, evidence, online_review, stakeholder_notice."
+        )
         @OptionGroup var options: IncidentOptions
         @Argument(help: "The incident's id.") var id: Int64
         @Argument(help: "The note's text.") var text: String
@@ -209,7 +242,8 @@ struct IncidentsCommand: ParsableCommand {
 
         func run() throws {
             let client = try options.client()
-            let o = client.object(try client.call("POST", "/v1/incidents/\(id)/notes", body: ["kind": kind, "text": text]))
+            let o = client.object(
+                try client.call("POST", "/v1/incidents/\(id)/notes", body: ["kind": kind, "text": text]))
             let n = o["note"] as? [String: Any] ?? [:]
             print("note \(n["id"] ?? "") added to incident \(id) (\(n["kind"] ?? kind))")
         }
@@ -217,11 +251,15 @@ struct IncidentsCommand: ParsableCommand {
 
     struct Respond: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Carry out the incident's response plan at its level (or the actions named); a dry run unless --live.",
-            discussion: "Actions: restrict_topic, block_principal, restricted_mode, take_offline. Each runs the command or webhook configured under incidents.plans.actions; the outcome goes in the audit trail.")
+            abstract:
+                "Carry out the incident's response plan at its level (or the actions named); a dry run unless --live.",
+            discussion:
+                "Actions: restrict_topic, block_principal, restricted_mode, take_offline. Each runs the command or webhook configured under incidents.plans.actions; the outcome goes in the audit trail."
+        )
         @OptionGroup var options: IncidentOptions
         @Argument(help: "The incident's id.") var id: Int64
-        @Option(name: .long, help: "An action to take (repeatable; default: every step of the level's plan).") var action: [String] = []
+        @Option(name: .long, help: "An action to take (repeatable; default: every step of the level's plan).")
+        var action: [String] = []
         @Flag(name: .long, help: "Really do it (the configuration's dry_run otherwise decides).") var live = false
         @Option(name: .long, help: "Why (required).") var reason: String = ""
 
@@ -231,7 +269,9 @@ struct IncidentsCommand: ParsableCommand {
             let client = try options.client()
             let o = client.object(try client.call("POST", "/v1/incidents/\(id)/respond", body: body))
             for a in o["actions"] as? [[String: Any]] ?? [] {
-                print("\(a["action"] ?? "")\t\(a["state"] ?? "")\t\((a["dry_run"] as? Bool) == true ? "dry run" : "live")")
+                print(
+                    "\(a["action"] ?? "")\t\(a["state"] ?? "")\t\((a["dry_run"] as? Bool) == true ? "dry run" : "live")"
+                )
             }
         }
     }
@@ -256,8 +296,12 @@ struct IncidentsCommand: ParsableCommand {
             guard IncidentReports.Kind(rawValue: k) != nil else {
                 throw ValidationError("--kind must be incident, authority, filing or review, not '\(k)'")
             }
-            if (k == "incident" || k == "authority") && id == nil { throw ValidationError("a \(k) report needs an incident id") }
-            if (k == "filing" || k == "review") && id != nil { throw ValidationError("a \(k) report covers a period: drop the id, use --from/--to") }
+            if (k == "incident" || k == "authority") && id == nil {
+                throw ValidationError("a \(k) report needs an incident id")
+            }
+            if (k == "filing" || k == "review") && id != nil {
+                throw ValidationError("a \(k) report covers a period: drop the id, use --from/--to")
+            }
         }
 
         func run() throws {
@@ -302,7 +346,9 @@ struct IncidentsCommand: ParsableCommand {
             for c in client.object(reply)["cases"] as? [[String: Any]] ?? [] {
                 print("#\(c["incident"] ?? "") \(c["summary"] ?? "")")
                 for (k, label) in [("cause", "cause"), ("measures", "measures"), ("lessons", "lessons")] {
-                    if let v = c[k] as? String, !v.isEmpty { print("    \(label): \(v.replacingOccurrences(of: "\n", with: "; "))") }
+                    if let v = c[k] as? String, !v.isEmpty {
+                        print("    \(label): \(v.replacingOccurrences(of: "\n", with: "; "))")
+                    }
                 }
             }
         }

@@ -19,7 +19,8 @@ struct Vigil: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            RunCommand.self, AlertsCommand.self, SilencesCommand.self, IncidentsCommand.self, ScanCommand.self, RulesCommand.self,
+            RunCommand.self, AlertsCommand.self, SilencesCommand.self, IncidentsCommand.self, ScanCommand.self,
+            RulesCommand.self,
         ]
     )
 

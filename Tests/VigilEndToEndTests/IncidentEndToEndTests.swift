@@ -113,7 +113,10 @@ struct IncidentDeskEndToEndTests {
             // The duty officer assesses social harm as serious, over the daemon's API.
             let remote = ["--config", config.path, "--api", api, "--actor", "duty-officer"]
             let assess = try vigil(
-                ["incidents", "assess", String(id), "--social-harm", "serious", "--reason", "reposted on two platforms"]
+                [
+                    "incidents", "assess", String(id), "--social-harm", "serious", "--reason",
+                    "reposted on two platforms",
+                ]
                     + remote)
             #expect(assess.status == 0, "\(assess.err)")
             #expect(assess.out.contains("level 2"))
@@ -133,10 +136,14 @@ struct IncidentDeskEndToEndTests {
                 }, "\(daemon.err)")
             let actions = shown["actions"] as? [[String: Any]] ?? []
             #expect(actions.allSatisfy { $0["dry_run"] as? Bool == true && $0["level"] as? Int == 2 })
-            #expect(Set(actions.compactMap { $0["action"] as? String }) == ["restrict_topic", "restricted_mode", "take_offline"])
+            #expect(
+                Set(actions.compactMap { $0["action"] as? String }) == [
+                    "restrict_topic", "restricted_mode", "take_offline",
+                ])
             #expect((shown["incident"] as? [String: Any])?["went_offline"] as? Bool == true)
             let audit = shown["audit"] as? [[String: Any]] ?? []
-            #expect(audit.contains { $0["actor"] as? String == "duty-officer" && $0["action"] as? String == "assessed" })
+            #expect(
+                audit.contains { $0["actor"] as? String == "duty-officer" && $0["action"] as? String == "assessed" })
             // Along the lifecycle; closing needs the online review and the verification.
             let local = ["--config", config.path, "--actor", "incident-lead"]
             for state in ["confirmed", "contained", "recovering", "verifying"] {
@@ -206,16 +213,22 @@ struct IncidentDeskEndToEndTests {
             let auth = ["Authorization": "Bearer t0ken", "Content-Type": "application/json"]
             let before = http("GET", api + "/v1/incidents/1", headers: auth).text
             let grade = Data(#"{"level": 1, "reason": "x"}"#.utf8)
-            #expect(http("POST", api + "/v1/incidents/1/grade", headers: ["Authorization": "Bearer nope"], body: grade).status == 401)
+            #expect(
+                http("POST", api + "/v1/incidents/1/grade", headers: ["Authorization": "Bearer nope"], body: grade)
+                    .status == 401)
             #expect(http("GET", api + "/v1/incidents").status == 401)
             let malformed = http("POST", api + "/v1/incidents/1/grade", headers: auth, body: Data("{level: 1".utf8))
             #expect(malformed.status == 400)
             #expect((malformed.json?["error"] as? [String: Any])?["message"] as? String != nil)
             #expect(http("POST", api + "/v1/incidents/77/grade", headers: auth, body: grade).status == 404)
-            let invalid = http("POST", api + "/v1/incidents/1/transition", headers: auth, body: Data(#"{"to": "closed"}"#.utf8))
+            let invalid = http(
+                "POST", api + "/v1/incidents/1/transition", headers: auth, body: Data(#"{"to": "closed"}"#.utf8))
             #expect(invalid.status == 409)
             #expect(http("GET", api + "/v1/incidents/1", headers: auth).text == before)
-            let bad = try vigil(["incidents", "grade", "1", "--level", "1", "--reason", "x", "--config", config.path, "--api", api, "--token-file", "/nonexistent"])
+            let bad = try vigil([
+                "incidents", "grade", "1", "--level", "1", "--reason", "x", "--config", config.path, "--api", api,
+                "--token-file", "/nonexistent",
+            ])
             #expect(bad.status == 2)
             let page = http("GET", api + "/v1/incidents?limit=1", headers: auth).json
             #expect(page?["total"] as? Int == 1)

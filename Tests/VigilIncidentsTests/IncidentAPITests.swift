@@ -65,7 +65,8 @@ import VigilTaxonomy
         let file = try TempStateFile()
         let store = try file.store()
         let risks = ["A.2.a", "A.2.b", "A.2.c", "A.2.d", "A.2.e"]
-        try store.take(risks.enumerated().map { contentAlert("k\($0.offset)", risk: $0.element, at: Double($0.offset)) })
+        try store.take(
+            risks.enumerated().map { contentAlert("k\($0.offset)", risk: $0.element, at: Double($0.offset)) })
         try store.grade(5, level: .three, actor: "x", reason: "r")
         let api = IncidentAPI(store: store)
         var (status, o) = call(api, "GET", "/v1/incidents", query: ["limit": "2"])
@@ -94,12 +95,16 @@ import VigilTaxonomy
         }
         let period = ["from": "1779990000", "to": "1780010000"]
         let filing = get("/v1/reports/filing", period.merging(["format": "json"]) { $1 })
-        let filed = (try JSONSerialization.jsonObject(with: Data(filing.body.utf8)) as? [String: Any])?["incidents"] as? [[String: Any]]
+        let filed =
+            (try JSONSerialization.jsonObject(with: Data(filing.body.utf8)) as? [String: Any])?["incidents"]
+            as? [[String: Any]]
         #expect(filed?.compactMap { $0["id"] as? Int } == [1])  // level 4 only
         let md = get("/v1/reports/filing", period)
         #expect(md.contentType.hasPrefix("text/markdown") && md.body.contains("四级") && md.body.contains("歧视"))
         let review = get("/v1/reports/review", period.merging(["format": "html", "lang": "en"]) { $1 })
-        #expect(review.body.hasPrefix("<!DOCTYPE html>") && review.body.contains("<svg") && review.body.contains("Repeat offenders"))
+        #expect(
+            review.body.hasPrefix("<!DOCTYPE html>") && review.body.contains("<svg")
+                && review.body.contains("Repeat offenders"))
         #expect(review.body.contains("drug-x") && review.body.contains("polyline"))
         #expect(!review.body.contains("<script"))
         let authority = get("/v1/incidents/2/report", ["kind": "authority"])

@@ -72,7 +72,8 @@ import VigilTaxonomy
         let file = try TempStateFile()
         let store = try file.store()
         let overRefusal = Alert(
-            key: "o", rule: "over_refusal", severity: .warning, subtype: .other, summary: "x", labels: [:], observedAt: 0)
+            key: "o", rule: "over_refusal", severity: .warning, subtype: .other, summary: "x", labels: [:],
+            observedAt: 0)
         let notice = Alert(
             key: "n", rule: "incident_level_changed", severity: .critical, subtype: .illegal, summary: "x",
             labels: [:], observedAt: 0)
@@ -85,10 +86,12 @@ import VigilTaxonomy
 @Suite struct GradingOnTheDeskTests {
     @Test func rulesProposeLossAndHarmFromTheFacts() throws {
         let file = try TempStateFile()
-        let store = try file.store(DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
+        let store = try file.store(
+            DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
         try store.take([contentAlert("a")])
         #expect(try store.incident(1).level == .four)  // important × minor = 4, important × ordinary = 4
-        var i = try store.assess(1, Assessment(facts: AssessedFacts(affectedUsers: 10_000)), actor: "duty", reason: "logs")
+        var i = try store.assess(
+            1, Assessment(facts: AssessedFacts(affectedUsers: 10_000)), actor: "duty", reason: "logs")
         #expect(i.businessLoss == .major && i.socialHarm == .ordinary)
         #expect(i.level == .three)  // important × major = 3
         i = try store.assess(1, Assessment(facts: AssessedFacts(spread: 1_000)), actor: "duty", reason: "reposts")
@@ -105,7 +108,8 @@ import VigilTaxonomy
         #expect(try store.incident(1).level == .three)  // ordinary × serious = 3
         try store.grade(1, level: .two, actor: "lead", reason: "regulator asked")
         // More facts would propose another level, but a person set it.
-        let i = try store.assess(1, Assessment(facts: AssessedFacts(affectedUsers: 5)), actor: "duty", reason: "recount")
+        let i = try store.assess(
+            1, Assessment(facts: AssessedFacts(affectedUsers: 5)), actor: "duty", reason: "recount")
         #expect(i.level == .two && i.levelConfirmed)
         #expect(i.businessLoss == .serious && i.businessLossConfirmed)
     }
@@ -143,9 +147,11 @@ import VigilTaxonomy
     /// `count` alerts spread evenly over `span` seconds.
     func incident(count: Int, span: Double, users: Int) throws -> Incident {
         let file = try TempStateFile()
-        let store = try file.store(DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
+        let store = try file.store(
+            DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
         try store.take([contentAlert("first", at: 0)])
-        try store.assess(1, Assessment(businessLoss: .major, facts: AssessedFacts(affectedUsers: users)), actor: "d", reason: "r")
+        try store.assess(
+            1, Assessment(businessLoss: .major, facts: AssessedFacts(affectedUsers: users)), actor: "d", reason: "r")
         let step = count > 1 ? span / Double(count - 1) : 0
         try store.take((1..<count).map { contentAlert("k\($0)", at: Double($0) * step) })
         return try store.incident(1)
@@ -178,9 +184,11 @@ import VigilTaxonomy
 
     @Test func meetingTheRuleRaisesAnUrgentNotice() throws {
         let file = try TempStateFile()
-        let store = try file.store(DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
+        let store = try file.store(
+            DeskPolicy.with { $0.services = [ServiceProfile(name: "chat", importance: .important)] })
         try store.take((0..<5).map { contentAlert("k\($0)", at: Double($0) * 60) })
-        try store.assess(1, Assessment(businessLoss: .major, facts: AssessedFacts(affectedUsers: 12_000)), actor: "d", reason: "r")
+        try store.assess(
+            1, Assessment(businessLoss: .major, facts: AssessedFacts(affectedUsers: 12_000)), actor: "d", reason: "r")
         #expect(try store.pendingNotices().map(\.kind).contains("report_required"))
         #expect(try store.audit(1).contains { $0.action == "report_required" })
     }
@@ -233,13 +241,17 @@ import VigilTaxonomy
             try store.transition(1, to: .closed, actor: "x", reason: "done")
             Issue.record("closed without the paperwork")
         } catch let e {
-            #expect(e.message.contains("closure application") && e.message.contains("verification") && e.message.contains("evidence"))
+            #expect(
+                e.message.contains("closure application") && e.message.contains("verification")
+                    && e.message.contains("evidence"))
         }
         try store.note(1, kind: .cause, text: "stereotype in fine-tuning data", actor: "x")
         try store.note(1, kind: .lesson, text: "co-occurrence rules for gender terms", actor: "x")
         let closed = try store.transition(
             1, to: .closed, actor: "lead", reason: "fixed",
-            notes: [(.closureApplication, "apply"), (.verification, "retested 300 questions"), (.evidence, "report.pdf")])
+            notes: [
+                (.closureApplication, "apply"), (.verification, "retested 300 questions"), (.evidence, "report.pdf"),
+            ])
         #expect(closed.state == .closed && closed.closedAt != nil && closed.containedAt != nil)
         let cases = try store.cases(search: "co-occurrence")
         #expect(cases.map(\.incidentID) == [1])
@@ -270,7 +282,8 @@ import VigilTaxonomy
         } catch let e {
             #expect(e.message.contains("online review"))
         }
-        let closed = try store.transition(1, to: .closed, actor: "x", reason: "r", notes: paperwork + [(.onlineReview, "approved")])
+        let closed = try store.transition(
+            1, to: .closed, actor: "x", reason: "r", notes: paperwork + [(.onlineReview, "approved")])
         #expect(closed.state == .closed)
     }
 }
@@ -281,7 +294,9 @@ import VigilTaxonomy
         let store = try file.store()
         try store.take([contentAlert("a")])
         let db = try DatabaseQueue(path: file.path)
-        #expect(throws: (any Error).self) { try db.write { try $0.execute(sql: "UPDATE incident_audit SET actor = 'mallory'") } }
+        #expect(throws: (any Error).self) {
+            try db.write { try $0.execute(sql: "UPDATE incident_audit SET actor = 'mallory'") }
+        }
         #expect(throws: (any Error).self) { try db.write { try $0.execute(sql: "DELETE FROM incident_audit") } }
         #expect(try store.audit(1).allSatisfy { $0.actor != "mallory" })
     }
@@ -314,7 +329,9 @@ import VigilTaxonomy
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         let policy = DeskPolicy.with {
             $0.plans.dryRun = false
-            $0.plans.executors[.blockPrincipal] = .command([script.path, "block", "{principals}", "incident-{incident}"])
+            $0.plans.executors[.blockPrincipal] = .command([
+                script.path, "block", "{principals}", "incident-{incident}",
+            ])
         }
         let store = try file.store(policy)
         try store.take([contentAlert("a", user: "u-7")])
@@ -322,7 +339,8 @@ import VigilTaxonomy
         #expect(asked.map(\.state) == [.pending] && asked.allSatisfy { !$0.dryRun })
         let runner = ActionRunner(plans: policy.plans)
         for a in try store.claimPendingActions() {
-            let o = runner.run(a, incident: try store.incident(1), principals: try store.principals(of: 1).map(\.principal))
+            let o = runner.run(
+                a, incident: try store.incident(1), principals: try store.principals(of: 1).map(\.principal))
             #expect(o.succeeded, "\(o.detail)")
             try store.finishAction(a.id, succeeded: o.succeeded, command: o.command, outcome: o.detail)
         }

@@ -9,13 +9,16 @@ final class TempStateFile {
     var path: String { directory.appendingPathComponent("vigil.db").path }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-incidents-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "vigil-incidents-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func store(_ policy: DeskPolicy = DeskPolicy()) throws -> IncidentStore { try IncidentStore(path: path, policy: policy) }
+    func store(_ policy: DeskPolicy = DeskPolicy()) throws -> IncidentStore {
+        try IncidentStore(path: path, policy: policy)
+    }
 }
 
 /// A content alert on an output, as the daemon raises it for risk `risk`.
