@@ -44,6 +44,10 @@ public struct IncidentReports {
         ids.map { id in Risk.named(id).map { "\(id) \(language == .zh ? $0.zh : $0.en)" } ?? id }.joined(separator: "；")
     }
     func importanceName(_ i: Importance) -> String { language == .zh ? i.zh : i.rawValue }
+    func actionState(_ s: ActionRecord.State) -> String {
+        guard language == .zh else { return s.rawValue }
+        return ["pending": "待执行", "running": "执行中", "done": "已完成", "failed": "失败"][s.rawValue] ?? s.rawValue
+    }
 
     // MARK: One incident
 
@@ -173,7 +177,8 @@ public struct IncidentReports {
                     rows: actions.map { a in
                         [
                             language == .zh ? a.action.zh : a.action.rawValue, String(a.level.rawValue),
-                            a.dryRun ? t("演练（未实际执行）", "dry run") : t("实际执行", "live"), a.state.rawValue, a.outcome ?? "",
+                            a.dryRun ? t("演练（未实际执行）", "dry run") : t("实际执行", "live"), actionState(a.state),
+                            a.outcome ?? "",
                         ]
                     }))
         }
