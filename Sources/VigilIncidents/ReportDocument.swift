@@ -181,12 +181,14 @@ public struct ReportDocument {
         }
         let span = max(t1 - t0, 1)
         let lowest = min(chart.series.flatMap { $0.points.map(\.value) }.min() ?? 0, chart.threshold ?? 1)
-        let floor = max(0, (lowest * 10).rounded(.down) / 10 - 0.05)
+        // Gridlines on round percentages: every 5 points, or every 10 or 25 for a wider range.
+        let floor = max(0, (lowest * 20).rounded(.down) / 20 - 0.05)
+        let step = 1 - floor > 0.5 ? 0.25 : (1 - floor > 0.25 ? 0.1 : 0.05)
         func x(_ t: Double) -> Double { left + (t - t0) / span * (width - left - right) }
         func y(_ v: Double) -> Double { topPad + (1 - (v - floor) / (1 - floor)) * (height - topPad - bottom) }
         var svg =
             "<figure><figcaption>\(escape(chart.title))</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\" aria-label=\"\(escape(chart.title))\">\n"
-        for tick in stride(from: floor, through: 1.0001, by: max((1 - floor) / 4, 0.01)) {
+        for tick in stride(from: 1.0, through: floor - 0.0001, by: -step) {
             svg +=
                 "<line x1=\"\(Int(left))\" x2=\"\(Int(width - right))\" y1=\"\(Int(y(tick)))\" y2=\"\(Int(y(tick)))\" stroke=\"#e3e6ee\"/><text x=\"\(Int(left - 6))\" y=\"\(Int(y(tick) + 4))\" text-anchor=\"end\" font-size=\"11\">\(percent(tick))</text>\n"
         }
