@@ -238,7 +238,10 @@ public final class IncidentStore: Sendable {
         return Incident(
             id: r["id"], groupingKey: r["grouping_key"], subtype: subtype, risks: risks, topic: r["topic"],
             service: r["service"], title: r["title"], firstSeen: r["first_seen"], lastSeen: r["last_seen"],
-            observed: IncidentFacts(occurrences: r["occurrences"], affectedUsers: r["affected_users"]),
+            // Each data-leak alert is one output that carried personal data or a secret.
+            observed: IncidentFacts(
+                occurrences: r["occurrences"], affectedUsers: r["affected_users"],
+                recordsLeaked: subtype == .leak ? r["occurrences"] : 0),
             assessed: assessed, importance: importance,
             businessLoss: (r["business_loss"] as String?).flatMap(BusinessLoss.init(rawValue:)),
             businessLossConfirmed: r["business_loss_confirmed"],

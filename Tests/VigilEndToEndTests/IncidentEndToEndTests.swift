@@ -236,4 +236,46 @@ struct IncidentDeskEndToEndTests {
             #expect(metrics.contains("vigil_incidents_open{level=\"4\"} 1"))
         }
     }
+
+    @Test func aLiveWebhookActionReachesTheGatewayAndIsRecorded() throws {
+        try TempDir.with { tmp in
+            let gatewayAdmin = try WebhookReceiver()
+            defer { gatewayAdmin.stop() }
+            var yaml = try String(contentsOf: try incidentConfig(tmp, importance: "ordinary"), encoding: .utf8)
+            yaml += """
+                  plans:
+                    dry_run: false
+                    actions:
+                      block_principal:
+                        webhook: \(gatewayAdmin.url)
+                        headers: {X-Token: admin-secret}
+
+                """
+            let config = try tmp.write("vigil.yaml", Data(yaml.utf8))
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), [riskyOutput("w-1")])
+            #expect(try eventually { try listedIncidents(config).count == 1 }, "\(daemon.err)")
+            let respond = try vigil([
+                "incidents", "respond", "1", "--reason", "user keeps asking", "--config", config.path,
+            ])
+            #expect(respond.status == 0, "\(respond.err)")
+            #expect(respond.out.contains("block_principal"))
+            // The CLI runs what it asked for; the daemon's desk may claim it first.
+            #expect(eventually(10) { !gatewayAdmin.accepted.isEmpty })
+            let call = try #require(gatewayAdmin.accepted.first)
+            #expect(call.headers["x-token"] == "admin-secret")
+            #expect(call.json?["action"] as? String == "block_principal")
+            #expect(call.json?["principals"] as? String == "u-1")
+            #expect(call.json?["incident"] as? String == "1")
+            var actions: [[String: Any]] = []
+            #expect(
+                try eventually(10) {
+                    actions = try shownIncident(config, 1)["actions"] as? [[String: Any]] ?? []
+                    return actions.first?["state"] as? String == "done"
+                })
+            #expect(actions.first?["dry_run"] as? Bool == false)
+            #expect((actions.first?["outcome"] as? String)?.hasPrefix("HTTP 200") == true)
+        }
+    }
 }

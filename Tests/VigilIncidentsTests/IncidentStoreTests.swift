@@ -383,3 +383,19 @@ import VigilTaxonomy
         #expect(try store2.actions(of: 1).isEmpty)
     }
 }
+
+@Suite struct ObservedFactsTests {
+    @Test func dataLeakAlertsCountLeakedRecords() throws {
+        let file = try TempStateFile()
+        let store = try file.store()
+        let leaks = (0..<3).map { n in
+            Alert(
+                key: "l\(n)", rule: "data_leak", severity: .critical, subtype: .leak, summary: "cn_id in output",
+                labels: ["source": "gateway", "signal": "cn_id", "user_id": "u-\(n)"], observedAt: Double(n))
+        }
+        try store.take(leaks)
+        let i = try store.incident(1)
+        #expect(i.incidentClass == .data && i.facts.recordsLeaked == 3)
+        #expect(try store.incident(1).risks.isEmpty)  // a PII kind is not a risk id
+    }
+}
