@@ -11,18 +11,19 @@ struct IncidentsCommand: ParsableCommand {
 
             Every command works on the state file named by --config, safe while the daemon runs, or on a running daemon's API with --api. Times: a date (2026-11-01), an ISO time, or Unix seconds.
 
-            A day on the desk:
+            A day on the desk (add --config FILE, or --api URL):
               vigil incidents list --state open
               vigil incidents show 12
-              vigil incidents assess 12 --social-harm serious --reason "spread on two platforms"
-              vigil incidents grade 12 --level 2 --reason "confirmed by the duty officer"
-              vigil incidents transition 12 confirmed --reason "not a false positive"
-              vigil incidents respond 12 --reason "level-2 plan"            (dry run unless --live)
-              vigil incidents note 12 --kind cause "model fine-tune drifted on medical claims"
-              vigil incidents transition 12 closed --application "…" --verification "…" --evidence "…" --online-review "…"
-              vigil incidents report 12 --kind authority --format html > report.html
-              vigil incidents report --kind filing --from 2026-10-01 --to 2026-11-01
-              vigil incidents report --kind review --lang en --format html > review.html
+              vigil incidents assess 12 --social-harm serious --reason "reposted"
+              vigil incidents grade 12 --level 2 --reason "duty officer agrees"
+              vigil incidents transition 12 confirmed --reason "not a false alarm"
+              vigil incidents respond 12 --reason "level-2 plan"   (dry run)
+              vigil incidents note 12 --kind cause "fine-tune drifted"
+              vigil incidents transition 12 closed --application A \\
+                --verification V --evidence E --online-review R
+              vigil incidents report 12 --kind authority --format html
+              vigil incidents report --kind filing --from 2026-10-01
+              vigil incidents report --kind review --lang en --format html
               vigil incidents cases --search discrimination
             """,
         subcommands: [
