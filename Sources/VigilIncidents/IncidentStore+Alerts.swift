@@ -28,16 +28,25 @@ extension IncidentStore {
     ) throws(IncidentError) -> [Intake] {
         let policy = self.policy
         return try write { db in
+            var batch = Batch()
             var out: [Intake] = []
-            for alert in alerts { out.append(try Self.take(db, alert, policy: policy, now: now)) }
+            for alert in alerts { out.append(try Self.take(db, alert, into: &batch, policy: policy, now: now)) }
+            // Each incident the batch touched is written once, however many alerts joined it.
+            for incident in batch.open.values where batch.dirty.contains(incident.id) { try Self.save(db, incident) }
             if let id = throughAlertID {
-                try db.execute(
+                try db.cachedStatement(
                     sql:
-                        "INSERT INTO desk_cursor (name, alert_id) VALUES ('alerts', ?) ON CONFLICT (name) DO UPDATE SET alert_id = max(alert_id, excluded.alert_id)",
-                    arguments: [id])
+                        "INSERT INTO desk_cursor (name, alert_id) VALUES ('alerts', ?) ON CONFLICT (name) DO UPDATE SET alert_id = max(alert_id, excluded.alert_id)"
+                ).execute(arguments: [id])
             }
             return out
         }
+    }
+
+    /// The incidents a batch of alerts is working on, by grouping key, and those changed.
+    private struct Batch {
+        var open: [String: Incident] = [:]
+        var dirty: Set<Int64> = []
     }
 
     /// The grouping key of an alert: class, subtype, risk or topic (else the rule), service.
@@ -51,38 +60,45 @@ extension IncidentStore {
         alert.labels["user_id"] ?? alert.labels["client_ip"] ?? alert.labels["api_key"]
     }
 
-    private static func take(_ db: Database, _ alert: Alert, policy: DeskPolicy, now: Double) throws -> Intake {
+    private static func take(
+        _ db: Database, _ alert: Alert, into batch: inout Batch, policy: DeskPolicy, now: Double
+    ) throws -> Intake {
         guard policy.opensIncidents(alert.rule) else { return .ignored }
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?", arguments: [alert.key])
-            == true
+        if try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?"), arguments: [alert.key]) == true
         {
             return .duplicate
         }
         let service = policy.service(forSource: alert.labels["source"])
         let key = groupingKey(alert, service: service.name)
         let at = alert.observedAt
-        let open = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT * FROM incidents WHERE grouping_key = ? AND state NOT IN ('closed', 'dismissed') AND last_seen >= ?
-                ORDER BY id DESC LIMIT 1
-                """, arguments: [key, at - policy.groupWindow])
         var incident: Incident
         let intake: Intake
-        if let open {
-            incident = try Self.incident(from: open)
+        if let cached = batch.open[key], cached.lastSeen >= at - policy.groupWindow {
+            incident = cached
+            intake = .joined(incident.id)
+        } else if batch.open[key] == nil,
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM incidents
+                        WHERE grouping_key = ? AND state NOT IN ('closed', 'dismissed') AND last_seen >= ?
+                        ORDER BY id DESC LIMIT 1
+                        """), arguments: [key, at - policy.groupWindow])
+        {
+            incident = try Self.incident(from: row)
             intake = .joined(incident.id)
         } else {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO incidents (grouping_key, subtype, incident_class, topic, service, title, first_seen, last_seen,
                       importance, state, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'detected', ?, ?)
-                    """,
-                arguments: [
-                    key, alert.subtype.rawValue, alert.incidentClass.rawValue, alert.labels["topic"], service.name,
-                    alert.summary, at, at, service.importance.rawValue, now, now,
-                ])
+                    """
+            ).execute(arguments: [
+                key, alert.subtype.rawValue, alert.incidentClass.rawValue, alert.labels["topic"], service.name,
+                alert.summary, at, at, service.importance.rawValue, now, now,
+            ])
             let id = db.lastInsertedRowID
             try appendAudit(
                 db, id, at: now, actor: "vigil", action: "opened",
@@ -93,24 +109,24 @@ extension IncidentStore {
             intake = .opened(id)
         }
         let principal = principal(alert)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO incident_alerts (alert_key, incident_id, rule, principal, summary, excerpt, observed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [alert.key, incident.id, alert.rule, principal, alert.summary, alert.excerpt, at])
+                """
+        ).execute(arguments: [alert.key, incident.id, alert.rule, principal, alert.summary, alert.excerpt, at])
         if let principal {
-            try db.execute(
-                sql: """
-                    INSERT INTO incident_principals (incident_id, principal, occurrences) VALUES (?, ?, 1)
-                    ON CONFLICT (incident_id, principal) DO UPDATE SET occurrences = occurrences + 1
-                    """, arguments: [incident.id, principal])
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO incident_principals (incident_id, principal, occurrences) VALUES (?, ?, 0)"
+            ).execute(arguments: [incident.id, principal])
+            // A principal seen for the first time is one more affected user.
+            if db.changesCount == 1 { incident.observed.affectedUsers += 1 }
+            try db.cachedStatement(
+                sql: "UPDATE incident_principals SET occurrences = occurrences + 1 WHERE incident_id = ? AND principal = ?"
+            ).execute(arguments: [incident.id, principal])
         }
         incident.observed.occurrences += 1
-        incident.observed.affectedUsers =
-            try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM incident_principals WHERE incident_id = ?", arguments: [incident.id])
-            ?? 0
+        if incident.subtype == .leak { incident.observed.recordsLeaked = incident.observed.occurrences }
         incident.firstSeen = min(incident.firstSeen, at)
         incident.lastSeen = max(incident.lastSeen, at)
         if let signal = alert.labels["signal"], Risk.named(signal) != nil, !incident.risks.contains(signal) {
@@ -119,7 +135,8 @@ extension IncidentStore {
         if incident.topic == nil, let topic = alert.labels["topic"] { incident.topic = topic }
         incident.updatedAt = now
         try regrade(db, &incident, policy: policy, now: now, actor: "vigil", reason: "alert \(alert.rule) taken in")
-        try save(db, incident)
+        batch.open[key] = incident
+        batch.dirty.insert(incident.id)
         return intake
     }
 }

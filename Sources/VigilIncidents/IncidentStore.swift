@@ -205,7 +205,8 @@ public final class IncidentStore: Sendable {
     // MARK: Row mapping
 
     static func fetchIncident(_ db: Database, _ id: Int64) throws -> Incident {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM incidents WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incidents WHERE id = ?"), arguments: [id])
+        else {
             throw IncidentError(.notFound, "no incident \(id)")
         }
         return try incident(from: row)
@@ -256,14 +257,15 @@ public final class IncidentStore: Sendable {
     static func save(_ db: Database, _ i: Incident) throws {
         let risks = String(decoding: (try? JSONEncoder().encode(i.risks)) ?? Data("[]".utf8), as: UTF8.self)
         let assessed = String(decoding: (try? JSONEncoder().encode(i.assessed)) ?? Data("{}".utf8), as: UTF8.self)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE incidents SET subtype = ?, incident_class = ?, risks = ?, topic = ?, title = ?, first_seen = ?,
                   last_seen = ?, occurrences = ?, affected_users = ?, assessed = ?, importance = ?, business_loss = ?,
                   business_loss_confirmed = ?, social_harm = ?, social_harm_confirmed = ?, level = ?, level_confirmed = ?,
                   state = ?, went_offline = ?, report_required_at = ?, updated_at = ?, contained_at = ?, closed_at = ?
                 WHERE id = ?
-                """,
+                """
+        ).execute(
             arguments: [
                 i.subtype.rawValue, i.incidentClass.rawValue, risks, i.topic, i.title, i.firstSeen, i.lastSeen,
                 i.observed.occurrences, i.observed.affectedUsers, assessed, i.importance.rawValue,
@@ -277,9 +279,8 @@ public final class IncidentStore: Sendable {
         _ db: Database, _ incident: Int64, at: Double, actor: String, action: String, detail: String,
         reason: String? = nil
     ) throws {
-        try db.execute(
-            sql:
-                "INSERT INTO incident_audit (incident_id, at, actor, action, detail, reason) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [incident, at, actor, action, detail, reason])
+        try db.cachedStatement(
+            sql: "INSERT INTO incident_audit (incident_id, at, actor, action, detail, reason) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [incident, at, actor, action, detail, reason])
     }
 }
