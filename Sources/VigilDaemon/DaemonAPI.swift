@@ -249,6 +249,11 @@ extension Daemon {
             m.family("vigil_incidents_opened_total", "counter", "Incidents opened since start.")
             m.sample("vigil_incidents_opened_total", [], Double(opened))
         }
+        if let api = incidentAPI, let newest = try? StateStore(path: config.statePath).newestAlertID() {
+            m.family(
+                "vigil_incident_desk_lag_alerts", "gauge", "Alerts stored that the incident desk has not taken in yet.")
+            m.sample("vigil_incident_desk_lag_alerts", [], Double(max(0, newest - api.cursor())))
+        }
         if let api = incidentAPI {
             m.family("vigil_incidents_open", "gauge", "Open incidents (neither closed nor dismissed), by level.")
             for (level, n) in api.openByLevel().sorted(by: { $0.key < $1.key }) {

@@ -367,6 +367,9 @@ struct Body {
 }
 
 extension IncidentAPI {
+    /// The id of the last alert the desk has taken in (0 when it cannot be read), for metrics.
+    public func cursor() -> Int64 { (try? store.cursor()) ?? 0 }
+
     /// Open incidents per level (`none` for ungraded), for metrics.
     public func openByLevel() -> [String: Int] {
         (try? store.openByLevel()) ?? [:]

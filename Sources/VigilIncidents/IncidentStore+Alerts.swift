@@ -65,7 +65,8 @@ extension IncidentStore {
     ) throws -> Intake {
         guard policy.opensIncidents(alert.rule) else { return .ignored }
         if try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?"), arguments: [alert.key]) == true
+            db.cachedStatement(sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?"), arguments: [alert.key])
+            == true
         {
             return .duplicate
         }
@@ -122,7 +123,8 @@ extension IncidentStore {
             // A principal seen for the first time is one more affected user.
             if db.changesCount == 1 { incident.observed.affectedUsers += 1 }
             try db.cachedStatement(
-                sql: "UPDATE incident_principals SET occurrences = occurrences + 1 WHERE incident_id = ? AND principal = ?"
+                sql:
+                    "UPDATE incident_principals SET occurrences = occurrences + 1 WHERE incident_id = ? AND principal = ?"
             ).execute(arguments: [incident.id, principal])
         }
         incident.observed.occurrences += 1

@@ -205,7 +205,8 @@ public final class IncidentStore: Sendable {
     // MARK: Row mapping
 
     static func fetchIncident(_ db: Database, _ id: Int64) throws -> Incident {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incidents WHERE id = ?"), arguments: [id])
+        guard
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM incidents WHERE id = ?"), arguments: [id])
         else {
             throw IncidentError(.notFound, "no incident \(id)")
         }

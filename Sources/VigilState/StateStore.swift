@@ -135,6 +135,11 @@ public final class StateStore {
         return rows.compactMap(Self.storedAlert)
     }
 
+    /// The row id of the newest alert (0 when there is none).
+    public func newestAlertID() throws(StateError) -> Int64 {
+        Int64(try database.prepare("SELECT max(id) FROM alerts").query().first?.first?.int ?? 0)
+    }
+
     static func storedAlert(_ r: [SQLValue]) -> StoredAlert? {
         guard let id = r[0].int, let key = r[1].string, let rule = r[2].string,
             let severity = r[3].string.flatMap(Severity.init(rawValue:)),

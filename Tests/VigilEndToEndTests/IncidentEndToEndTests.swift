@@ -234,6 +234,7 @@ struct IncidentDeskEndToEndTests {
             #expect(page?["total"] as? Int == 1)
             let metrics = http("GET", api + "/metrics").text
             #expect(metrics.contains("vigil_incidents_open{level=\"4\"} 1"))
+            #expect(metrics.contains("vigil_incident_desk_lag_alerts 0"))
         }
     }
 
