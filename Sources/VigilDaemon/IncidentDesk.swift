@@ -173,7 +173,9 @@ final class IncidentDesk: @unchecked Sendable {
                     severity: urgent ? .critical : .warning, subtype: incident.subtype, summary: n.summary,
                     labels: labels, observedAt: n.createdAt))
         }
-        try alerts.commit(alerts: raised, receivers: receivers)
+        // Silences apply to the desk's notices as to any alert (match rule=incident_level_changed, say).
+        let now = Date().timeIntervalSince1970
+        try alerts.commit(alerts: raised, receivers: receivers, silences: try alerts.silences(now: now), now: now)
         try incidents.markNoticesRaised(notices.map(\.id))
         for a in raised { log(.warning, a.summary, ["rule": a.rule, "incident": a.labels["incident"] ?? ""]) }
         onAlerts()

@@ -279,4 +279,44 @@ struct IncidentDeskEndToEndTests {
             #expect((actions.first?["outcome"] as? String)?.hasPrefix("HTTP 200") == true)
         }
     }
+
+    @Test func aSilenceMutesTheDesksNoticesButKeepsThem() throws {
+        try TempDir.with { tmp in
+            let receiver = try WebhookReceiver()
+            defer { receiver.stop() }
+            let config = try incidentConfig(tmp, importance: "ordinary", receiver: receiver)
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            try append(tmp.path("logs/app.jsonl"), [riskyOutput("s-1")])
+            #expect(try eventually { try listedIncidents(config).count == 1 }, "\(daemon.err)")
+            let silence = try vigil([
+                "silences", "add", "--config", config.path, "--match", "rule=incident_level_changed", "--for", "1h",
+            ])
+            #expect(silence.status == 0, "\(silence.err)")
+            let grade = try vigil([
+                "incidents", "grade", "1", "--level", "3", "--reason", "wider", "--config", config.path,
+            ])
+            #expect(grade.status == 0, "\(grade.err)")
+            var notice: [String: Any]?
+            #expect(
+                try eventually {
+                    let run = try vigil(["alerts", "--json", "--config", config.path])
+                    notice = run.out.split(separator: "\n").compactMap {
+                        (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+                    }.first { $0["rule"] as? String == "incident_level_changed" }
+                    return notice != nil
+                }, "\(daemon.err)")
+            #expect(notice?["silenced_by"] != nil)
+            #expect((notice?["labels"] as? [String: String])?["level"] == "3")
+            usleep(500_000)
+            #expect(
+                !receiver.accepted.contains {
+                    ($0.json?["alert"] as? [String: Any])?["rule"] as? String == "incident_level_changed"
+                })
+            #expect(
+                receiver.accepted.contains {
+                    ($0.json?["alert"] as? [String: Any])?["rule"] as? String == "content_risk"
+                })
+        }
+    }
 }
