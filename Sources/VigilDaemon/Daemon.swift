@@ -281,6 +281,7 @@ public final class Daemon: @unchecked Sendable {
             }
             if let source = stdin, let engine = engines[source.name] {
                 let (batches, finished, error) = source.take()
+                if !batches.isEmpty { try flushScannedChunk() }
                 for batch in batches {
                     try process(batch, source.name, engine)
                     worked = true
@@ -293,6 +294,7 @@ public final class Daemon: @unchecked Sendable {
                 }
             }
             for item in ingest.take() {
+                try flushScannedChunk()
                 worked = true
                 item.finish(try process(item.batch, item.source))
             }
@@ -303,6 +305,7 @@ public final class Daemon: @unchecked Sendable {
             let ticked = traffic.tick(now: now, source: "all")
             if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
             if !worked {
+                try flushScannedChunk()
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
                     _ = wakeUp.wait(until: Date(timeIntervalSinceNow: config.pollInterval))
@@ -311,18 +314,46 @@ public final class Daemon: @unchecked Sendable {
                 wakeUp.unlock()
             }
         }
+        try flushScannedChunk()
         notifier.stopping()
         log(.info, "vigil stopped", ["alerts": String(alertsRaised)])
     }
 
-    /// Lines from a file: their alerts are committed together with the position after them.
+    /// Lines from a file, in a pipeline of two: the helper starts scanning this chunk while this
+    /// thread raises and commits the alerts of the chunk before it, then both finish the scan.
+    /// This chunk's alerts are raised and committed (with the position after it) by the next
+    /// call or by `flushScannedChunk`, always before anything else is committed.
     private func process(_ chunk: LineChunk, _ source: String, _ engine: ScanEngine) throws {
+        let job = ScanJob(chunk.batch)
+        var helping = false
+        if job.blocks > 1, let helper = helpers[source] {
+            let box = EngineBox(helper)
+            worker.run { job.work(with: box.engine) }
+            helping = true
+        }
+        try flushScannedChunk()
+        job.work(with: engine)
+        if helping { worker.wait() }
+        scannedChunk = (chunk, source, job)
+    }
+
+    /// A file chunk that is scanned but whose alerts are not raised yet.
+    private var scannedChunk: (chunk: LineChunk, source: String, job: ScanJob)?
+
+    /// Raises and commits the alerts of the file chunk scanned last, with its checkpoint.
+    private func flushScannedChunk() throws {
+        guard let (chunk, source, job) = scannedChunk else { return }
+        scannedChunk = nil
         let fileKey = chunk.checkpoint.fileKey
         let path = chunk.checkpoint.path
-        let alerts = raise(chunk.batch, source, engine) { i in
-            RecordOrigin(
-                source: source, positionBase: fileKey + "@", locationBase: path + ", byte ", index: chunk.lineOffsets[i]
-            )
+        let now = Date().timeIntervalSince1970
+        var alerts: [Alert] = []
+        for part in job.results {
+            raise(part, chunk.batch, source, now, into: &alerts) { i in
+                RecordOrigin(
+                    source: source, positionBase: fileKey + "@", locationBase: path + ", byte ",
+                    index: chunk.lineOffsets[i])
+            }
         }
         try commit(alerts, checkpoint: chunk.checkpoint, forget: chunk.finished)
     }
@@ -405,11 +436,11 @@ public final class Daemon: @unchecked Sendable {
             let mid = count * 9 / 20
             let box = PartBox(helper)
             worker.run { box.result = Daemon.scan(mid..<count, of: batch, with: box.engine) }
-            raise(Self.scan(0..<mid, of: batch, with: engine), batch, source, now, origin, into: &alerts)
+            raise(Self.scan(0..<mid, of: batch, with: engine), batch, source, now, into: &alerts, origin)
             worker.wait()
-            raise(box.result, batch, source, now, origin, into: &alerts)
+            raise(box.result, batch, source, now, into: &alerts, origin)
         } else {
-            raise(Self.scan(0..<count, of: batch, with: engine), batch, source, now, origin, into: &alerts)
+            raise(Self.scan(0..<count, of: batch, with: engine), batch, source, now, into: &alerts, origin)
         }
         return alerts
     }
@@ -417,7 +448,7 @@ public final class Daemon: @unchecked Sendable {
     /// The alerts of scanned lines, in line order.
     private func raise(
         _ part: (texts: [Inspected], errors: [(Int, DecodeError)]), _ batch: LineBatch, _ source: String,
-        _ now: Double, _ origin: (Int) -> RecordOrigin, into alerts: inout [Alert]
+        _ now: Double, into alerts: inout [Alert], _ origin: (Int) -> RecordOrigin
     ) {
         for (i, error) in part.errors {
             log(
@@ -552,6 +583,44 @@ public final class Daemon: @unchecked Sendable {
             if let silencedBy { line += "  (silenced by #\(silencedBy))" }
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         default: break
+        }
+    }
+}
+
+/// An engine handed to the helper thread.
+private final class EngineBox: @unchecked Sendable {
+    let engine: ScanEngine
+    init(_ engine: ScanEngine) { self.engine = engine }
+}
+
+/// A batch scanned in blocks of lines by whichever threads call `work`: each claims the next
+/// block until none is left, so the two threads share the work whatever else they had to do.
+final class ScanJob: @unchecked Sendable {
+    let batch: LineBatch
+    let blocks: Int
+    static let linesPerBlock = 128
+    private let lock = NSLock()
+    private var next = 0
+    /// Per block, in order: the findings and the lines not decoded.
+    private(set) var results: [(texts: [Daemon.Inspected], errors: [(Int, DecodeError)])]
+
+    init(_ batch: LineBatch) {
+        self.batch = batch
+        blocks = (batch.entries.count + Self.linesPerBlock - 1) / Self.linesPerBlock
+        results = Array(repeating: ([], []), count: blocks)
+    }
+
+    func work(with engine: ScanEngine) {
+        while true {
+            let block = lock.withLock {
+                defer { next += 1 }
+                return next
+            }
+            guard block < blocks else { return }
+            let start = block * Self.linesPerBlock
+            let range = start..<min(batch.entries.count, start + Self.linesPerBlock)
+            let found = Daemon.scan(range, of: batch, with: engine)
+            lock.withLock { results[block] = found }
         }
     }
 }
