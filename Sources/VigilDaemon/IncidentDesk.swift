@@ -21,6 +21,8 @@ final class IncidentDesk: @unchecked Sendable {
     /// The refusal rates to sample (from the status board).
     let refusalRates: @Sendable () -> [String: (refused: Int, total: Int)]
     var sampleInterval: Double = 600
+    /// Shortest time between two rounds (seconds).
+    var roundInterval: Double = 0.25
 
     private let condition = NSCondition()
     private var woken = false
@@ -99,6 +101,7 @@ final class IncidentDesk: @unchecked Sendable {
         let runner = ActionRunner(plans: policy.plans)
         var lastSample = 0.0
         while !isStopping {
+            let started = Date()
             do {
                 let busy = try step(incidents, alerts, runner)
                 let now = Date().timeIntervalSince1970
@@ -112,6 +115,10 @@ final class IncidentDesk: @unchecked Sendable {
                 log(.error, "incident desk: \(error)")
             }
             condition.lock()
+            // Rounds at most every `roundInterval`: under a stream of alerts each round takes a
+            // batch of them, and each incident is read and written once per round, not per alert.
+            let earliest = started.addingTimeInterval(roundInterval)
+            while !stopping && Date() < earliest { _ = condition.wait(until: earliest) }
             if !woken && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: 1)) }
             woken = false
             condition.unlock()
