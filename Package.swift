@@ -49,7 +49,9 @@ let package = Package(
         ),
         .target(
             name: "VigilIncidents",
-            dependencies: ["VigilMonitor", "VigilTaxonomy", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "VigilMonitor", "VigilTaxonomy", "VigilNotify", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "VigilServer"),
         .target(
@@ -64,6 +66,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilScan", "VigilRules", "VigilTaxonomy", "VigilDaemon", "VigilState", "VigilIncidents",
+                "VigilNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

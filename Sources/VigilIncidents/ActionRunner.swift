@@ -1,17 +1,19 @@
 import Foundation
+import VigilNotify
 import VigilTaxonomy
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// Carries out response actions through the commands and webhooks the plans configure, or, in a
 /// dry run, says what it would do. Runs on the desk's thread; each action is bounded by the
 /// plans' timeout.
 public struct ActionRunner: Sendable {
     public var plans: ResponsePlans
+    /// How webhook actions are sent: the same sender the receivers use.
+    let sender: any HTTPSending
 
-    public init(plans: ResponsePlans) { self.plans = plans }
+    public init(plans: ResponsePlans, sender: any HTTPSending = URLSessionSender()) {
+        self.plans = plans
+        self.sender = sender
+    }
 
     /// The outcome of one action: whether it succeeded, what was run, and what came back.
     public struct Outcome: Sendable, Equatable {
@@ -86,39 +88,17 @@ public struct ActionRunner: Sendable {
     }
 
     private func post(url: String, headers: [String: String], body: [String: Any]) -> Outcome {
-        guard let target = URL(string: url) else {
-            return Outcome(succeeded: false, command: "POST \(url)", detail: "not a valid address")
+        var all = headers
+        all["Content-Type"] = "application/json"
+        let json = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+        switch sender.send(OutgoingRequest(url: url, headers: all, body: Array(json)), timeout: plans.timeout) {
+        case .answered(let status, let answer):
+            let text = String(decoding: answer.prefix(300), as: UTF8.self)
+            return Outcome(
+                succeeded: (200..<300).contains(status), command: "POST \(url)",
+                detail: "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)"))
+        case .failed(let why):
+            return Outcome(succeeded: false, command: "POST \(url)", detail: why)
         }
-        var request = URLRequest(url: target, timeoutInterval: plans.timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
-        request.httpBody = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.set(Outcome(succeeded: false, command: "POST \(url)", detail: error.localizedDescription))
-            } else {
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                let text = String(decoding: (data ?? Data()).prefix(300), as: UTF8.self)
-                box.set(
-                    Outcome(
-                        succeeded: (200..<300).contains(status), command: "POST \(url)",
-                        detail: "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)")))
-            }
-            done.signal()
-        }.resume()
-        if done.wait(timeout: .now() + plans.timeout + 1) == .timedOut {
-            return Outcome(succeeded: false, command: "POST \(url)", detail: "timed out after \(Int(plans.timeout)) s")
-        }
-        return box.get() ?? Outcome(succeeded: false, command: "POST \(url)", detail: "no answer")
     }
-}
-
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: ActionRunner.Outcome?
-    func set(_ v: ActionRunner.Outcome) { lock.withLock { value = v } }
-    func get() -> ActionRunner.Outcome? { lock.withLock { value } }
 }

@@ -85,12 +85,13 @@ public struct Incident: Sendable, Equatable {
     public var closedAt: Double?
 
     /// The figures the grading rules use: a person's where they gave one, else the observed ones.
+    /// Each alert of a data-leak incident is one output that carried personal data or a secret.
     public var facts: IncidentFacts {
         IncidentFacts(
             occurrences: assessed.occurrences ?? observed.occurrences,
             affectedUsers: assessed.affectedUsers ?? observed.affectedUsers,
             outageMinutes: assessed.outageMinutes ?? observed.outageMinutes,
-            recordsLeaked: assessed.recordsLeaked ?? observed.recordsLeaked,
+            recordsLeaked: assessed.recordsLeaked ?? (subtype == .leak ? observed.occurrences : observed.recordsLeaked),
             spread: assessed.spread ?? observed.spread)
     }
 }

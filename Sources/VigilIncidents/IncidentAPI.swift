@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import VigilTaxonomy
 
 /// The incident desk's operations as requests and JSON answers, independent of HTTP: the daemon
@@ -108,7 +107,7 @@ public struct IncidentAPI: Sendable {
             a.socialHarm = try b.enumValue("social_harm", SocialHarm.self)
             a.facts.affectedUsers = try b.int("affected_users")
             a.facts.occurrences = try b.int("occurrences")
-            a.facts.outageMinutes = try b.double("outage_minutes")
+            a.facts.outageMinutes = try b.number("outage_minutes")
             a.facts.recordsLeaked = try b.int("records_leaked")
             a.facts.spread = try b.int("spread")
             let i = try store.assess(
@@ -330,8 +329,6 @@ struct Body {
     /// JSON true and false arrive as NSNumbers of type char.
     static func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
-    func double(_ key: String) throws -> Double? { try number(key) }
-
     func bool(_ key: String) throws -> Bool? {
         guard let v = object[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber, Self.isBoolean(n) else {
@@ -373,22 +370,5 @@ extension IncidentAPI {
     /// Open incidents per level (`none` for ungraded), for metrics.
     public func openByLevel() -> [String: Int] {
         (try? store.openByLevel()) ?? [:]
-    }
-}
-
-extension IncidentStore {
-    /// Open incidents per level (`none` for ungraded).
-    public func openByLevel() throws(IncidentError) -> [String: Int] {
-        try read { db in
-            var out: [String: Int] = ["1": 0, "2": 0, "3": 0, "4": 0]
-            for r in try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT level, count(*) AS n FROM incidents WHERE state NOT IN ('closed', 'dismissed') GROUP BY level"
-            ) {
-                out[(r["level"] as Int?).map(String.init) ?? "none"] = r["n"]
-            }
-            return out
-        }
     }
 }

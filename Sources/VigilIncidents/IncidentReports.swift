@@ -66,17 +66,12 @@ public struct IncidentReports {
         doc.sections.append(grading(i))
         doc.sections.append(response(actions, notes: notes))
         var notesSection = ReportDocument.Section(t("记录", "Notes"))
-        if notes.isEmpty { notesSection.paragraphs = [t("暂无记录。", "No notes yet.")] }
-        notesSection.tables =
-            notes.isEmpty
-            ? []
-            : [
-                .init(
-                    header: [t("时间", "When"), t("记录人", "By"), t("类型", "Kind"), t("内容", "Text")],
-                    rows: notes.map {
-                        [ReportClock.text($0.at), $0.actor, language == .zh ? $0.kind.zh : $0.kind.rawValue, $0.text]
-                    })
-            ]
+        notesSection.add(
+            .init(
+                header: [t("时间", "When"), t("记录人", "By"), t("类型", "Kind"), t("内容", "Text")],
+                rows: notes.map {
+                    [ReportClock.text($0.at), $0.actor, language == .zh ? $0.kind.zh : $0.kind.rawValue, $0.text]
+                }), orSay: t("暂无记录。", "No notes yet."))
         doc.sections.append(notesSection)
         var alertSection = ReportDocument.Section(t("告警（前 20 条）", "Alerts (first 20)"))
         alertSection.tables = [
@@ -123,7 +118,7 @@ public struct IncidentReports {
         if !i.risks.isEmpty { rows.append([t("风险", "Risks"), riskNames(i.risks)]) }
         if let topic = i.topic { rows.append([t("热点话题", "Hot topic"), topic]) }
         if f.outageMinutes > 0 {
-            rows.append([t("中断时长", "Outage"), "\(DocumentNumbers.text(f.outageMinutes)) " + t("分钟", "min")])
+            rows.append([t("中断时长", "Outage"), "\(ReportDocument.number(f.outageMinutes)) " + t("分钟", "min")])
         }
         if f.recordsLeaked > 0 { rows.append([t("泄露记录数", "Records leaked"), String(f.recordsLeaked)]) }
         if f.spread > 0 { rows.append([t("传播范围", "Spread"), String(f.spread)]) }
@@ -352,6 +347,11 @@ public struct IncidentReports {
         ]
         doc.sections.append(counts)
         var times = ReportDocument.Section(t("处置时效", "Time to detect, contain and close"))
+        let toDetect = incidents.map { $0.createdAt - $0.firstSeen }
+        let toContain = incidents.compactMap { i in i.containedAt.map { $0 - i.firstSeen } }
+        let toClose = incidents.compactMap { i in i.closedAt.map { $0 - i.firstSeen } }
+        let reported = incidents.filter { $0.reportRequiredAt != nil }.count
+        let dismissed = incidents.filter { $0.state == .dismissed }.count
         func stats(_ values: [Double]) -> [String] {
             guard !values.isEmpty else { return ["0", "—", "—"] }
             let sorted = values.sorted()
@@ -366,28 +366,24 @@ public struct IncidentReports {
                     t("平均", "Mean"),
                 ],
                 rows: [
-                    [t("发现（建立事件）", "Detect (incident opened)")] + stats(incidents.map { $0.createdAt - $0.firstSeen }),
-                    [t("控制", "Contain")] + stats(incidents.compactMap { i in i.containedAt.map { $0 - i.firstSeen } }),
-                    [t("关闭", "Close")] + stats(incidents.compactMap { i in i.closedAt.map { $0 - i.firstSeen } }),
+                    [t("发现（建立事件）", "Detect (incident opened)")] + stats(toDetect),
+                    [t("控制", "Contain")] + stats(toContain),
+                    [t("关闭", "Close")] + stats(toClose),
                 ])
         ]
         times.paragraphs = [
             t(
-                "需立即上报的事件：\(incidents.filter { $0.reportRequiredAt != nil }.count) 起；误报排除：\(incidents.filter { $0.state == .dismissed }.count) 起。",
-                "Incidents that needed an immediate report: \(incidents.filter { $0.reportRequiredAt != nil }.count); dismissed as false positives: \(incidents.filter { $0.state == .dismissed }.count)."
+                "需立即上报的事件：\(reported) 起；误报排除：\(dismissed) 起。",
+                "Incidents that needed an immediate report: \(reported); dismissed as false positives: \(dismissed)."
             )
         ]
         doc.sections.append(times)
         var repeaters = ReportDocument.Section(t("重复违规主体", "Repeat offenders"))
-        if offenders.isEmpty { repeaters.paragraphs = [t("无。", "None.")] }
-        repeaters.tables =
-            offenders.isEmpty
-            ? []
-            : [
-                .init(
-                    header: [t("主体", "Principal"), t("涉及事件数", "Incidents"), t("发生次数", "Occurrences")],
-                    rows: offenders.map { [$0.principal, String($0.incidents), String($0.occurrences)] })
-            ]
+        repeaters.add(
+            .init(
+                header: [t("主体", "Principal"), t("涉及事件数", "Incidents"), t("发生次数", "Occurrences")],
+                rows: offenders.map { [$0.principal, String($0.incidents), String($0.occurrences)] }),
+            orSay: t("无。", "None."))
         doc.sections.append(repeaters)
         var refusal = ReportDocument.Section(t("热点话题拒答率", "Refusal rate per hot topic"))
         if history.isEmpty {
@@ -408,11 +404,8 @@ public struct IncidentReports {
                 uniqueKeysWithValues: byClass.map { c, r in
                     (c.rawValue, ["1": r[1], "2": r[2], "3": r[3], "4": r[4], "ungraded": r[0]])
                 }),
-            "immediate_reports": incidents.filter { $0.reportRequiredAt != nil }.count,
-            "dismissed": incidents.filter { $0.state == .dismissed }.count,
-            "time_to_detect": incidents.map { $0.createdAt - $0.firstSeen },
-            "time_to_contain": incidents.compactMap { i in i.containedAt.map { $0 - i.firstSeen } },
-            "time_to_close": incidents.compactMap { i in i.closedAt.map { $0 - i.firstSeen } },
+            "immediate_reports": reported, "dismissed": dismissed,
+            "time_to_detect": toDetect, "time_to_contain": toContain, "time_to_close": toClose,
             "repeat_offenders": offenders.map {
                 ["principal": $0.principal, "incidents": $0.incidents, "occurrences": $0.occurrences] as [String: Any]
             },
@@ -422,11 +415,6 @@ public struct IncidentReports {
         ]
         return doc
     }
-}
-
-/// Numbers in report text.
-enum DocumentNumbers {
-    static func text(_ v: Double) -> String { ReportDocument.number(v) }
 }
 
 extension IncidentStore {

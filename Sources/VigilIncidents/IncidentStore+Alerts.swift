@@ -128,7 +128,6 @@ extension IncidentStore {
             ).execute(arguments: [incident.id, principal])
         }
         incident.observed.occurrences += 1
-        if incident.subtype == .leak { incident.observed.recordsLeaked = incident.observed.occurrences }
         incident.firstSeen = min(incident.firstSeen, at)
         incident.lastSeen = max(incident.lastSeen, at)
         if let signal = alert.labels["signal"], Risk.named(signal) != nil, !incident.risks.contains(signal) {

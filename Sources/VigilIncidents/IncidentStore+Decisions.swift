@@ -70,27 +70,17 @@ extension IncidentStore {
                 i.socialHarm = v
                 i.socialHarmConfirmed = true
             }
-            let f = a.facts
-            if let v = f.affectedUsers {
-                changes.append("affected users \(i.facts.affectedUsers) → \(v)")
-                i.assessed.affectedUsers = v
+            let current = i.facts
+            func figure<T>(_ name: String, _ value: T?, _ now: T, _ path: WritableKeyPath<AssessedFacts, T?>) {
+                guard let value else { return }
+                changes.append("\(name) \(now) → \(value)")
+                i.assessed[keyPath: path] = value
             }
-            if let v = f.occurrences {
-                changes.append("occurrences \(i.facts.occurrences) → \(v)")
-                i.assessed.occurrences = v
-            }
-            if let v = f.outageMinutes {
-                changes.append("outage \(i.facts.outageMinutes) → \(v) min")
-                i.assessed.outageMinutes = v
-            }
-            if let v = f.recordsLeaked {
-                changes.append("records leaked \(i.facts.recordsLeaked) → \(v)")
-                i.assessed.recordsLeaked = v
-            }
-            if let v = f.spread {
-                changes.append("spread \(i.facts.spread) → \(v)")
-                i.assessed.spread = v
-            }
+            figure("affected users", a.facts.affectedUsers, current.affectedUsers, \.affectedUsers)
+            figure("occurrences", a.facts.occurrences, current.occurrences, \.occurrences)
+            figure("outage minutes", a.facts.outageMinutes, current.outageMinutes, \.outageMinutes)
+            figure("records leaked", a.facts.recordsLeaked, current.recordsLeaked, \.recordsLeaked)
+            figure("spread", a.facts.spread, current.spread, \.spread)
             try Self.appendAudit(
                 db, id, at: now, actor: actor, action: "assessed",
                 detail: changes.isEmpty ? "assessment confirms the current figures" : changes.joined(separator: "; "),

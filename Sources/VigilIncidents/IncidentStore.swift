@@ -202,6 +202,21 @@ public final class IncidentStore: Sendable {
         }
     }
 
+    /// Open incidents per level (`none` for ungraded).
+    public func openByLevel() throws(IncidentError) -> [String: Int] {
+        try read { db in
+            var out: [String: Int] = ["1": 0, "2": 0, "3": 0, "4": 0]
+            for r in try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT level, count(*) AS n FROM incidents WHERE state NOT IN ('closed', 'dismissed') GROUP BY level"
+            ) {
+                out[(r["level"] as Int?).map(String.init) ?? "none"] = r["n"]
+            }
+            return out
+        }
+    }
+
     // MARK: Row mapping
 
     static func fetchIncident(_ db: Database, _ id: Int64) throws -> Incident {
@@ -240,10 +255,7 @@ public final class IncidentStore: Sendable {
         return Incident(
             id: r["id"], groupingKey: r["grouping_key"], subtype: subtype, risks: risks, topic: r["topic"],
             service: r["service"], title: r["title"], firstSeen: r["first_seen"], lastSeen: r["last_seen"],
-            // Each data-leak alert is one output that carried personal data or a secret.
-            observed: IncidentFacts(
-                occurrences: r["occurrences"], affectedUsers: r["affected_users"],
-                recordsLeaked: subtype == .leak ? r["occurrences"] : 0),
+            observed: IncidentFacts(occurrences: r["occurrences"], affectedUsers: r["affected_users"]),
             assessed: assessed, importance: importance,
             businessLoss: (r["business_loss"] as String?).flatMap(BusinessLoss.init(rawValue:)),
             businessLossConfirmed: r["business_loss_confirmed"],

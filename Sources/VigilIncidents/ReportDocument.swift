@@ -37,6 +37,11 @@ public struct ReportDocument {
         public var bars: [BarChart] = []
         public var lines: [LineChart] = []
         public init(_ heading: String) { self.heading = heading }
+
+        /// Adds `table`, or the sentence `none` in its place when it has no rows.
+        public mutating func add(_ table: Table, orSay none: String) {
+            if table.rows.isEmpty { paragraphs.append(none) } else { tables.append(table) }
+        }
     }
 
     public var title: String

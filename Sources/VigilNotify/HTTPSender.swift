@@ -16,7 +16,8 @@ public protocol HTTPSending: Sendable {
     func send(_ request: OutgoingRequest, timeout: Double) -> SendResult
 }
 
-/// HTTP and HTTPS through Foundation's URLSession (libcurl on Linux).
+/// HTTP and HTTPS through Foundation's URLSession (libcurl on Linux): receivers, response-action
+/// webhooks, and `vigil incidents --api`.
 public final class URLSessionSender: HTTPSending, @unchecked Sendable {
     private let session: URLSession
 
@@ -30,8 +31,8 @@ public final class URLSessionSender: HTTPSending, @unchecked Sendable {
     public func send(_ request: OutgoingRequest, timeout: Double) -> SendResult {
         guard let url = URL(string: request.url) else { return .failed("invalid URL \(request.url)") }
         var r = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        r.httpMethod = "POST"
-        r.httpBody = Data(request.body)
+        r.httpMethod = request.method
+        if request.method != "GET" { r.httpBody = Data(request.body) }
         for (name, value) in request.headers { r.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)

@@ -8,6 +8,15 @@ public struct OutgoingRequest: Sendable, Equatable {
     public var url: String
     public var headers: [String: String]
     public var body: [UInt8]
+    /// POST for every delivery; the CLI also sends GET to the daemon's API.
+    public var method = "POST"
+
+    public init(url: String, headers: [String: String], body: [UInt8], method: String = "POST") {
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.method = method
+    }
 }
 
 /// Vigil's generic webhook: one alert per request, as JSON.

@@ -26,15 +26,7 @@ struct AlertsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let loaded: DaemonConfig
-        do { loaded = try ConfigLoader().load(path: config) } catch {
-            Stderr.write("vigil alerts: the configuration has problems:\n\(error)\n")
-            throw ExitCode(ExitStatus.failure)
-        }
-        guard FileManager.default.fileExists(atPath: loaded.statePath) else {
-            Stderr.write("vigil alerts: no state file at \(loaded.statePath) (has the daemon run yet?)\n")
-            throw ExitCode(ExitStatus.failure)
-        }
+        let loaded = try ConfigurationFile.loadWithState(config, for: "alerts")
         let store: StateStore
         let alerts: [StateStore.StoredAlert]
         let outbox: [String: Int]

@@ -2,10 +2,7 @@ import ArgumentParser
 import Foundation
 import VigilDaemon
 import VigilIncidents
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import VigilNotify
 
 /// Where `vigil incidents` sends its requests: the running daemon's API (`--api`), or the same
 /// handler run here against the state file the configuration names.
@@ -71,38 +68,19 @@ struct IncidentClient {
             Stderr.write("vigil incidents: cannot make an address from \(base) and \(path)\n")
             throw ExitCode(ExitStatus.failure)
         }
-        var request = URLRequest(url: url, timeoutInterval: 30)
-        request.httpMethod = method
-        request.setValue(actor, forHTTPHeaderField: "X-Vigil-Actor")
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if !body.isEmpty {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let done = DispatchSemaphore(value: 0)
-        let box = ReplyBox()
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.error = error.localizedDescription
-            } else if let http = response as? HTTPURLResponse {
-                box.reply = IncidentAPI.Reply(
-                    status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "",
-                    body: String(decoding: data ?? Data(), as: UTF8.self))
-            }
-            done.signal()
-        }.resume()
-        _ = done.wait(timeout: .now() + 35)
-        guard let reply = box.reply else {
-            Stderr.write("vigil incidents: no answer from \(base): \(box.error ?? "timed out")\n")
+        var headers = ["X-Vigil-Actor": actor]
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        if !body.isEmpty { headers["Content-Type"] = "application/json" }
+        let request = OutgoingRequest(url: url.absoluteString, headers: headers, body: body, method: method)
+        switch URLSessionSender().send(request, timeout: 30) {
+        case .answered(let status, let answer):
+            // The CLI prints or parses the body; it does not look at the content type.
+            return IncidentAPI.Reply(status: status, contentType: "", body: String(decoding: answer, as: UTF8.self))
+        case .failed(let why):
+            Stderr.write("vigil incidents: no answer from \(base): \(why)\n")
             throw ExitCode(ExitStatus.failure)
         }
-        return reply
     }
-}
-
-private final class ReplyBox: @unchecked Sendable {
-    var reply: IncidentAPI.Reply?
-    var error: String?
 }
 
 /// Options every `vigil incidents` command takes.
@@ -139,22 +117,15 @@ struct IncidentOptions: ParsableArguments {
             }
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let loaded = try? ConfigLoader().load(path: config)
         if let api {
             guard let url = URL(string: api), url.scheme == "http" || url.scheme == "https" else {
                 throw ValidationError("--api takes an http:// address, not '\(api)'")
             }
-            return IncidentClient(transport: .remote(url, token: token ?? loaded?.http?.token), actor: actor)
+            // The configuration only lends its token here; the daemon reads its own.
+            let configured = (try? ConfigLoader().load(path: config))?.http?.token
+            return IncidentClient(transport: .remote(url, token: token ?? configured), actor: actor)
         }
-        let cfg: DaemonConfig
-        do { cfg = try ConfigLoader().load(path: config) } catch {
-            Stderr.write("vigil incidents: the configuration has problems:\n\(error)\n")
-            throw ExitCode(ExitStatus.failure)
-        }
-        guard FileManager.default.fileExists(atPath: cfg.statePath) else {
-            Stderr.write("vigil incidents: no state file at \(cfg.statePath) (has the daemon run yet?)\n")
-            throw ExitCode(ExitStatus.failure)
-        }
+        let cfg = try ConfigurationFile.loadWithState(config, for: "incidents")
         do {
             let store = try IncidentStore(path: cfg.statePath, policy: cfg.incidents)
             return IncidentClient(

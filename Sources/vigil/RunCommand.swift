@@ -40,12 +40,7 @@ struct RunCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        let loaded: DaemonConfig
-        do { loaded = try ConfigLoader().load(path: config) } catch {
-            Stderr.write("vigil run: the configuration has \(error.errors.count) problem(s):\n")
-            for e in error.errors { Stderr.write("  \(e)\n") }
-            throw ExitCode(ExitStatus.failure)
-        }
+        let loaded = try ConfigurationFile.load(config, for: "run")
         let directories = RuleDirectories.resolve(rules.isEmpty ? loaded.ruleDirectories : rules)
         let library = try RuleDirectories.load(directories)
         if check {

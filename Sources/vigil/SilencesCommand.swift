@@ -26,11 +26,7 @@ struct SilencesCommand: ParsableCommand {
         var config: String = "/etc/vigil/vigil.yaml"
 
         func store() throws -> StateStore {
-            let loaded: DaemonConfig
-            do { loaded = try ConfigLoader().load(path: config) } catch {
-                Stderr.write("vigil silences: the configuration has problems:\n\(error)\n")
-                throw ExitCode(ExitStatus.failure)
-            }
+            let loaded = try ConfigurationFile.load(config, for: "silences")
             do {
                 try FileManager.default.createDirectory(
                     atPath: loaded.stateDirectory, withIntermediateDirectories: true)
