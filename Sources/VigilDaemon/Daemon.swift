@@ -37,8 +37,10 @@ public final class Daemon: @unchecked Sendable {
     private var stdin: StdinSource?
     /// One engine per source (each source has its own format), by source name.
     private var engines: [String: ScanEngine] = [:]
-    /// A second engine per source for the helper thread, which scans half of a large batch.
+    /// A second engine per source for the helper thread, which shares the scanning of batches.
     private var helpers: [String: ScanEngine] = [:]
+    /// The helper engines' counters, as the helper last copied them.
+    private var helperCounts: [String: SummaryCopy] = [:]
     private let worker = HelperThread()
     /// Counters of engines replaced by a reload, so that metrics keep counting up.
     private var carried: [String: ScanSummary] = [:]
@@ -109,6 +111,19 @@ public final class Daemon: @unchecked Sendable {
         return engine
     }
 
+    /// The loop thread's and the helper's engines for a source, with the rules in force.
+    private func addEngines(_ source: DaemonConfig.SourceConfig) {
+        engines[source.name] = makeEngine(source)
+        helpers[source.name] = makeEngine(source)
+        helperCounts[source.name] = SummaryCopy()
+    }
+
+    /// Hands `job` to the helper thread, which scans its blocks alongside this thread.
+    private func share(_ job: ScanJob, _ source: String) {
+        guard job.blocks > 1, let engine = helpers[source], let copy = helperCounts[source] else { return }
+        worker.help(with: job, engine: engine, copy: copy)
+    }
+
     /// Asks for the rules to be loaded again (SIGHUP). Safe from any thread.
     public func requestReload() { reloader?.request() }
 
@@ -127,19 +142,20 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Swaps in rules a reload compiled; engines are rebuilt, counters carried over.
-    private func adoptPendingRules() {
+    private func adoptPendingRules() throws {
         guard
             let (newLibrary, changed, seconds) = counterLock.withLock({ () -> (RuleLibrary, [String], Double)? in
                 defer { pendingLibrary = nil }
                 return pendingLibrary
             })
         else { return }
+        // The helper must be done with the old engines before they are replaced.
+        try flushScannedChunk()
         library = newLibrary
         for source in config.sources {
             if let old = engines[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
-            if let old = helpers[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
-            engines[source.name] = makeEngine(source)
-            helpers[source.name] = makeEngine(source)
+            if let old = helperCounts[source.name] { carried[source.name, default: ScanSummary()].merge(old.summary) }
+            addEngines(source)
         }
         applyTopicPolicies()
         counterLock.withLock { reloadCounts.success += 1 }
@@ -179,8 +195,7 @@ public final class Daemon: @unchecked Sendable {
     public func run(ready: () -> Void = {}) throws {
         let checkpoints = try store.checkpoints()
         for source in config.sources {
-            engines[source.name] = makeEngine(source)
-            helpers[source.name] = makeEngine(source)
+            addEngines(source)
             switch source.kind {
             case .file:
                 followers.append(
@@ -269,7 +284,7 @@ public final class Daemon: @unchecked Sendable {
         while !shouldStop {
             var worked = false
             let now = Date().timeIntervalSince1970
-            adoptPendingRules()
+            try adoptPendingRules()
             refreshSilences(now: now)
             notifier.watchdog(now: now)
             for follower in followers {
@@ -319,37 +334,33 @@ public final class Daemon: @unchecked Sendable {
         log(.info, "vigil stopped", ["alerts": String(alertsRaised)])
     }
 
-    /// Lines from a file, in a pipeline of two: the helper starts scanning this chunk while this
-    /// thread raises and commits the alerts of the chunk before it, then both finish the scan.
-    /// This chunk's alerts are raised and committed (with the position after it) by the next
-    /// call or by `flushScannedChunk`, always before anything else is committed.
+    /// Lines from a file, in a pipeline: the helper starts scanning this chunk while this thread
+    /// raises and commits the alerts of the chunk before it, scanning blocks of either chunk
+    /// whenever the next one to raise is not ready. Then this thread goes on to read the next
+    /// chunk while the helper scans on, so neither waits for the other. This chunk's alerts are
+    /// raised and committed (with the position after it) by the next call or by
+    /// `flushScannedChunk`, always before anything else is committed.
     private func process(_ chunk: LineChunk, _ source: String, _ engine: ScanEngine) throws {
-        let job = ScanJob(chunk.batch)
-        var helping = false
-        if job.blocks > 1, let helper = helpers[source] {
-            let box = EngineBox(helper)
-            worker.run { job.work(with: box.engine) }
-            helping = true
-        }
-        try flushScannedChunk()
-        job.work(with: engine)
-        if helping { worker.wait() }
+        let job = ScanJob(chunk.batch, engine: engine)
+        share(job, source)
+        try flushScannedChunk(alongside: job)
         scannedChunk = (chunk, source, job)
     }
 
-    /// A file chunk that is scanned but whose alerts are not raised yet.
+    /// A file chunk whose alerts are not raised yet (the helper may still be scanning it).
     private var scannedChunk: (chunk: LineChunk, source: String, job: ScanJob)?
 
-    /// Raises and commits the alerts of the file chunk scanned last, with its checkpoint.
-    private func flushScannedChunk() throws {
+    /// Raises and commits the alerts of the file chunk scanned last, with its checkpoint;
+    /// while waiting for a block of it, scans blocks of `alongside`.
+    private func flushScannedChunk(alongside: ScanJob? = nil) throws {
         guard let (chunk, source, job) = scannedChunk else { return }
         scannedChunk = nil
         let fileKey = chunk.checkpoint.fileKey
         let path = chunk.checkpoint.path
         let now = Date().timeIntervalSince1970
         var alerts: [Alert] = []
-        for part in job.results {
-            raise(part, chunk.batch, source, now, into: &alerts) { i in
+        for block in 0..<job.blocks {
+            raise(job.results(block, alongside: alongside), chunk.batch, source, now, into: &alerts) { i in
                 RecordOrigin(
                     source: source, positionBase: fileKey + "@", locationBase: path + ", byte ",
                     index: chunk.lineOffsets[i])
@@ -363,7 +374,7 @@ public final class Daemon: @unchecked Sendable {
         let first = Int64(stdinLine + 1)
         stdinLine += batch.entries.count
         let base = runID + "#"
-        let alerts = raise(batch, source, engine) { i in
+        let (alerts, _) = raise(batch, source, engine) { i in
             RecordOrigin(
                 source: source, positionBase: base, locationBase: "standard input, line ", index: first + Int64(i))
         }
@@ -378,19 +389,14 @@ public final class Daemon: @unchecked Sendable {
             outcome.error = "no http source named \(source)"
             return outcome
         }
-        let errorsBefore = undecodable(source)
-        let alerts = raise(batch, source, engine) { i in
+        let (alerts, notDecoded) = raise(batch, source, engine) { i in
             RecordOrigin(source: source, positionBase: "http", locationBase: "posted batch, line ", index: nil)
                 .numbered(Int64(i + 1))
         }
         outcome.lines = batch.entries.count
-        outcome.notDecoded = undecodable(source) - errorsBefore
+        outcome.notDecoded = notDecoded
         outcome.alerts = try commit(alerts, checkpoint: nil, forget: false, durable: true)
         return outcome
-    }
-
-    private func undecodable(_ source: String) -> Int {
-        (engines[source]?.summary.undecodable ?? 0) + (helpers[source]?.summary.undecodable ?? 0)
     }
 
     /// One text's findings, and the batch entry (line) it came from.
@@ -422,27 +428,23 @@ public final class Daemon: @unchecked Sendable {
         return (texts, errors)
     }
 
-    /// Scans a batch (split between this thread and the helper thread when it is large), then
-    /// raises its alerts in line order, so trackers see records exactly as they were written.
+    /// Scans a batch (with the helper when it is large) and raises its alerts in line order, so
+    /// trackers see records exactly as they were written; also says how many lines were not decoded.
     private func raise(
         _ batch: LineBatch, _ source: String, _ engine: ScanEngine, origin: (Int) -> RecordOrigin
-    ) -> [Alert] {
-        let count = batch.entries.count
+    ) -> (alerts: [Alert], notDecoded: Int) {
         let now = Date().timeIntervalSince1970
+        let job = ScanJob(batch, engine: engine)
+        share(job, source)
         var alerts: [Alert] = []
-        if count >= 256, let helper = helpers[source] {
-            // The helper scans the second part while this thread scans the first and raises its
-            // alerts; the helper gets the larger share, as this thread has the alerts to raise.
-            let mid = count * 9 / 20
-            let box = PartBox(helper)
-            worker.run { box.result = Daemon.scan(mid..<count, of: batch, with: box.engine) }
-            raise(Self.scan(0..<mid, of: batch, with: engine), batch, source, now, into: &alerts, origin)
-            worker.wait()
-            raise(box.result, batch, source, now, into: &alerts, origin)
-        } else {
-            raise(Self.scan(0..<count, of: batch, with: engine), batch, source, now, into: &alerts, origin)
+        var notDecoded = 0
+        for block in 0..<job.blocks {
+            let part = job.results(block)
+            // As the engines count them: a text with a byte that is not UTF-8 counts too.
+            notDecoded += part.errors.count + part.texts.reduce(0) { $0 + ($1.findings.invalidUTF8 == nil ? 0 : 1) }
+            raise(part, batch, source, now, into: &alerts, origin)
         }
-        return alerts
+        return (alerts, notDecoded)
     }
 
     /// The alerts of scanned lines, in line order.
@@ -551,7 +553,7 @@ public final class Daemon: @unchecked Sendable {
         for (name, engine) in engines {
             var summary = carried[name] ?? ScanSummary()
             summary.merge(engine.summary)
-            if let helper = helpers[name] { summary.merge(helper.summary) }
+            if let copy = helperCounts[name] { summary.merge(copy.summary) }
             snapshot.sources[name] = summary
         }
         for follower in followers { snapshot.lag[follower.source] = follower.lag() }
@@ -585,76 +587,4 @@ public final class Daemon: @unchecked Sendable {
         default: break
         }
     }
-}
-
-/// An engine handed to the helper thread.
-private final class EngineBox: @unchecked Sendable {
-    let engine: ScanEngine
-    init(_ engine: ScanEngine) { self.engine = engine }
-}
-
-/// A batch scanned in blocks of lines by whichever threads call `work`: each claims the next
-/// block until none is left, so the two threads share the work whatever else they had to do.
-final class ScanJob: @unchecked Sendable {
-    let batch: LineBatch
-    let blocks: Int
-    static let linesPerBlock = 128
-    private let lock = NSLock()
-    private var next = 0
-    /// Per block, in order: the findings and the lines not decoded.
-    private(set) var results: [(texts: [Daemon.Inspected], errors: [(Int, DecodeError)])]
-
-    init(_ batch: LineBatch) {
-        self.batch = batch
-        blocks = (batch.entries.count + Self.linesPerBlock - 1) / Self.linesPerBlock
-        results = Array(repeating: ([], []), count: blocks)
-    }
-
-    func work(with engine: ScanEngine) {
-        while true {
-            let block = lock.withLock {
-                defer { next += 1 }
-                return next
-            }
-            guard block < blocks else { return }
-            let start = block * Self.linesPerBlock
-            let range = start..<min(batch.entries.count, start + Self.linesPerBlock)
-            let found = Daemon.scan(range, of: batch, with: engine)
-            lock.withLock { results[block] = found }
-        }
-    }
-}
-
-/// The helper thread's engine and what it found, handed across threads.
-private final class PartBox: @unchecked Sendable {
-    let engine: ScanEngine
-    var result: (texts: [Daemon.Inspected], errors: [(Int, DecodeError)]) = ([], [])
-    init(_ engine: ScanEngine) { self.engine = engine }
-}
-
-/// One long-lived thread that runs a job while the loop thread runs another; `wait` joins them.
-final class HelperThread: @unchecked Sendable {
-    private var job: (@Sendable () -> Void)?
-    private let go = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-
-    init() {
-        let t = Thread { [self] in
-            while true {
-                go.wait()
-                job?()
-                job = nil
-                done.signal()
-            }
-        }
-        t.name = "vigil-scan-helper"
-        t.start()
-    }
-
-    func run(_ job: @escaping @Sendable () -> Void) {
-        self.job = job
-        go.signal()
-    }
-
-    func wait() { done.wait() }
 }
