@@ -33,46 +33,52 @@ public struct PrincipalTracker: Sendable {
     private var polling = true
     private var prompts = true
 
-    /// A class, so that updating one principal touches its state in place instead of copying
-    /// its windows out of the dictionary and back on every record.
-    final class State: @unchecked Sendable {
+    /// What is kept per principal: a value in `states`, its slot found through `index`. The
+    /// recent prompts live in flat arrays beside it (`promptSlots` entries per state), so a
+    /// record touches a few cache lines, not a graph of small objects.
+    struct State {
+        var kind: UInt8
+        var id: String
         var streak = 0
-        var riskDay = SlidingWindow(length: 86_400, buckets: 24)
+        /// Only principals that sent a risky input get a day's window.
+        var riskDay: SlidingWindow?
         var minute = Int.min
         var minuteCount = 0
         var minutesSeen = 0
         var baseline = 0.0
         var pollingAlertMinute = Int.min
-        /// The last `promptSlots` distinct prompts: hash, count, first seen. A fixed ring, so
-        /// a principal that never repeats itself costs no more memory than one that does.
-        var promptHashes = [UInt64](repeating: 0, count: PrincipalTracker.promptSlots)
-        var promptCounts = [Int](repeating: 0, count: PrincipalTracker.promptSlots)
-        var promptSince = [Double](repeating: 0, count: PrincipalTracker.promptSlots)
         var nextPromptSlot = 0
         var dailyAlertDay = Int.min
         var lastSeen = 0.0
+
+        init(kind: UInt8, id: String) {
+            self.kind = kind
+            self.id = id
+        }
     }
 
-    struct Key: Hashable, Sendable {
-        var kind: UInt8
-        var id: String
-    }
-
-    private var states: [Key: State] = [:]
+    private var states: [State] = []
+    /// Slots of `states` freed by forgetting, reused before the arrays grow.
+    private var freeSlots: [Int] = []
+    private var index = PrincipalIndex()
+    /// Per state, `promptSlots` entries: the last distinct prompts, their counts and first sight.
+    private var promptHashes: [UInt64] = []
+    private var promptCounts: [Int] = []
+    private var promptSince: [Double] = []
     /// Distinct recent prompts remembered per principal.
     static let promptSlots = 32
 
     public init() {}
 
     /// Principals being tracked.
-    public var tracked: Int { states.count }
+    public var tracked: Int { index.count }
 
     public mutating func observe(input f: TextFindings, at now: Double, origin: RecordOrigin) -> [Alert] {
         var alerts: [Alert] = []
-        if let id = f.userID, !id.isEmpty { observe(Key(kind: 0, id: id), "user_id", f, now, origin, &alerts) }
-        if let id = f.clientIP, !id.isEmpty { observe(Key(kind: 1, id: id), "client_ip", f, now, origin, &alerts) }
+        if let id = f.userID, !id.isEmpty { observe(0, id, "user_id", f, now, origin, &alerts) }
+        if let id = f.clientIP, !id.isEmpty { observe(1, id, "client_ip", f, now, origin, &alerts) }
         if let key = f.apiKey, !key.isEmpty {
-            observe(Key(kind: 2, id: key), "api_key", f, now, origin, &alerts, shown: Self.maskedKey(key))
+            observe(2, key, "api_key", f, now, origin, &alerts, shown: Self.maskedKey(key))
         }
         return alerts
     }
@@ -83,22 +89,40 @@ public struct PrincipalTracker: Sendable {
     }
 
     private mutating func observe(
-        _ key: Key, _ kind: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin, _ alerts: inout [Alert],
-        shown: String? = nil
+        _ kind: UInt8, _ id: String, _ kindName: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin,
+        _ alerts: inout [Alert], shown: String? = nil
     ) {
-        let s: State
-        if let existing = states[key] {
-            s = existing
+        let hash = Self.hash(kind, id)
+        let slot =
+            index.find(hash) { states[$0].kind == kind && states[$0].id == id }
+            ?? add(State(kind: kind, id: id), hash: hash, now: now)
+        states[slot].lastSeen = now
+        let name = shown ?? id
+        observeRisk(slot, f, kindName, name, now, origin, &alerts)
+        observeRate(slot, kindName, name, now, origin, &alerts)
+        observePrompt(slot, f, kindName, name, now, origin, &alerts)
+    }
+
+    private mutating func add(_ state: State, hash: UInt64, now: Double) -> Int {
+        if index.count >= capacity { forgetIdle(now: now) }
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            states[slot] = state
         } else {
-            if states.count >= capacity { forgetIdle(now: now) }
-            s = State()
-            states[key] = s
+            slot = states.count
+            states.append(state)
+            promptHashes.append(contentsOf: repeatElement(0, count: Self.promptSlots))
+            promptCounts.append(contentsOf: repeatElement(0, count: Self.promptSlots))
+            promptSince.append(contentsOf: repeatElement(0, count: Self.promptSlots))
         }
-        s.lastSeen = now
-        let id = shown ?? key.id
-        observeRisk(s, f, kind, id, now, origin, &alerts)
-        observeRate(s, kind, id, now, origin, &alerts)
-        observePrompt(s, f, kind, id, now, origin, &alerts)
+        let base = slot * Self.promptSlots
+        for i in base..<base + Self.promptSlots {
+            promptHashes[i] = 0
+            promptCounts[i] = 0
+        }
+        index.insert(hash, slot: slot)
+        return slot
     }
 
     private func labels(_ kind: String, _ id: String, _ origin: RecordOrigin, _ f: TextFindings? = nil) -> [String:
@@ -109,20 +133,22 @@ public struct PrincipalTracker: Sendable {
         return l
     }
 
-    private func observeRisk(
-        _ s: State, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
+    private mutating func observeRisk(
+        _ slot: Int, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
         _ origin: RecordOrigin, _ alerts: inout [Alert]
     ) {
         // Built only when an alert names the principal.
         var principal: String { "\(kind)=\(id)" }
         let risky = !f.risks.isEmpty
-        s.streak = risky ? s.streak + 1 : 0
+        states[slot].streak = risky ? states[slot].streak + 1 : 0
         guard risky else { return }
-        s.riskDay.add(at: now, hit: true)
+        if states[slot].riskDay == nil { states[slot].riskDay = SlidingWindow(length: 86_400, buckets: 24) }
+        states[slot].riskDay?.add(at: now, hit: true)
+        let s = states[slot]
         var l = labels(kind, id, origin, f)
         l["risks"] = f.risks.map(\.signal).joined(separator: ",")
         if s.streak >= inARow && enabled.contains("principal_risk_streak") {
-            s.streak = 0
+            states[slot].streak = 0
             alerts.append(
                 Alert(
                     key: "principal_risk_streak|\(principal)|\(origin.position)", rule: "principal_risk_streak",
@@ -132,10 +158,10 @@ public struct PrincipalTracker: Sendable {
                     labels: l, excerpt: f.risks.first?.excerpt, observedAt: now))
         }
         let day = Int(now / 86_400)
-        if s.riskDay.counts(now: now).hits >= perDay && s.dailyAlertDay != day
+        if (s.riskDay?.counts(now: now).hits ?? 0) >= perDay && s.dailyAlertDay != day
             && enabled.contains("principal_risk_daily")
         {
-            s.dailyAlertDay = day
+            states[slot].dailyAlertDay = day
             alerts.append(
                 Alert(
                     key: "principal_risk_daily|\(principal)|\(day)", rule: "principal_risk_daily", severity: .critical,
@@ -146,26 +172,19 @@ public struct PrincipalTracker: Sendable {
         }
     }
 
-    private func observeRate(
-        _ s: State, _ kind: String, _ id: String, _ now: Double, _ origin: RecordOrigin,
+    private mutating func observeRate(
+        _ slot: Int, _ kind: String, _ id: String, _ now: Double, _ origin: RecordOrigin,
         _ alerts: inout [Alert]
     ) {
         // Built only when an alert names the principal.
         var principal: String { "\(kind)=\(id)" }
         let minute = Int(now / 60)
-        if minute != s.minute {
-            if s.minute != Int.min {
-                // Fold the finished minute (and any silent ones since) into the baseline.
-                let gap = min(minute - s.minute - 1, 60)
-                s.baseline = s.minutesSeen == 0 ? Double(s.minuteCount) : 0.7 * s.baseline + 0.3 * Double(s.minuteCount)
-                for _ in 0..<max(0, gap) { s.baseline *= 0.7 }
-                s.minutesSeen += 1 + max(0, gap)
-            }
-            s.minute = minute
-            s.minuteCount = 0
-        }
-        s.minuteCount += 1
-        guard polling, s.pollingAlertMinute != minute else { return }
+        Self.count(minute, in: &states[slot])
+        guard polling, states[slot].pollingAlertMinute != minute else { return }
+        let s = (
+            minuteCount: states[slot].minuteCount, minutesSeen: states[slot].minutesSeen,
+            baseline: states[slot].baseline
+        )
         var reason: String?
         if s.minuteCount > ceilingPerMinute {
             reason = "more than \(ceilingPerMinute) requests in a minute"
@@ -175,7 +194,7 @@ public struct PrincipalTracker: Sendable {
             reason = "\(s.minuteCount) requests this minute against a usual \(String(format: "%.1f", s.baseline))"
         }
         guard let reason else { return }
-        s.pollingAlertMinute = minute
+        states[slot].pollingAlertMinute = minute
         var l = labels(kind, id, origin)
         l["requests_this_minute"] = String(s.minuteCount)
         l["baseline_per_minute"] = String(format: "%.1f", s.baseline)
@@ -187,27 +206,34 @@ public struct PrincipalTracker: Sendable {
                 observedAt: now))
     }
 
-    private func observePrompt(
-        _ s: State, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
+    private mutating func observePrompt(
+        _ slot: Int, _ f: TextFindings, _ kind: String, _ id: String, _ now: Double,
         _ origin: RecordOrigin, _ alerts: inout [Alert]
     ) {
         // Built only when an alert names the principal.
         var principal: String { "\(kind)=\(id)" }
         guard f.promptHash != 0, prompts else { return }
-        var slot = s.promptHashes.firstIndex(of: f.promptHash) ?? -1
-        if slot < 0 {
-            slot = s.nextPromptSlot
-            s.nextPromptSlot = (slot + 1) % Self.promptSlots
-            s.promptHashes[slot] = f.promptHash
-            s.promptCounts[slot] = 0
-            s.promptSince[slot] = now
+        let base = slot * Self.promptSlots
+        var found = -1
+        promptHashes.withUnsafeBufferPointer { hashes in
+            for i in base..<base + Self.promptSlots where hashes[i] == f.promptHash {
+                found = i
+                break
+            }
         }
-        if now - s.promptSince[slot] > repeatWindow {
-            s.promptCounts[slot] = 0
-            s.promptSince[slot] = now
+        if found < 0 {
+            found = base + states[slot].nextPromptSlot
+            states[slot].nextPromptSlot = (states[slot].nextPromptSlot + 1) % Self.promptSlots
+            promptHashes[found] = f.promptHash
+            promptCounts[found] = 0
+            promptSince[found] = now
         }
-        s.promptCounts[slot] += 1
-        let entry = (count: s.promptCounts[slot], since: s.promptSince[slot])
+        if now - promptSince[found] > repeatWindow {
+            promptCounts[found] = 0
+            promptSince[found] = now
+        }
+        promptCounts[found] += 1
+        let entry = (count: promptCounts[found], since: promptSince[found])
         guard entry.count == repeatCount else { return }
         var l = labels(kind, id, origin, f)
         l["repeats"] = String(entry.count)
@@ -219,11 +245,50 @@ public struct PrincipalTracker: Sendable {
                 labels: l, observedAt: now))
     }
 
+    /// Counts a request in the state's current minute, folding finished minutes (and any
+    /// silent ones since) into the principal's baseline.
+    private static func count(_ minute: Int, in s: inout State) {
+        if minute != s.minute {
+            if s.minute != Int.min {
+                let gap = min(minute - s.minute - 1, 60)
+                s.baseline = s.minutesSeen == 0 ? Double(s.minuteCount) : 0.7 * s.baseline + 0.3 * Double(s.minuteCount)
+                for _ in 0..<max(0, gap) { s.baseline *= 0.7 }
+                s.minutesSeen += 1 + max(0, gap)
+            }
+            s.minute = minute
+            s.minuteCount = 0
+        }
+        s.minuteCount += 1
+    }
+
+    /// The slot's key in `index`: seeded per process, so ids cannot be chosen to collide.
+    private static func hash(_ kind: UInt8, _ id: String) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(kind)
+        hasher.combine(id)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
     /// Forgets principals idle for a day; if still full, the longest idle tenth.
     private mutating func forgetIdle(now: Double) {
-        states = states.filter { now - $0.value.lastSeen < 86_400 }
-        guard states.count >= capacity else { return }
-        let sorted = states.sorted { $0.value.lastSeen < $1.value.lastSeen }
-        for (key, _) in sorted.prefix(max(1, capacity / 10)) { states[key] = nil }
+        var live = states.indices.filter { states[$0].kind != Self.freeKind && now - states[$0].lastSeen < 86_400 }
+        if live.count >= capacity {
+            live.sort { states[$0].lastSeen < states[$1].lastSeen }
+            live.removeFirst(max(1, capacity / 10))
+        }
+        let kept = Set(live)
+        index = PrincipalIndex()
+        freeSlots = []
+        for slot in states.indices {
+            if kept.contains(slot) {
+                index.insert(Self.hash(states[slot].kind, states[slot].id), slot: slot)
+            } else {
+                states[slot] = State(kind: Self.freeKind, id: "")
+                freeSlots.append(slot)
+            }
+        }
     }
+
+    /// The kind of a slot that holds no principal.
+    private static let freeKind: UInt8 = 0xFF
 }

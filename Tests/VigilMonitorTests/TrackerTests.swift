@@ -160,6 +160,36 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         for i in 0..<25 { _ = t.observe(input: input("q", user: "u\(i)"), at: Double(i), origin: here) }
         #expect(t.tracked <= 20)  // user and client ip share the cap; client ip is absent here
     }
+
+    @Test func aForgottenPrincipalsSlotStartsAfresh() {
+        var t = PrincipalTracker()
+        t.capacity = 10
+        t.inARow = 2
+        // u0 has one risky input, then is forgotten when the table fills up.
+        _ = t.observe(input: input("r", user: "u0", risky: true), at: 0, origin: here)
+        for i in 1..<12 { _ = t.observe(input: input("q", user: "u\(i)"), at: Double(i), origin: here) }
+        // A newcomer may reuse u0's slot; its first risky input is not a streak of two.
+        let first = t.observe(input: input("r", user: "new", risky: true), at: 20, origin: here)
+        #expect(first.filter { $0.rule == "principal_risk_streak" }.isEmpty)
+        let second = t.observe(input: input("r", user: "new", risky: true), at: 21, origin: here)
+        #expect(second.filter { $0.rule == "principal_risk_streak" }.map { $0.labels["principal"] } == ["user_id=new"])
+    }
+}
+
+@Suite struct PrincipalIndexTests {
+    @Test func equalHashesAreToldApartByTheCaller() {
+        var index = PrincipalIndex()
+        var ids: [String] = []
+        // Every principal under the same hash: all must still be found, each at its own slot.
+        for slot in 0..<3000 {
+            ids.append("p\(slot)")
+            #expect(index.find(7) { ids[$0] == "p\(slot)" } == nil)
+            index.insert(7, slot: slot)
+        }
+        #expect(index.count == 3000)
+        for slot in stride(from: 0, to: 3000, by: 97) { #expect(index.find(7) { ids[$0] == "p\(slot)" } == slot) }
+        #expect(index.find(8) { _ in true } == nil)
+    }
 }
 
 @Suite struct TrafficTrackerTests {
