@@ -67,7 +67,8 @@ public final class FileFollower {
     private var known: [Identity: FileCheckpoint]
     private var firstLook = true
     private var lastDiscovery = -Double.infinity
-    private var buffer: [UInt8]
+    /// The most read from one file per poll.
+    static let readSize = 1 << 20
 
     public init(
         source: String, patterns: [String], startAtEnd: Bool = false, maxLineBytes: Int = 8 << 20,
@@ -80,7 +81,6 @@ public final class FileFollower {
         var known: [Identity: FileCheckpoint] = [:]
         for c in checkpoints where c.source == source { known[Identity(device: c.device, inode: c.inode)] = c }
         self.known = known
-        buffer = Array(repeating: 0, count: 1 << 20)
     }
 
     /// The files being followed, with their current positions.
@@ -203,16 +203,24 @@ public final class FileFollower {
             file.checkpoint.fingerprint = Self.fingerprint(file.fd)
         }
         guard size > file.readOffset else { return (0, nil) }
-        let want = Int(min(size - file.readOffset, Int64(min(budget, buffer.count))))
-        let n = buffer.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, want, off_t(file.readOffset)) }
-        guard n > 0 else { return (0, nil) }
-        file.readOffset += Int64(n)
-        // The unfinished line from before, then the new bytes: one copy, and the lines are
-        // handed out as ranges of it.
-        var data = file.pending
+        let want = Int(min(size - file.readOffset, Int64(min(budget, Self.readSize))))
+        // The unfinished line from before, then the new bytes read straight after it: the lines
+        // are handed out as ranges of this one array.
+        let pending = file.pending
         file.pending = []
-        let scanFrom = data.count
-        data.append(contentsOf: buffer[0..<n])
+        let scanFrom = pending.count
+        var n = 0
+        let data = [UInt8](unsafeUninitializedCapacity: scanFrom + want) { space, initialized in
+            guard let base = space.baseAddress else { return }
+            pending.withUnsafeBufferPointer { if let p = $0.baseAddress { base.initialize(from: p, count: scanFrom) } }
+            n = max(0, pread(file.fd, base + scanFrom, want, off_t(file.readOffset)))
+            initialized = scanFrom + n
+        }
+        guard n > 0 else {
+            file.pending = pending
+            return (0, nil)
+        }
+        file.readOffset += Int64(n)
         var batch = LineBatch(firstLine: 0, sequence: 0)
         var offsets: [Int64] = []
         cut(file, data, scanFrom: scanFrom, &batch, &offsets)

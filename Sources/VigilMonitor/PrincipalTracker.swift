@@ -34,8 +34,9 @@ public struct PrincipalTracker: Sendable {
     private var prompts = true
 
     /// What is kept per principal: a value in `states`, its slot found through `index`. The
-    /// recent prompts live in flat arrays beside it (`promptSlots` entries per state), so a
-    /// record touches a few cache lines, not a graph of small objects.
+    /// recent prompts' full hashes, counts and times live in flat arrays beside it
+    /// (`promptSlots` entries per state), so a record touches a few cache lines, not a graph of
+    /// small objects.
     struct State {
         var kind: UInt8
         var id: String
@@ -50,6 +51,9 @@ public struct PrincipalTracker: Sendable {
         var nextPromptSlot = 0
         var dailyAlertDay = Int.min
         var lastSeen = 0.0
+        /// 16 bits of each remembered prompt's hash, beside the rest of the state, so that a
+        /// prompt not seen before is told so from the state's own cache lines.
+        var promptTags = InlineArray<32, UInt16>(repeating: 0)
 
         init(kind: UInt8, id: String) {
             self.kind = kind
@@ -66,7 +70,7 @@ public struct PrincipalTracker: Sendable {
     private var promptCounts: [Int] = []
     private var promptSince: [Double] = []
     /// Distinct recent prompts remembered per principal.
-    static let promptSlots = 32
+    static let promptSlots = 32  // the count of `State.promptTags`
 
     public init() {}
 
@@ -116,11 +120,7 @@ public struct PrincipalTracker: Sendable {
             promptCounts.append(contentsOf: repeatElement(0, count: Self.promptSlots))
             promptSince.append(contentsOf: repeatElement(0, count: Self.promptSlots))
         }
-        let base = slot * Self.promptSlots
-        for i in base..<base + Self.promptSlots {
-            promptHashes[i] = 0
-            promptCounts[i] = 0
-        }
+        // A fresh state's tags are all 0, which no prompt's tag is: the slot's old prompts are gone.
         index.insert(hash, slot: slot)
         return slot
     }
@@ -214,16 +214,18 @@ public struct PrincipalTracker: Sendable {
         var principal: String { "\(kind)=\(id)" }
         guard f.promptHash != 0, prompts else { return }
         let base = slot * Self.promptSlots
+        let tag = UInt16(truncatingIfNeeded: f.promptHash >> 48) | 1
+        let tags = states[slot].promptTags
         var found = -1
-        promptHashes.withUnsafeBufferPointer { hashes in
-            for i in base..<base + Self.promptSlots where hashes[i] == f.promptHash {
-                found = i
-                break
-            }
+        for i in 0..<Self.promptSlots where tags[i] == tag && promptHashes[base + i] == f.promptHash {
+            found = base + i
+            break
         }
         if found < 0 {
-            found = base + states[slot].nextPromptSlot
-            states[slot].nextPromptSlot = (states[slot].nextPromptSlot + 1) % Self.promptSlots
+            let next = states[slot].nextPromptSlot
+            states[slot].nextPromptSlot = (next + 1) % Self.promptSlots
+            states[slot].promptTags[next] = tag
+            found = base + next
             promptHashes[found] = f.promptHash
             promptCounts[found] = 0
             promptSince[found] = now

@@ -121,13 +121,26 @@ extension ScanEngine {
         return f
     }
 
+    /// FNV-1a over the letters, two scalars (21 bits each) to a multiplication, which halves the
+    /// chain of dependent multiplications; a final mix spreads every letter over the high bits.
     static func promptHash(_ scalars: UnsafeBufferPointer<UInt32>) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var held: UInt64 = 0
+        var holding = false
         for s in scalars {
-            let letter = s >= 0x3400 || ((s | 0x20) >= 0x61 && (s | 0x20) <= 0x7A)
-            guard letter else { continue }
-            h = (h ^ UInt64(s < 0x80 ? s | 0x20 : s)) &* 0x100_0000_01b3
+            let lower = s | 0x20
+            guard s >= 0x3400 || (lower >= 0x61 && lower <= 0x7A) else { continue }
+            let v = UInt64(s < 0x80 ? lower : s)
+            if holding {
+                h = (h ^ (held << 21 | v)) &* 0x100_0000_01b3
+            } else {
+                held = v
+            }
+            holding.toggle()
         }
-        return h
+        if holding { h = (h ^ held) &* 0x100_0000_01b3 }
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        return h ^ (h >> 33)
     }
 }
