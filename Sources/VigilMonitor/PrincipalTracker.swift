@@ -34,7 +34,7 @@ public struct PrincipalTracker: Sendable {
     private var prompts = true
 
     /// What is kept per principal: a value in `states`, its slot found through `index`. The
-    /// recent prompts' full hashes, counts and times live in flat arrays beside it
+    /// recent prompts' full hashes, counts and times live in a flat array beside it
     /// (`promptSlots` entries per state), so a record touches a few cache lines, not a graph of
     /// small objects.
     struct State {
@@ -66,9 +66,14 @@ public struct PrincipalTracker: Sendable {
     private var freeSlots: [Int] = []
     private var index = PrincipalIndex()
     /// Per state, `promptSlots` entries: the last distinct prompts, their counts and first sight.
-    private var promptHashes: [UInt64] = []
-    private var promptCounts: [Int] = []
-    private var promptSince: [Double] = []
+    private var recentPrompts: [PromptEntry] = []
+
+    /// One remembered prompt: written together, so a new prompt costs one cache line.
+    struct PromptEntry {
+        var hash: UInt64 = 0
+        var since: Double = 0
+        var count = 0
+    }
     /// Distinct recent prompts remembered per principal.
     static let promptSlots = 32  // the count of `State.promptTags`
 
@@ -116,9 +121,7 @@ public struct PrincipalTracker: Sendable {
         } else {
             slot = states.count
             states.append(state)
-            promptHashes.append(contentsOf: repeatElement(0, count: Self.promptSlots))
-            promptCounts.append(contentsOf: repeatElement(0, count: Self.promptSlots))
-            promptSince.append(contentsOf: repeatElement(0, count: Self.promptSlots))
+            recentPrompts.append(contentsOf: repeatElement(PromptEntry(), count: Self.promptSlots))
         }
         // A fresh state's tags are all 0, which no prompt's tag is: the slot's old prompts are gone.
         index.insert(hash, slot: slot)
@@ -217,7 +220,7 @@ public struct PrincipalTracker: Sendable {
         let tag = UInt16(truncatingIfNeeded: f.promptHash >> 48) | 1
         let tags = states[slot].promptTags
         var found = -1
-        for i in 0..<Self.promptSlots where tags[i] == tag && promptHashes[base + i] == f.promptHash {
+        for i in 0..<Self.promptSlots where tags[i] == tag && recentPrompts[base + i].hash == f.promptHash {
             found = base + i
             break
         }
@@ -226,16 +229,14 @@ public struct PrincipalTracker: Sendable {
             states[slot].nextPromptSlot = (next + 1) % Self.promptSlots
             states[slot].promptTags[next] = tag
             found = base + next
-            promptHashes[found] = f.promptHash
-            promptCounts[found] = 0
-            promptSince[found] = now
+            recentPrompts[found] = PromptEntry(hash: f.promptHash, since: now, count: 0)
         }
-        if now - promptSince[found] > repeatWindow {
-            promptCounts[found] = 0
-            promptSince[found] = now
+        if now - recentPrompts[found].since > repeatWindow {
+            recentPrompts[found].count = 0
+            recentPrompts[found].since = now
         }
-        promptCounts[found] += 1
-        let entry = (count: promptCounts[found], since: promptSince[found])
+        recentPrompts[found].count += 1
+        let entry = recentPrompts[found]
         guard entry.count == repeatCount else { return }
         var l = labels(kind, id, origin, f)
         l["repeats"] = String(entry.count)
