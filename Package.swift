@@ -6,6 +6,12 @@ let hotPath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
+// Modules that handle every record but are not the matcher: release builds skip the dynamic
+// exclusivity checks (debug builds keep them, and the tests run there).
+let perRecord: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v14)],
@@ -40,8 +46,10 @@ let package = Package(
         .target(name: "VigilDecode", swiftSettings: hotPath),
         .target(
             name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
+            swiftSettings: perRecord
         ),
-        .target(name: "VigilMonitor", dependencies: ["VigilScan", "VigilDecode", "VigilTaxonomy"]),
+        .target(
+            name: "VigilMonitor", dependencies: ["VigilScan", "VigilDecode", "VigilTaxonomy"], swiftSettings: perRecord),
         .target(name: "VigilState", dependencies: ["CSQLite", "VigilMonitor", "VigilTaxonomy"]),
         .target(
             name: "VigilNotify",
@@ -60,7 +68,8 @@ let package = Package(
                 "VigilMonitor", "VigilState", "VigilNotify", "VigilScan", "VigilRules", "VigilDecode", "VigilServer",
                 "VigilIncidents",
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: perRecord
         ),
         .executableTarget(
             name: "vigil",
