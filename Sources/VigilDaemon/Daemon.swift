@@ -355,14 +355,15 @@ public final class Daemon: @unchecked Sendable {
     private func flushScannedChunk(alongside: ScanJob? = nil) throws {
         guard let (chunk, source, job) = scannedChunk else { return }
         scannedChunk = nil
-        let fileKey = chunk.checkpoint.fileKey
-        let path = chunk.checkpoint.path
+        // Joined once per chunk: an origin is built for every record.
+        let positionBase = chunk.checkpoint.fileKey + "@"
+        let locationBase = chunk.checkpoint.path + ", byte "
         let now = Date().timeIntervalSince1970
         var alerts: [Alert] = []
         for block in 0..<job.blocks {
             raise(job.results(block, alongside: alongside), chunk.batch, source, now, into: &alerts) { i in
                 RecordOrigin(
-                    source: source, positionBase: fileKey + "@", locationBase: path + ", byte ",
+                    source: source, positionBase: positionBase, locationBase: locationBase,
                     index: chunk.lineOffsets[i])
             }
         }

@@ -9,6 +9,8 @@ public struct RecordOrigin: Sendable, Equatable {
     private var positionBase: String
     private var locationBase: String
     private var index: Int64?
+    /// Whether `index` belongs to the location only (a line within a posted batch).
+    private var indexInLocationOnly = false
 
     /// `position` and `location` are `positionBase` / `locationBase` followed by `index`, if any.
     public init(source: String, positionBase: String, locationBase: String, index: Int64? = nil) {
@@ -23,13 +25,23 @@ public struct RecordOrigin: Sendable, Equatable {
     }
 
     /// The same origin with a number after its location (a line within a posted batch).
+    /// Built per record, so the text is joined only when an alert asks for it.
     public func numbered(_ n: Int64) -> RecordOrigin {
         var copy = self
-        copy.locationBase += String(n)
+        if index == nil {
+            copy.index = n
+            copy.indexInLocationOnly = true
+        } else {
+            copy.locationBase = location + String(n)
+            copy.index = nil
+        }
         return copy
     }
 
-    public var position: String { index.map { positionBase + String($0) } ?? positionBase }
+    public var position: String {
+        guard let index, !indexInLocationOnly else { return positionBase }
+        return positionBase + String(index)
+    }
     /// Where the record is, for people: `app.jsonl, byte 2190` or `standard input, line 12`.
     public var location: String { index.map { locationBase + String($0) } ?? locationBase }
 }

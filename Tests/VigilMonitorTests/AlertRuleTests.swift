@@ -19,6 +19,14 @@ import VigilScan
         return f
     }
 
+    @Test func originsJoinTheirTextOnlyWhenAsked() {
+        let file = RecordOrigin(source: "f", positionBase: "1:2@", locationBase: "app.jsonl, byte ", index: 2190)
+        #expect(file.position == "1:2@2190" && file.location == "app.jsonl, byte 2190")
+        let posted = RecordOrigin(source: "h", positionBase: "http", locationBase: "posted batch, line ").numbered(3)
+        #expect(posted.position == "http" && posted.location == "posted batch, line 3")
+        #expect(file.numbered(4).location == "app.jsonl, byte 21904")
+    }
+
     @Test func outputsRaiseContentAndLeakAlerts() {
         let alerts = ContentAlerts().alerts(for: findings(.output), origin: origin, observedAt: 1)
         #expect(alerts.map(\.rule) == ["content_risk", "data_leak"])
