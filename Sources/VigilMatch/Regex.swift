@@ -13,7 +13,9 @@ public final class Regex: @unchecked Sendable {
         self.pattern = pattern
         var errorCode: Int32 = 0
         var errorOffset = 0
-        let options = UInt32(PCRE2_UTF)
+        // The offset limit lets a search stop looking for a start past the last literal that
+        // gated it (see `firstMatch`).
+        let options = UInt32(PCRE2_UTF) | UInt32(PCRE2_USE_OFFSET_LIMIT)
         let compiled = pattern.withCString { p in
             p.withMemoryRebound(to: UInt8.self, capacity: 1) {
                 pcre2_compile_8($0, ~Int(0), options, &errorCode, &errorOffset, nil)
@@ -40,10 +42,14 @@ public final class Regex: @unchecked Sendable {
         case error(Int32)
     }
 
-    /// Searches `text` (valid UTF-8; not checked again) from byte `start`.
+    /// Searches `text` (valid UTF-8; not checked again) from byte `start`, for a match that
+    /// starts at byte `startLimit` at the latest (nil: anywhere). A match may end past the limit.
     @inline(__always)
-    public func firstMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int, scratch: RegexScratch) -> Outcome {
+    public func firstMatch(
+        in text: UnsafeBufferPointer<UInt8>, from start: Int, startLimit: Int? = nil, scratch: RegexScratch
+    ) -> Outcome {
         let subject = text.baseAddress ?? RegexScratch.empty
+        pcre2_set_offset_limit_8(scratch.context, startLimit ?? ~0)
         let rc: Int32
         let options = UInt32(PCRE2_NO_UTF_CHECK)
         if isJIT {

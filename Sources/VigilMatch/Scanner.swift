@@ -56,6 +56,8 @@ public final class Scanner {
     private var regexSecondStamp: [UInt32]
     /// Where the first literal of each regex's first set began in the current text.
     private var regexFirstStart: [Int32]
+    /// Where the last literal that gates each regex starts (valid with `regexStamp`).
+    private var regexLastStart: [Int32]
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
     private let maxMatchesPerRule = 8
@@ -65,6 +67,7 @@ public final class Scanner {
         regexStamp = Array(repeating: 0, count: rules.regexes.count)
         regexSecondStamp = Array(repeating: 0, count: rules.regexes.count)
         regexFirstStart = Array(repeating: 0, count: rules.regexes.count)
+        regexLastStart = Array(repeating: 0, count: rules.regexes.count)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
         counters.nanosPerRegex = Array(repeating: 0, count: rules.regexes.count)
@@ -147,9 +150,12 @@ public final class Scanner {
                             case .topic(let t):
                                 topicTerms.append((t, hit.term))
                             case .regexLiteral(let r):
-                                if regexStamp[Int(r)] != stamp {
+                                if regexStamp[Int(r)] == stamp {
+                                    if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
+                                } else {
                                     regexStamp[Int(r)] = stamp
                                     regexFirstStart[Int(r)] = start
+                                    regexLastStart[Int(r)] = start
                                     if !rules.regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
                                         enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
                                     }
@@ -233,11 +239,15 @@ public final class Scanner {
                 let first = Int(regexFirstStart[Int(r)]) - Int(maxLength)
                 if first > 0 { from = Int(text.utf8Offsets[first]) }
             }
+            // Every match holds one of the literals that gated the pattern, so none starts after
+            // the last of them: the search stops there instead of at the end of the text.
+            let startLimit = regexStamp[Int(r)] == stamp ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
             var found = 0
             while from <= bytes.count, found < maxMatchesPerRule {
+                if let startLimit, from > startLimit { break }
                 counters.regexRuns += 1
                 counters.runsPerRegex[Int(r)] += 1
-                let outcome = regex.firstMatch(in: bytes, from: from, scratch: scratch)
+                let outcome = regex.firstMatch(in: bytes, from: from, startLimit: startLimit, scratch: scratch)
                 guard case .match(let range) = outcome else {
                     if outcome == .limitExceeded { counters.regexLimitHits += 1 }
                     break
