@@ -192,6 +192,23 @@ import Testing
         #expect(scanner.matches.count == 1)
     }
 
+    @Test func aMatchIsFoundBeforeTheLastGatingLiteralAndNoneAfterIt() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex(
+                "(?:卡号|账号)[:：]?[0-9]{16}", id: "card", signal: .pii("bank_card"), origin: origin, validator: .luhn)
+        }
+        let scanner = Scanner(rules: rules)
+        // The first number fails Luhn; the one after the second literal passes and is found.
+        scanner.scan("卡号4111111111111112，另一个账号4111111111111111")
+        #expect(scanner.matches.count == 1)
+        #expect(
+            scanner.matches.count == 1 && Int(scanner.matches[0].start) == "卡号4111111111111112，另一个".unicodeScalars.count
+        )
+        // A long text after the last literal holds no start to look for.
+        scanner.scan("卡号4111111111111111" + String(repeating: "后文", count: 200))
+        #expect(scanner.matches.count == 1)
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
