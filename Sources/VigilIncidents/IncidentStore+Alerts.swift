@@ -29,6 +29,7 @@ extension IncidentStore {
         let policy = self.policy
         return try write { db in
             var batch = Batch()
+            batch.takenBefore = try Self.keysTaken(db, alerts.map(\.key))
             var out: [Intake] = []
             for alert in alerts { out.append(try Self.take(db, alert, into: &batch, policy: policy, now: now)) }
             // Each incident the batch touched is written once, however many alerts joined it.
@@ -47,6 +48,24 @@ extension IncidentStore {
     private struct Batch {
         var open: [String: Incident] = [:]
         var dirty: Set<Int64> = []
+        /// Keys of the batch's alerts that an earlier batch took in (a replay).
+        var takenBefore: Set<String> = []
+    }
+
+    /// Which of `keys` were taken in before: one query per few hundred keys, not one per alert.
+    private static func keysTaken(_ db: Database, _ keys: [String]) throws -> Set<String> {
+        var taken = Set<String>()
+        var start = 0
+        while start < keys.count {
+            let part = Array(keys[start..<min(keys.count, start + 500)])
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            let found = try String.fetchAll(
+                db, sql: "SELECT alert_key FROM incident_alerts WHERE alert_key IN (\(marks))",
+                arguments: StatementArguments(part))
+            taken.formUnion(found)
+            start += part.count
+        }
+        return taken
     }
 
     /// The grouping key of an alert: class, subtype, risk or topic (else the rule), service.
@@ -64,12 +83,9 @@ extension IncidentStore {
         _ db: Database, _ alert: Alert, into batch: inout Batch, policy: DeskPolicy, now: Double
     ) throws -> Intake {
         guard policy.opensIncidents(alert.rule) else { return .ignored }
-        if try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM incident_alerts WHERE alert_key = ?"), arguments: [alert.key])
-            == true
-        {
-            return .duplicate
-        }
+        // Taken in by an earlier batch, or earlier in this one.
+        guard !batch.takenBefore.contains(alert.key) else { return .duplicate }
+        batch.takenBefore.insert(alert.key)
         let service = policy.service(forSource: alert.labels["source"])
         let key = groupingKey(alert, service: service.name)
         let at = alert.observedAt
