@@ -23,6 +23,8 @@ public final class Daemon: @unchecked Sendable {
     let ruleDirectories: [String]
     let log: Log
     let store: StateStore
+    /// The connection `/metrics` reads the state file through.
+    let metricsState: MetricsState
     /// The incident desk's API (nil with `incidents.enabled: false`).
     let incidentAPI: IncidentAPI?
     var alertRules = ContentAlerts()
@@ -81,6 +83,7 @@ public final class Daemon: @unchecked Sendable {
         self.log = log
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         store = try StateStore(path: config.statePath)
+        metricsState = MetricsState(path: config.statePath)
         // Migrating here, before any thread starts, keeps the desk, the API and the CLI on one schema.
         incidentAPI =
             config.incidentsEnabled

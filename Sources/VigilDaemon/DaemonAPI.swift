@@ -233,8 +233,8 @@ extension Daemon {
         m.sample("vigil_ingest_queue_depth", [], Double(s.ingestQueue))
         m.family(
             "vigil_outbox_deliveries", "gauge", "Deliveries in the outbox, by state (failed = given up after a 4xx).")
-        let state = try? StateStore(path: config.statePath)
-        let counts = (try? state?.outboxCounts()) ?? [:]
+        let stored = metricsState.read()
+        let counts = stored?.outbox ?? [:]
         for state in ["pending", "delivered", "failed"] {
             m.sample("vigil_outbox_deliveries", [("state", state)], Double(counts[state] ?? 0))
         }
@@ -250,7 +250,7 @@ extension Daemon {
             m.family("vigil_incidents_opened_total", "counter", "Incidents opened since start.")
             m.sample("vigil_incidents_opened_total", [], Double(opened))
         }
-        if let api = incidentAPI, let newest = try? state?.newestAlertID() {
+        if let api = incidentAPI, let newest = stored?.newestAlertID {
             m.family(
                 "vigil_incident_desk_lag_alerts", "gauge", "Alerts stored that the incident desk has not taken in yet.")
             m.sample("vigil_incident_desk_lag_alerts", [], Double(max(0, newest - api.cursor())))
