@@ -103,6 +103,9 @@ public final class RuleSet: Sendable {
     let regexIsRefusal: [Bool]
     /// Longest match in characters, -1 when unbounded: the search starts that far before the
     /// first literal that let the regex run.
+    /// Per regex: whether every match holds one of its gating literals (they were derived
+    /// from the pattern), so that no match starts after the last of them.
+    let regexLiteralsInMatch: [Bool]
     let regexMaxLength: [Int32]
     let regexObjects: [Regex]
     let regexValidators: [Validator?]
@@ -137,6 +140,7 @@ public final class RuleSet: Sendable {
         regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
         regexMaxLength = builder.regexes.map { Int32($0.prefilter.maxMatchLength ?? -1) }
+        regexLiteralsInMatch = builder.regexLiteralsDerived
         regexObjects = builder.regexes.map(\.regex)
         regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
@@ -160,6 +164,9 @@ public final class RuleSetBuilder {
     let normalizer: Normalizer
     var keywords: [KeywordRule] = []
     var regexes: [RegexRule] = []
+    /// Per regex: whether its gating literals were derived from the pattern (so every match
+    /// holds one), not given by hand (which may be context outside the match).
+    var regexLiteralsDerived: [Bool] = []
     var cooccurrences: [CooccurrenceRule] = []
     var topics: [TopicRule] = []
     var allows: [AllowRule] = []
@@ -233,6 +240,7 @@ public final class RuleSetBuilder {
             if secondTerms.count != lits.count { prefilter.secondLiterals = nil }
         }
         let index = Int32(regexes.count)
+        regexLiteralsDerived.append(literals == nil)
         regexes.append(
             RegexRule(
                 id: id, signal: signal, origin: origin, regex: regex, validator: validator, prefilter: prefilter,

@@ -239,9 +239,11 @@ public final class Scanner {
                 let first = Int(regexFirstStart[Int(r)]) - Int(maxLength)
                 if first > 0 { from = Int(text.utf8Offsets[first]) }
             }
-            // Every match holds one of the literals that gated the pattern, so none starts after
+            // Every match holds one of the literals derived from the pattern, so none starts after
             // the last of them: the search stops there instead of at the end of the text.
-            let startLimit = regexStamp[Int(r)] == stamp ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
+            let startLimit =
+                regexStamp[Int(r)] == stamp && rules.regexLiteralsInMatch[Int(r)]
+                ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
             var found = 0
             while from <= bytes.count, found < maxMatchesPerRule {
                 if let startLimit, from > startLimit { break }

@@ -209,6 +209,16 @@ import Testing
         #expect(scanner.matches.count == 1)
     }
 
+    @Test func aHandGivenLiteralMayStandBeforeTheMatch() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[0-9]{6}", id: "code", signal: .pii("other"), origin: origin, literals: ["验证码"])
+        }
+        let scanner = Scanner(rules: rules)
+        // The literal is context: the match starts after it, and is still found.
+        scanner.scan("您的验证码是 123456，请勿告诉他人")
+        #expect(scanner.matches.count == 1)
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
