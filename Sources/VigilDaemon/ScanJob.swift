@@ -28,9 +28,6 @@ final class ScanJob: @unchecked Sendable {
         found = Array(repeating: ([], []), count: blocks)
     }
 
-    /// Whether some block is not claimed yet.
-    var hasUnclaimed: Bool { condition.withLock { next < blocks } }
-
     /// Claims the next block and scans it with `engine`; false when every block was claimed.
     /// `copy` receives the engine's counters before the block is marked finished.
     @discardableResult

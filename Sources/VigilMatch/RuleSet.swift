@@ -101,11 +101,11 @@ public final class RuleSet: Sendable {
     let regexNeedsSecond: [Bool]
     /// Refusal regexes only matter for outputs; inputs skip them.
     let regexIsRefusal: [Bool]
-    /// Longest match in characters, -1 when unbounded: the search starts that far before the
-    /// first literal that let the regex run.
     /// Per regex: whether every match holds one of its gating literals (they were derived
     /// from the pattern), so that no match starts after the last of them.
     let regexLiteralsInMatch: [Bool]
+    /// Longest match in characters, -1 when unbounded: the search starts that far before the
+    /// first literal that let the regex run.
     let regexMaxLength: [Int32]
     let regexObjects: [Regex]
     let regexValidators: [Validator?]

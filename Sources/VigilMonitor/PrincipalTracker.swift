@@ -53,7 +53,7 @@ public struct PrincipalTracker: Sendable {
         var lastSeen = 0.0
         /// 16 bits of each remembered prompt's hash, beside the rest of the state, so that a
         /// prompt not seen before is told so from the state's own cache lines.
-        var promptTags = InlineArray<32, UInt16>(repeating: 0)
+        var promptTags = PromptTags(repeating: 0)
 
         init(kind: UInt8, id: String) {
             self.kind = kind
@@ -74,8 +74,9 @@ public struct PrincipalTracker: Sendable {
         var since: Double = 0
         var count = 0
     }
-    /// Distinct recent prompts remembered per principal.
-    static let promptSlots = 32  // the count of `State.promptTags`
+    /// A principal's prompt tags; their count is how many distinct recent prompts it remembers.
+    typealias PromptTags = InlineArray<32, UInt16>
+    static let promptSlots = PromptTags.count
 
     public init() {}
 
