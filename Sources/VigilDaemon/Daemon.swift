@@ -324,6 +324,7 @@ public final class Daemon: @unchecked Sendable {
             if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
             if !worked {
                 try flushScannedChunk()
+                try commitDeferred()
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
                     _ = wakeUp.wait(until: Date(timeIntervalSinceNow: config.pollInterval))
@@ -333,6 +334,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         try flushScannedChunk()
+        try commitDeferred()
         notifier.stopping()
         log(.info, "vigil stopped", ["alerts": String(alertsRaised)])
     }
@@ -513,18 +515,48 @@ public final class Daemon: @unchecked Sendable {
         return h
     }
 
-    /// Stores alerts with a checkpoint; returns how many were new.
+    /// What commits found the state file busy with (the incident desk writing), oldest first:
+    /// it goes with the next commit, so the line loop does not wait on the desk. Until then the
+    /// lines it covers are not checkpointed, so a crash loses nothing.
+    private var deferred: (alerts: [Alert], positions: [StateStore.FilePosition], since: Double)?
+    /// How long, and for how many alerts, a commit may wait for a free moment before it waits for the lock.
+    private static let maxDeferral = 0.5
+    private static let maxDeferredAlerts = 5_000
+
+    /// Stores alerts with a checkpoint; returns how many of `raised` were new. Unless it is
+    /// `durable` or `waiting`, it defers itself while the desk holds the write lock (see `deferred`).
     @discardableResult
-    private func commit(_ raised: [Alert], checkpoint: FileCheckpoint?, forget: Bool, durable: Bool = false) throws
-        -> Int
-    {
+    private func commit(
+        _ raised: [Alert], checkpoint: FileCheckpoint?, forget: Bool, durable: Bool = false, waiting: Bool = false
+    ) throws -> Int {
         var alerts = raised.filter { !config.disabledAlerts.contains($0.rule) }
         if !config.alertPolicies.isEmpty {
             for i in alerts.indices { config.alertPolicies[alerts[i].rule]?.apply(to: &alerts[i]) }
         }
-        let stored = try store.commit(
-            alerts: alerts, receivers: config.receivers.map(\.name), checkpoint: checkpoint, forget: forget,
-            silences: silences, durable: durable)
+        var positions = checkpoint.map { [StateStore.FilePosition(checkpoint: $0, forget: forget)] } ?? []
+        let keys = durable ? Set(alerts.map(\.key)) : []
+        let now = Date().timeIntervalSince1970
+        if let earlier = deferred {
+            alerts = earlier.alerts + alerts
+            positions = earlier.positions + positions
+        }
+        if alerts.isEmpty && positions.isEmpty { return 0 }
+        let receivers = config.receivers.map(\.name)
+        let overdue = deferred.map { now - $0.since >= Self.maxDeferral || $0.alerts.count >= Self.maxDeferredAlerts }
+        let stored: [(alert: Alert, silencedBy: Int64?)]
+        if durable || waiting || overdue == true {
+            stored = try store.commit(
+                alerts: alerts, receivers: receivers, positions: positions, silences: silences, durable: durable)
+        } else if let done = try store.commitIfFree(
+            alerts: alerts, receivers: receivers, positions: positions, silences: silences)
+        {
+            stored = done
+        } else {
+            deferred = (alerts, positions, deferred?.since ?? now)
+            deferredCommits += 1
+            return 0
+        }
+        deferred = nil
         guard !stored.isEmpty else { return 0 }
         alertsRaised += stored.count
         for (alert, silencedBy) in stored {
@@ -534,8 +566,16 @@ public final class Daemon: @unchecked Sendable {
         }
         for d in dispatchers { d.wake() }
         desk?.wake()
-        return stored.count
+        return durable ? stored.filter { keys.contains($0.alert.key) }.count : stored.count
     }
+
+    /// Commits what was deferred, waiting for the lock if need be.
+    private func commitDeferred() throws {
+        if deferred != nil { try commit([], checkpoint: nil, forget: false, waiting: true) }
+    }
+
+    /// Commits that found the desk writing and went with a later one.
+    private var deferredCommits = 0
 
     private var alertsByRule: [String: Int] = [:]
     private var silencedCount = 0
@@ -563,6 +603,7 @@ public final class Daemon: @unchecked Sendable {
         for follower in followers { snapshot.lag[follower.source] = follower.lag() }
         snapshot.alertsByRule = alertsByRule
         snapshot.silenced = silencedCount
+        snapshot.deferredCommits = deferredCommits
         snapshot.refusalRates = refusal.rates(now: now)
         snapshot.orphanInputs = correlator.orphanInputs
         snapshot.orphanOutputs = correlator.orphanOutputs

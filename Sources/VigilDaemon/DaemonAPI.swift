@@ -222,6 +222,10 @@ extension Daemon {
         }
         m.family("vigil_alerts_silenced_total", "counter", "Alerts raised since start that a silence muted.")
         m.sample("vigil_alerts_silenced_total", [], Double(s.silenced))
+        m.family(
+            "vigil_state_commits_deferred_total", "counter",
+            "Commits of alerts and file positions put off to the next one because the incident desk was writing.")
+        m.sample("vigil_state_commits_deferred_total", [], Double(s.deferredCommits))
         m.family("vigil_correlation_pending", "gauge", "Inputs waiting for their output.")
         m.sample("vigil_correlation_pending", [], Double(s.pendingInputs))
         m.family("vigil_correlation_orphans_total", "counter", "Inputs never answered and outputs without their input.")

@@ -10,6 +10,7 @@ final class StatusBoard: @unchecked Sendable {
         var lag: [String: [(path: String, bytes: Int64)]] = [:]
         var alertsByRule: [String: Int] = [:]
         var silenced = 0
+        var deferredCommits = 0
         var refusalRates: [String: (refused: Int, total: Int)] = [:]
         var orphanInputs = 0
         var orphanOutputs = 0

@@ -1,10 +1,28 @@
 import CSQLite
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An error from SQLite, with the statement or file it concerns.
 public struct StateError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Waits for another connection's write lock in short steps, giving up after about ten seconds.
+/// SQLite's own busy timeout sleeps 1, 2, 5 … 100 ms between tries, so a writer that holds the
+/// lock for a fraction of a millisecond can cost the loop thread tens of milliseconds.
+private let retryWhileBusy: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { _, tries in
+    if tries < 200 {
+        usleep(50)  // the first 10 ms
+    } else if tries < 200 + 10_000 {
+        usleep(1_000)
+    } else {
+        return 0
+    }
+    return 1
 }
 
 /// A value bound to, or read from, a statement.
@@ -35,7 +53,7 @@ public final class Database {
         }
         handle = db
         self.path = path
-        sqlite3_busy_timeout(db, 10_000)
+        sqlite3_busy_handler(db, retryWhileBusy, nil)
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
@@ -65,6 +83,24 @@ public final class Database {
     /// Runs `body` in one immediate transaction: all of it is committed, or none of it.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
+        return try finishTransaction(body)
+    }
+
+    /// Like `transaction`, but returns nil at once, running nothing, when another connection
+    /// holds the write lock: for a caller with better things to do than wait.
+    public func transactionIfFree<T>(_ body: () throws -> T) throws -> T? {
+        sqlite3_busy_handler(handle, nil, nil)
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, "BEGIN IMMEDIATE", nil, nil, &error)
+        sqlite3_free(error)
+        sqlite3_busy_handler(handle, retryWhileBusy, nil)
+        if rc == SQLITE_BUSY { return nil }
+        guard rc == SQLITE_OK else { throw StateError("\(path): \(lastError) in: BEGIN IMMEDIATE") }
+        return try finishTransaction(body)
+    }
+
+    /// Runs `body` in the transaction just begun, then commits it, or rolls it back on an error.
+    private func finishTransaction<T>(_ body: () throws -> T) throws -> T {
         do {
             let result = try body()
             try execute("COMMIT")

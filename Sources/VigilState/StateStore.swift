@@ -64,43 +64,83 @@ public final class StateStore {
         alerts: [Alert], receivers: [String], checkpoint: FileCheckpoint? = nil, forget: Bool = false,
         silences: [Silence] = [], durable: Bool = false, now: Double = Date().timeIntervalSince1970
     ) throws -> [(alert: Alert, silencedBy: Int64?)] {
+        try commit(
+            alerts: alerts, receivers: receivers,
+            positions: checkpoint.map { [FilePosition(checkpoint: $0, forget: forget)] } ?? [], silences: silences,
+            durable: durable, now: now)
+    }
+
+    /// `commit` with any number of file positions, applied in order (a later one of a file wins).
+    @discardableResult
+    public func commit(
+        alerts: [Alert], receivers: [String], positions: [FilePosition], silences: [Silence] = [],
+        durable: Bool = false, now: Double = Date().timeIntervalSince1970
+    ) throws -> [(alert: Alert, silencedBy: Int64?)] {
         // The state file syncs at checkpoints only (a killed process loses nothing; a power cut can
         // roll back the last commits, whose lines are then read again). What was promised to a
         // client (`durable`) is synced before the commit returns.
         if durable { try database.execute("PRAGMA synchronous = FULL") }
         defer { if durable { try? database.execute("PRAGMA synchronous = NORMAL") } }
+        return try database.transaction {
+            try store(alerts, receivers: receivers, positions: positions, silences: silences, now: now)
+        }
+    }
+
+    /// A file position to save with a commit, or to forget (`forget`: the file is done with).
+    public struct FilePosition: Sendable {
+        public var checkpoint: FileCheckpoint
+        public var forget: Bool
+        public init(checkpoint: FileCheckpoint, forget: Bool) {
+            self.checkpoint = checkpoint
+            self.forget = forget
+        }
+    }
+
+    /// `commit` when no other connection (the incident desk) is writing; nil, with nothing stored,
+    /// when one is.
+    public func commitIfFree(
+        alerts: [Alert], receivers: [String], positions: [FilePosition], silences: [Silence] = [],
+        now: Double = Date().timeIntervalSince1970
+    ) throws -> [(alert: Alert, silencedBy: Int64?)]? {
+        try database.transactionIfFree {
+            try store(alerts, receivers: receivers, positions: positions, silences: silences, now: now)
+        }
+    }
+
+    private func store(
+        _ alerts: [Alert], receivers: [String], positions: [FilePosition], silences: [Silence], now: Double
+    ) throws -> [(alert: Alert, silencedBy: Int64?)] {
         guard let insertAlert, let insertDelivery, let saveCheckpoint, let deleteCheckpoint else {
             throw StateError("\(database.path): statements could not be prepared: \(database.lastError)")
         }
-        return try database.transaction {
-            var stored: [(alert: Alert, silencedBy: Int64?)] = []
-            for alert in alerts {
-                let silence = silences.muting(alert, at: now)
-                try insertAlert.run([
-                    .text(alert.key), .text(alert.rule), .text(alert.severity.rawValue), .text(alert.subtype.rawValue),
-                    .text(alert.incidentClass.rawValue), .text(alert.summary), .text(Self.json(alert.labels)),
-                    alert.excerpt.map { .text($0) } ?? .null, .real(alert.observedAt), .real(now),
-                    silence.map { .integer($0.id) } ?? .null,
-                ])
-                guard database.changes == 1 else { continue }
-                let id = database.lastInsertRowID
-                if silence == nil {
-                    for receiver in receivers { try insertDelivery.run([.integer(id), .text(receiver), .real(now)]) }
-                }
-                stored.append((alert, silence?.id))
+        var stored: [(alert: Alert, silencedBy: Int64?)] = []
+        for alert in alerts {
+            let silence = silences.muting(alert, at: now)
+            try insertAlert.run([
+                .text(alert.key), .text(alert.rule), .text(alert.severity.rawValue), .text(alert.subtype.rawValue),
+                .text(alert.incidentClass.rawValue), .text(alert.summary), .text(Self.json(alert.labels)),
+                alert.excerpt.map { .text($0) } ?? .null, .real(alert.observedAt), .real(now),
+                silence.map { .integer($0.id) } ?? .null,
+            ])
+            guard database.changes == 1 else { continue }
+            let id = database.lastInsertRowID
+            if silence == nil {
+                for receiver in receivers { try insertDelivery.run([.integer(id), .text(receiver), .real(now)]) }
             }
-            if let c = checkpoint {
-                let key: [SQLValue] = [
-                    .text(c.source), .integer(Int64(bitPattern: c.device)), .integer(Int64(bitPattern: c.inode)),
-                ]
-                if forget {
-                    try deleteCheckpoint.run(key)
-                } else {
-                    try saveCheckpoint.run(key + [.text(c.path), .blob(c.fingerprint), .integer(c.offset), .real(now)])
-                }
-            }
-            return stored
+            stored.append((alert, silence?.id))
         }
+        for position in positions {
+            let c = position.checkpoint
+            let key: [SQLValue] = [
+                .text(c.source), .integer(Int64(bitPattern: c.device)), .integer(Int64(bitPattern: c.inode)),
+            ]
+            if position.forget {
+                try deleteCheckpoint.run(key)
+            } else {
+                try saveCheckpoint.run(key + [.text(c.path), .blob(c.fingerprint), .integer(c.offset), .real(now)])
+            }
+        }
+        return stored
     }
 
     /// An alert as stored, with its row id.

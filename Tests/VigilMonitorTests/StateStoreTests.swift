@@ -37,6 +37,39 @@ func sampleAlert(_ key: String) -> Alert {
         #expect(try store.checkpoints().isEmpty)
     }
 
+    @Test func commitIfFreeStoresNothingWhileAnotherConnectionWrites() throws {
+        let dir = try Scratch()
+        defer { dir.remove() }
+        let store = try StateStore(path: dir.path("v.db"))
+        let desk = try StateStore(path: dir.path("v.db"))
+        let cp = FileCheckpoint(source: "s", path: "/x", device: 1, inode: 2, fingerprint: [1], offset: 10)
+        var later = cp
+        later.offset = 30
+        let positions = [
+            StateStore.FilePosition(checkpoint: cp, forget: false),
+            StateStore.FilePosition(checkpoint: later, forget: false),
+        ]
+        try desk.database.execute("BEGIN IMMEDIATE")
+        let busy = try store.commitIfFree(alerts: [sampleAlert("a")], receivers: ["r"], positions: positions)
+        #expect(busy == nil)
+        try desk.database.execute("COMMIT")
+        #expect(try store.recentAlerts().isEmpty)
+        #expect(try store.checkpoints().isEmpty)
+        // Free again: all of it is stored, and the later position of the file wins.
+        let stored = try store.commitIfFree(alerts: [sampleAlert("a")], receivers: ["r"], positions: positions)
+        #expect(stored?.map(\.alert.key) == ["a"])
+        #expect(try store.checkpoints() == [later])
+        // A waiting commit still waits its turn rather than failing.
+        try desk.database.execute("BEGIN IMMEDIATE")
+        nonisolated(unsafe) let holder = desk  // handed over: this thread does not touch it meanwhile
+        let release = Thread {
+            usleep(50_000)
+            try? holder.database.execute("COMMIT")
+        }
+        release.start()
+        #expect(try store.commit(alerts: [sampleAlert("b")], receivers: ["r"]).map(\.alert.key) == ["b"])
+    }
+
     @Test func failedAttemptsWaitAndRejectedOnesStop() throws {
         let dir = try Scratch()
         defer { dir.remove() }
