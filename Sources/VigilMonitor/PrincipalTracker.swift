@@ -34,7 +34,7 @@ public struct PrincipalTracker: Sendable {
     private var prompts = true
 
     /// What is kept per principal: a value in `states`, its slot found through `index`. The
-    /// recent prompts' full hashes, counts and times live in a flat array beside it
+    /// recent prompts' full hashes, counts and times live beside it in `recentPrompts`
     /// (`promptSlots` entries per state), so a record touches a few cache lines, not a graph of
     /// small objects.
     struct State {
@@ -66,14 +66,8 @@ public struct PrincipalTracker: Sendable {
     private var freeSlots: [Int] = []
     private var index = PrincipalIndex()
     /// Per state, `promptSlots` entries: the last distinct prompts, their counts and first sight.
-    private var recentPrompts: [PromptEntry] = []
+    private var recentPrompts = PromptMemory()
 
-    /// One remembered prompt: written together, so a new prompt costs one cache line.
-    struct PromptEntry {
-        var hash: UInt64 = 0
-        var since: Double = 0
-        var count = 0
-    }
     /// A principal's prompt tags; their count is how many distinct recent prompts it remembers.
     typealias PromptTags = InlineArray<32, UInt16>
     static let promptSlots = PromptTags.count
@@ -85,12 +79,24 @@ public struct PrincipalTracker: Sendable {
 
     public mutating func observe(input f: TextFindings, at now: Double, origin: RecordOrigin) -> [Alert] {
         var alerts: [Alert] = []
-        if let id = f.userID, !id.isEmpty { observe(0, id, "user_id", f, now, origin, &alerts) }
-        if let id = f.clientIP, !id.isEmpty { observe(1, id, "client_ip", f, now, origin, &alerts) }
+        let user = f.userID.flatMap { $0.isEmpty ? nil : (id: $0, hash: Self.hash(0, $0)) }
+        let client = f.clientIP.flatMap { $0.isEmpty ? nil : (id: $0, hash: Self.hash(1, $0)) }
+        // Both looked up before either is updated: the lookups' cache misses then overlap
+        // instead of coming one after the other. Each is checked again where it is used.
+        let userSlot = user.flatMap { find(0, $0.id, $0.hash) }
+        let clientSlot = client.flatMap { find(1, $0.id, $0.hash) }
+        if let user { observe(0, user.id, user.hash, userSlot, "user_id", f, now, origin, &alerts) }
+        if let client { observe(1, client.id, client.hash, clientSlot, "client_ip", f, now, origin, &alerts) }
         if let key = f.apiKey, !key.isEmpty {
-            observe(2, key, "api_key", f, now, origin, &alerts, shown: Self.maskedKey(key))
+            let hash = Self.hash(2, key)
+            observe(2, key, hash, nil, "api_key", f, now, origin, &alerts, shown: Self.maskedKey(key))
         }
         return alerts
+    }
+
+    @inline(__always)
+    private func find(_ kind: UInt8, _ id: String, _ hash: UInt64) -> Int? {
+        index.find(hash) { states[$0].kind == kind && states[$0].id == id }
     }
 
     /// An API key as alerts show it: its first six and last four characters.
@@ -98,14 +104,15 @@ public struct PrincipalTracker: Sendable {
         key.count > 12 ? key.prefix(6) + "…" + key.suffix(4) : String(repeating: "*", count: key.count)
     }
 
+    /// `found`: the slot a lookup found before; it is used only if it still holds this principal
+    /// (adding another may have forgotten idle ones in between).
     private mutating func observe(
-        _ kind: UInt8, _ id: String, _ kindName: String, _ f: TextFindings, _ now: Double, _ origin: RecordOrigin,
-        _ alerts: inout [Alert], shown: String? = nil
+        _ kind: UInt8, _ id: String, _ hash: UInt64, _ found: Int?, _ kindName: String, _ f: TextFindings,
+        _ now: Double, _ origin: RecordOrigin, _ alerts: inout [Alert], shown: String? = nil
     ) {
-        let hash = Self.hash(kind, id)
         let slot =
-            index.find(hash) { states[$0].kind == kind && states[$0].id == id }
-            ?? add(State(kind: kind, id: id), hash: hash, now: now)
+            found.flatMap { states[$0].kind == kind && states[$0].id == id ? $0 : nil }
+            ?? find(kind, id, hash) ?? add(State(kind: kind, id: id), hash: hash, now: now)
         states[slot].lastSeen = now
         let name = shown ?? id
         observeRisk(slot, f, kindName, name, now, origin, &alerts)
@@ -122,7 +129,7 @@ public struct PrincipalTracker: Sendable {
         } else {
             slot = states.count
             states.append(state)
-            recentPrompts.append(contentsOf: repeatElement(PromptEntry(), count: Self.promptSlots))
+            recentPrompts.reserve(state: slot)
         }
         // A fresh state's tags are all 0, which no prompt's tag is: the slot's old prompts are gone.
         index.insert(hash, slot: slot)
@@ -217,28 +224,31 @@ public struct PrincipalTracker: Sendable {
         // Built only when an alert names the principal.
         var principal: String { "\(kind)=\(id)" }
         guard f.promptHash != 0, prompts else { return }
-        let base = slot * Self.promptSlots
         let tag = UInt16(truncatingIfNeeded: f.promptHash >> 48) | 1
         let tags = states[slot].promptTags
+        let second = UInt32(clamping: Int(now))
         var found = -1
-        for i in 0..<Self.promptSlots where tags[i] == tag && recentPrompts[base + i].hash == f.promptHash {
-            found = base + i
+        for i in 0..<Self.promptSlots where tags[i] == tag && recentPrompts[slot, i].hash == f.promptHash {
+            found = i
             break
         }
+        var entry: PromptMemory.Entry
         if found < 0 {
-            let next = states[slot].nextPromptSlot
-            states[slot].nextPromptSlot = (next + 1) % Self.promptSlots
-            states[slot].promptTags[next] = tag
-            found = base + next
-            recentPrompts[found] = PromptEntry(hash: f.promptHash, since: now, count: 0)
+            found = states[slot].nextPromptSlot
+            states[slot].nextPromptSlot = (found + 1) % Self.promptSlots
+            states[slot].promptTags[found] = tag
+            entry = PromptMemory.Entry(hash: f.promptHash, since: second, count: 1)
+        } else {
+            entry = recentPrompts[slot, found]
+            if now - Double(entry.since) > repeatWindow {
+                entry.count = 1
+                entry.since = second
+            } else {
+                entry.count &+= 1
+            }
         }
-        if now - recentPrompts[found].since > repeatWindow {
-            recentPrompts[found].count = 0
-            recentPrompts[found].since = now
-        }
-        recentPrompts[found].count += 1
-        let entry = recentPrompts[found]
-        guard entry.count == repeatCount else { return }
+        recentPrompts[slot, found] = entry
+        guard Int(entry.count) == repeatCount else { return }
         var l = labels(kind, id, origin, f)
         l["repeats"] = String(entry.count)
         alerts.append(
