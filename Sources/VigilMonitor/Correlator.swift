@@ -21,6 +21,10 @@ public struct Correlator: Sendable {
     private var waiting: [String: (TextFindings, Double)] = [:]
     private var order: [(String, Double)] = []
     private var head = 0
+    /// The latest input, not yet in `waiting`: in a log an answer usually follows its question
+    /// at once, and then the pair is made without hashing the id into the table and out again.
+    /// It counts against `capacity` like the inputs in the table.
+    private var held: (TextFindings, Double)?
 
     public init(ttl: Double = 300, capacity: Int = 100_000) {
         self.ttl = ttl
@@ -28,25 +32,40 @@ public struct Correlator: Sendable {
     }
 
     /// Inputs waiting for their output.
-    public var pending: Int { waiting.count }
+    public var pending: Int { waiting.count + (held == nil ? 0 : 1) }
 
     /// Remembers an input until its output arrives.
     public mutating func input(_ f: TextFindings, at now: Double) {
         guard let id = f.requestID, !id.isEmpty else { return }
+        // A repeated id replaces the input held, as it replaces one in the table.
+        if let (earlier, _) = held, earlier.requestID != id { settle() }
+        held = (f, now)
         expire(now: now)
-        if waiting.count >= capacity { evictOldest() }
-        waiting[id] = (f, now)
-        order.append((id, now))
+        if waiting.count + 1 > capacity { evictOldest() }
     }
 
     /// The exchange an output completes (its input when it was waiting, else none).
     public mutating func output(_ f: TextFindings, at now: Double) -> Exchange {
+        if let (input, at) = held, let id = f.requestID, input.requestID == id, now - at <= ttl {
+            held = nil
+            expire(now: now)
+            return Exchange(input: input, output: f)
+        }
+        settle()
         expire(now: now)
         if let id = f.requestID, let (input, _) = waiting.removeValue(forKey: id) {
             return Exchange(input: input, output: f)
         }
         orphanOutputs += 1
         return Exchange(input: nil, output: f)
+    }
+
+    /// Moves the held input into the table, with the time it came.
+    private mutating func settle() {
+        guard let (f, at) = held, let id = f.requestID else { return }
+        held = nil
+        waiting[id] = (f, at)
+        order.append((id, at))
     }
 
     private mutating func expire(now: Double) {

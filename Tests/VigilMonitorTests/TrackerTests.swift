@@ -251,6 +251,22 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(c.pending == 2, "capacity bounds what waits")
         #expect(c.output(output("d", refused: true), at: 33).input == nil, "the oldest was evicted")
     }
+
+    @Test func pairsAdjacentAndInterleavedExchangesAlike() {
+        var c = Correlator(ttl: 10, capacity: 10)
+        c.input(input("a", user: "first"), at: 0)
+        c.input(input("a", user: "retry"), at: 1)
+        #expect(c.output(output("a", refused: false), at: 2).input?.userID == "retry", "a repeated id replaces")
+        c.input(input("b"), at: 3)
+        c.input(input("c"), at: 4)
+        #expect(c.pending == 2)
+        #expect(c.output(output("b", refused: false), at: 5).input?.requestID == "b")
+        #expect(c.output(output("c", refused: false), at: 6).input?.requestID == "c")
+        #expect(c.pending == 0)
+        c.input(input("d"), at: 7)
+        #expect(c.output(output("d", refused: false), at: 30).input == nil, "the one held expires too")
+        #expect(c.orphanInputs == 1 && c.orphanOutputs == 1)
+    }
 }
 
 @Suite struct SlidingWindowTests {
