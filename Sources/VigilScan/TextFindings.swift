@@ -21,26 +21,91 @@ public struct TextFindings: Sendable, Equatable {
     public var requestID: String?
     public var userID: String?
     public var clientIP: String?
-    /// The API key (or key id) the request came with, when the format has one.
-    public var apiKey: String?
-    /// The record's status as the gateway wrote it (`500`, `error`), when the format has one.
-    public var status: String?
-    public var risks: [Hit] = []
-    public var attacks: [Hit] = []
-    public var pii: [Hit] = []
-    public var topics: [String] = []
     /// For outputs: whether the text reads as a refusal.
     public var refusal: Bool?
-    /// A byte that was not UTF-8 (the text was still scanned, with U+FFFD there).
-    public var invalidUTF8: DecodeError?
     /// For inputs: a hash of the text's letters and ideographs, case folded, so that prompts
     /// differing only in digits, spacing or punctuation hash alike (repeated-prompt tracking).
     public var promptHash: UInt64 = 0
 
+    /// Most texts find nothing and carry no key or status: those fields share one box, absent
+    /// until one is set, so handing a text's findings from stage to stage copies two references,
+    /// not eight. The box is copied before a write when another value shares it.
+    private var rare: Rare?
+
+    private final class Rare: @unchecked Sendable {
+        var apiKey: String?
+        var status: String?
+        var risks: [Hit] = []
+        var attacks: [Hit] = []
+        var pii: [Hit] = []
+        var topics: [String] = []
+        var invalidUTF8: DecodeError?
+
+        func copy() -> Rare {
+            let c = Rare()
+            (c.apiKey, c.status, c.invalidUTF8) = (apiKey, status, invalidUTF8)
+            (c.risks, c.attacks, c.pii, c.topics) = (risks, attacks, pii, topics)
+            return c
+        }
+    }
+
+    /// Changes the box, creating it or unsharing it first; nothing is created for `unset`.
+    private mutating func change(unset: Bool, _ body: (Rare) -> Void) {
+        if rare == nil {
+            if unset { return }
+            rare = Rare()
+        } else if !isKnownUniquelyReferenced(&rare) {
+            rare = rare?.copy()
+        }
+        if let box = rare { body(box) }
+    }
+
+    /// The API key (or key id) the request came with, when the format has one.
+    public var apiKey: String? {
+        get { rare?.apiKey }
+        set { change(unset: newValue == nil) { $0.apiKey = newValue } }
+    }
+    /// The record's status as the gateway wrote it (`500`, `error`), when the format has one.
+    public var status: String? {
+        get { rare?.status }
+        set { change(unset: newValue == nil) { $0.status = newValue } }
+    }
+    public var risks: [Hit] {
+        get { rare?.risks ?? [] }
+        set { change(unset: newValue.isEmpty) { $0.risks = newValue } }
+    }
+    public var attacks: [Hit] {
+        get { rare?.attacks ?? [] }
+        set { change(unset: newValue.isEmpty) { $0.attacks = newValue } }
+    }
+    public var pii: [Hit] {
+        get { rare?.pii ?? [] }
+        set { change(unset: newValue.isEmpty) { $0.pii = newValue } }
+    }
+    public var topics: [String] {
+        get { rare?.topics ?? [] }
+        set { change(unset: newValue.isEmpty) { $0.topics = newValue } }
+    }
+    /// A byte that was not UTF-8 (the text was still scanned, with U+FFFD there).
+    public var invalidUTF8: DecodeError? {
+        get { rare?.invalidUTF8 }
+        set { change(unset: newValue == nil) { $0.invalidUTF8 = newValue } }
+    }
+
     public init(direction: Direction) { self.direction = direction }
 
     /// Whether any risk, attack or personal data was found.
-    public var hasFindings: Bool { !risks.isEmpty || !attacks.isEmpty || !pii.isEmpty }
+    public var hasFindings: Bool {
+        guard let rare else { return false }
+        return !rare.risks.isEmpty || !rare.attacks.isEmpty || !rare.pii.isEmpty
+    }
+
+    public static func == (a: TextFindings, b: TextFindings) -> Bool {
+        a.direction == b.direction && a.requestID == b.requestID && a.userID == b.userID
+            && a.clientIP == b.clientIP && a.refusal == b.refusal && a.promptHash == b.promptHash
+            && a.apiKey == b.apiKey && a.status == b.status && a.risks == b.risks && a.attacks == b.attacks
+            && a.pii == b.pii && a.topics == b.topics && a.invalidUTF8 == b.invalidUTF8
+    }
 }
 
 extension ScanEngine {
