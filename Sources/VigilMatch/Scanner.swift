@@ -51,26 +51,71 @@ public final class Scanner {
     private let coHits = GrowableBuffer<(rule: Int32, slot: Int32, start: Int32, end: Int32)>(capacity: 16)
     private let topicTerms = GrowableBuffer<(topic: Int32, term: Int32)>(capacity: 16)
     private let queue = GrowableBuffer<Int32>(capacity: 32)
-    private var regexStamp: [UInt32]
     private var checkingRefusal = true
-    private var regexSecondStamp: [UInt32]
-    /// Where the first literal of each regex's first set began in the current text.
-    private var regexFirstStart: [Int32]
-    /// Where the last literal that gates each regex starts (valid with `regexStamp`).
-    private var regexLastStart: [Int32]
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
     private let maxMatchesPerRule = 8
 
+    // The rule set's tables read for every text and every literal hit, copied into buffers this
+    // scanner owns: read through the rule set's arrays, each access retained and released them.
+    private let normalizer: Normalizer
+    private let automaton: LiteralAutomaton
+    private let useStart: UnsafeMutableBufferPointer<Int32>
+    private let uses: UnsafeMutableBufferPointer<TermUse>
+    private let termLengths: UnsafeMutableBufferPointer<Int32>
+    private let ungatedRegexes: UnsafeMutableBufferPointer<Int32>
+    private let regexDigitGate: UnsafeMutableBufferPointer<Int32>
+    private let regexAlphanumericGate: UnsafeMutableBufferPointer<Int32>
+    private let regexNeedsSecond: UnsafeMutableBufferPointer<Bool>
+    private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
+    // Per regex, for the current text (valid where the stamp is the current one).
+    private let regexStamp: UnsafeMutableBufferPointer<UInt32>
+    private let regexSecondStamp: UnsafeMutableBufferPointer<UInt32>
+    /// Where the first literal of each regex's first set began in the current text.
+    private let regexFirstStart: UnsafeMutableBufferPointer<Int32>
+    /// Where the last literal that gates each regex starts (valid with `regexStamp`).
+    private let regexLastStart: UnsafeMutableBufferPointer<Int32>
+
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
         self.rules = rules
-        regexStamp = Array(repeating: 0, count: rules.regexes.count)
-        regexSecondStamp = Array(repeating: 0, count: rules.regexes.count)
-        regexFirstStart = Array(repeating: 0, count: rules.regexes.count)
-        regexLastStart = Array(repeating: 0, count: rules.regexes.count)
+        normalizer = rules.normalizer
+        automaton = rules.automaton
+        useStart = Self.copy(rules.useStart)
+        uses = Self.copy(rules.uses)
+        termLengths = Self.copy(rules.termLengths)
+        ungatedRegexes = Self.copy(rules.ungatedRegexes)
+        regexDigitGate = Self.copy(rules.regexDigitGate)
+        regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
+        regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
+        regexIsRefusal = Self.copy(rules.regexIsRefusal)
+        let regexCount = rules.regexes.count
+        regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
+        regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
+        regexFirstStart = Self.copy(Array(repeating: 0, count: regexCount))
+        regexLastStart = Self.copy(Array(repeating: 0, count: regexCount))
         scratch = RegexScratch(matchLimit: matchLimit)
-        counters.runsPerRegex = Array(repeating: 0, count: rules.regexes.count)
-        counters.nanosPerRegex = Array(repeating: 0, count: rules.regexes.count)
+        counters.runsPerRegex = Array(repeating: 0, count: regexCount)
+        counters.nanosPerRegex = Array(repeating: 0, count: regexCount)
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+        _ = buffer.initialize(from: array)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+    }
+
+    deinit {
+        for buffer in [
+            useStart, termLengths, ungatedRegexes, regexDigitGate, regexAlphanumericGate, regexFirstStart,
+            regexLastStart,
+        ] {
+            buffer.baseAddress?.deallocate()
+        }
+        uses.baseAddress?.deallocate()
+        regexNeedsSecond.baseAddress?.deallocate()
+        regexIsRefusal.baseAddress?.deallocate()
+        regexStamp.baseAddress?.deallocate()
+        regexSecondStamp.baseAddress?.deallocate()
     }
 
     /// Measure the time each regex takes (costs two clock reads per regex run).
@@ -81,7 +126,7 @@ public final class Scanner {
     /// - Parameter refusalCheck: classify the text as a refusal or not (for outputs).
     public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) {
         checkingRefusal = refusalCheck
-        rules.normalizer.normalize(original, into: text)
+        normalizer.normalize(original, into: text)
         matches.removeAll()
         topics.removeAll()
         isRefusal = false
@@ -90,7 +135,7 @@ public final class Scanner {
         allowHits.removeAll()
         coHits.removeAll()
         topicTerms.removeAll()
-        rules.automaton.scan(text.scalars.buffer, into: hits)
+        automaton.scan(text.scalars.buffer, into: hits)
         counters.literalHits &+= hits.count
         queue.removeAll()
         stamp &+= 1
@@ -105,17 +150,11 @@ public final class Scanner {
         if let repeatAutomaton = rules.repeatAutomaton { scanRepeatFolded(repeatAutomaton) }
         let digitRun = Int32(text.longestDigitRun)
         let alphanumericRun = Int32(text.longestAlphanumericRun)
-        rules.ungatedRegexes.withUnsafeBufferPointer { ungated in
-            rules.regexDigitGate.withUnsafeBufferPointer { digitGate in
-                rules.regexAlphanumericGate.withUnsafeBufferPointer { alnumGate in
-                    for r in ungated
-                    where digitGate[Int(r)] <= digitRun && alnumGate[Int(r)] <= alphanumericRun
-                        && (checkingRefusal || !rules.regexIsRefusal[Int(r)])
-                    {
-                        queue.append(r)
-                    }
-                }
-            }
+        for r in ungatedRegexes
+        where regexDigitGate[Int(r)] <= digitRun && regexAlphanumericGate[Int(r)] <= alphanumericRun
+            && (checkingRefusal || !regexIsRefusal[Int(r)])
+        {
+            queue.append(r)
         }
         if queue.count > 0 { runRegexes() }
         if coHits.count > 0 { evaluateCooccurrences() }
@@ -132,42 +171,36 @@ public final class Scanner {
     private func collectLiteralHits() {
         let digitRun = Int32(text.longestDigitRun)
         let alphanumericRun = Int32(text.longestAlphanumericRun)
-        rules.useStart.withUnsafeBufferPointer { useStart in
-            rules.uses.withUnsafeBufferPointer { uses in
-                rules.termLengths.withUnsafeBufferPointer { termLengths in
-                    for h in 0..<hits.count {
-                        let hit = hits[h]
-                        let end = hit.end + 1
-                        let start = end - termLengths[Int(hit.term)]
-                        for u in Int(useStart[Int(hit.term)])..<Int(useStart[Int(hit.term) + 1]) {
-                            switch uses[u] {
-                            case .keyword(let k):
-                                matches.append(Match(rule: .keyword(k), start: start, end: end))
-                            case .allow(let a):
-                                allowHits.append((a, start, end))
-                            case .cooccurrence(let rule, let slot):
-                                coHits.append((rule, slot, start, end))
-                            case .topic(let t):
-                                topicTerms.append((t, hit.term))
-                            case .regexLiteral(let r):
-                                if regexStamp[Int(r)] == stamp {
-                                    if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
-                                } else {
-                                    regexStamp[Int(r)] = stamp
-                                    regexFirstStart[Int(r)] = start
-                                    regexLastStart[Int(r)] = start
-                                    if !rules.regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
-                                        enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
-                                    }
-                                }
-                            case .regexSecondLiteral(let r):
-                                if regexSecondStamp[Int(r)] != stamp {
-                                    regexSecondStamp[Int(r)] = stamp
-                                    if regexStamp[Int(r)] == stamp {
-                                        enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
-                                    }
-                                }
-                            }
+        for h in 0..<hits.count {
+            let hit = hits[h]
+            let end = hit.end + 1
+            let start = end - termLengths[Int(hit.term)]
+            for u in Int(useStart[Int(hit.term)])..<Int(useStart[Int(hit.term) + 1]) {
+                switch uses[u] {
+                case .keyword(let k):
+                    matches.append(Match(rule: .keyword(k), start: start, end: end))
+                case .allow(let a):
+                    allowHits.append((a, start, end))
+                case .cooccurrence(let rule, let slot):
+                    coHits.append((rule, slot, start, end))
+                case .topic(let t):
+                    topicTerms.append((t, hit.term))
+                case .regexLiteral(let r):
+                    if regexStamp[Int(r)] == stamp {
+                        if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
+                    } else {
+                        regexStamp[Int(r)] = stamp
+                        regexFirstStart[Int(r)] = start
+                        regexLastStart[Int(r)] = start
+                        if !regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
+                            enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
+                        }
+                    }
+                case .regexSecondLiteral(let r):
+                    if regexSecondStamp[Int(r)] != stamp {
+                        regexSecondStamp[Int(r)] = stamp
+                        if regexStamp[Int(r)] == stamp {
+                            enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
                         }
                     }
                 }
@@ -183,8 +216,8 @@ public final class Scanner {
 
     @inline(__always)
     private func enqueue(_ r: Int32, digitRun: Int32, alphanumericRun: Int32) {
-        if rules.regexDigitGate[Int(r)] <= digitRun && rules.regexAlphanumericGate[Int(r)] <= alphanumericRun
-            && (checkingRefusal || !rules.regexIsRefusal[Int(r)])
+        if regexDigitGate[Int(r)] <= digitRun && regexAlphanumericGate[Int(r)] <= alphanumericRun
+            && (checkingRefusal || !regexIsRefusal[Int(r)])
         {
             queue.append(r)
         }
@@ -200,7 +233,7 @@ public final class Scanner {
         let count = text.scalars.count
         var previous: UInt32 = 0xFFFF_FFFF
         for i in 0..<count {
-            let s = rules.normalizer.lowercase(text.scalars[i])
+            let s = normalizer.lowercase(text.scalars[i])
             if s != previous {
                 collapsed.append(s)
                 collapsedIndex.append(Int32(i))
