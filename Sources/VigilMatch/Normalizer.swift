@@ -136,10 +136,6 @@ public final class Normalizer: @unchecked Sendable {
         output.utf8Offsets.reserve(2 &* n &+ 8)
         output.originalOffsets.reserve(2 &* n &+ 8)
         guard let base = input.baseAddress, n > 0 else { return }
-        let utf8 = output.utf8.base
-        let scalars = output.scalars.base
-        let utf8Offsets = output.utf8Offsets.base
-        let originalOffsets = output.originalOffsets.base
         let bmp = self.bmp
         let foldsBMP = self.foldsBMP
         var w = Writer(
@@ -208,6 +204,18 @@ public final class Normalizer: @unchecked Sendable {
                     pendingCount = 0
                     w.putIdeograph(scalar, start)
                     lastWasIdeograph = true
+                    // The rest of a run of such ideographs, without going round the general
+                    // loop: they are most of a Chinese text.
+                    while i &+ 2 < n {
+                        let c0 = base[i]
+                        let c1 = base[i &+ 1]
+                        let c2 = base[i &+ 2]
+                        guard c0 & 0xF0 == 0xE0, c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80 else { break }
+                        let v = UInt32(c0 & 0x0F) << 12 | UInt32(c1 & 0x3F) << 6 | UInt32(c2 & 0x3F)
+                        guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { break }
+                        w.putIdeograph(v, i)
+                        i &+= 3
+                    }
                     continue
                 }
                 if !valid {
