@@ -239,14 +239,25 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends
     /// them to `hits` in order of their start position (and of their end within one start).
     public func scan(_ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>) {
+        scan(scalars, into: hits, symbols: GrowableBuffer<UInt16>(capacity: scalars.count + 2))
+    }
+
+    /// `scan` with a buffer for the text's symbols, kept by the caller between texts.
+    public func scan(
+        _ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>, symbols: GrowableBuffer<UInt16>
+    ) {
         guard let text = scalars.baseAddress, scalars.count > 0 else { return }
         let n = scalars.count
-        var next = symbol(text[0])
-        var after = n > 1 ? symbol(text[1]) : 0
+        // The symbols first, in one tight pass, with two zeros after the last: the search below
+        // then reads three symbols at every position without bounds or table lookups.
+        symbols.removeAll()
+        symbols.reserve(n + 2)
+        let sym = symbols.base
+        for i in 0..<n { sym[i] = UInt16(truncatingIfNeeded: symbol(text[i])) }
+        sym[n] = 0
+        sym[n &+ 1] = 0
         for i in 0..<n {
-            let c = next
-            next = after
-            after = i + 2 < n ? symbol(text[i + 2]) : 0
+            let c = Int(sym[i])
             if c == 0 { continue }
             let flags = starts[c]
             if flags == 0 { continue }
@@ -254,6 +265,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 let t = singleTerm[c]
                 if t >= 0 { hits.append(LiteralHit(term: t, end: Int32(truncatingIfNeeded: i))) }
             }
+            let next = Int(sym[i &+ 1])
             if next == 0 { continue }
             let lead = Self.leadingPairHash(c, next)
             if leadingPairs[lead >> 6] & (1 << UInt64(lead & 63)) == 0 { continue }
@@ -261,9 +273,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 let pair = Self.bigramHash(c, next)
                 if bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0 { findPair(c, next, end: i + 1, hits: hits) }
             }
+            let after = Int(sym[i &+ 2])
             if after != 0 && flags & Self.startsLonger != 0 {
                 let (word, mask) = Self.trigramSlot(c, next, after)
-                if trigrams[word] & mask == mask { findLonger(text, n, at: i, c, next, after, hits: hits) }
+                if trigrams[word] & mask == mask { findLonger(sym, n, at: i, c, next, after, hits: hits) }
             }
         }
     }
@@ -284,7 +297,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     }
 
     private func findLonger(
-        _ text: UnsafePointer<UInt32>, _ n: Int, at i: Int, _ a: Int, _ b: Int, _ c: Int,
+        _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ a: Int, _ b: Int, _ c: Int,
         hits: GrowableBuffer<LiteralHit>
     ) {
         let key = Self.prefixKey(a, b, c) &+ 1
@@ -310,7 +323,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
             p &+= length &- 3
             guard i &+ length <= n else { continue }
             var k = 3
-            while k < length, symbol(text[i &+ k]) == Int(tails[rest &+ k &- 3]) { k &+= 1 }
+            while k < length, sym[i &+ k] == tails[rest &+ k &- 3] { k &+= 1 }
             if k == length { hits.append(LiteralHit(term: term, end: Int32(truncatingIfNeeded: i &+ length &- 1))) }
         }
     }

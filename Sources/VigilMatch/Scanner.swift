@@ -51,6 +51,8 @@ public final class Scanner {
     private let coHits = GrowableBuffer<(rule: Int32, slot: Int32, start: Int32, end: Int32)>(capacity: 16)
     private let topicTerms = GrowableBuffer<(topic: Int32, term: Int32)>(capacity: 16)
     private let queue = GrowableBuffer<Int32>(capacity: 32)
+    /// The literal automaton's symbols for the current text.
+    private let symbols = GrowableBuffer<UInt16>(capacity: 1024)
     private var checkingRefusal = true
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
@@ -135,7 +137,7 @@ public final class Scanner {
         allowHits.removeAll()
         coHits.removeAll()
         topicTerms.removeAll()
-        automaton.scan(text.scalars.buffer, into: hits)
+        automaton.scan(text.scalars.buffer, into: hits, symbols: symbols)
         counters.literalHits &+= hits.count
         queue.removeAll()
         stamp &+= 1
@@ -241,7 +243,7 @@ public final class Scanner {
             }
         }
         hits.removeAll()
-        automaton.scan(collapsed.buffer, into: hits)
+        automaton.scan(collapsed.buffer, into: hits, symbols: symbols)
         for h in 0..<hits.count {
             let hit = hits[h]
             let first = Int(hit.end) + 1 - Int(automaton.termLengths[Int(hit.term)])
