@@ -18,8 +18,8 @@ public struct Correlator: Sendable {
     /// Outputs whose input was never seen (or had expired).
     public private(set) var orphanOutputs = 0
 
-    private var waiting: [String: (TextFindings, Double)] = [:]
-    private var order: [(String, Double)] = []
+    private var waiting: [RequestID: (TextFindings, Double)] = [:]
+    private var order: [(RequestID, Double)] = []
     private var head = 0
     /// The latest input, not yet in `waiting`: in a log an answer usually follows its question
     /// at once, and then the pair is made without hashing the id into the table and out again.
@@ -36,9 +36,9 @@ public struct Correlator: Sendable {
 
     /// Remembers an input until its output arrives.
     public mutating func input(_ f: TextFindings, at now: Double) {
-        guard let id = f.requestID, !id.isEmpty else { return }
+        guard let id = f.requestKey, !id.isEmpty else { return }
         // A repeated id replaces the input held, as it replaces one in the table.
-        if let (earlier, _) = held, earlier.requestID != id { settle() }
+        if let (earlier, _) = held, earlier.requestKey != id { settle() }
         held = (f, now)
         expire(now: now)
         if waiting.count + 1 > capacity { evictOldest() }
@@ -46,14 +46,14 @@ public struct Correlator: Sendable {
 
     /// The exchange an output completes (its input when it was waiting, else none).
     public mutating func output(_ f: TextFindings, at now: Double) -> Exchange {
-        if let (input, at) = held, let id = f.requestID, input.requestID == id, now - at <= ttl {
+        if let (input, at) = held, let id = f.requestKey, input.requestKey == id, now - at <= ttl {
             held = nil
             expire(now: now)
             return Exchange(input: input, output: f)
         }
         settle()
         expire(now: now)
-        if let id = f.requestID, let (input, _) = waiting.removeValue(forKey: id) {
+        if let id = f.requestKey, let (input, _) = waiting.removeValue(forKey: id) {
             return Exchange(input: input, output: f)
         }
         orphanOutputs += 1
@@ -62,7 +62,7 @@ public struct Correlator: Sendable {
 
     /// Moves the held input into the table, with the time it came.
     private mutating func settle() {
-        guard let (f, at) = held, let id = f.requestID else { return }
+        guard let (f, at) = held, let id = f.requestKey else { return }
         held = nil
         waiting[id] = (f, at)
         order.append((id, at))

@@ -18,7 +18,12 @@ public struct TextFindings: Sendable, Equatable {
     }
 
     public var direction: Direction
-    public var requestID: String?
+    /// The record's request id (see `RequestID` for why not a string).
+    public var requestKey: RequestID?
+    public var requestID: String? {
+        get { requestKey?.description }
+        set { requestKey = newValue.map(RequestID.init) }
+    }
     public var userID: String?
     public var clientIP: String?
     /// For outputs: whether the text reads as a refusal.
@@ -101,7 +106,7 @@ public struct TextFindings: Sendable, Equatable {
     }
 
     public static func == (a: TextFindings, b: TextFindings) -> Bool {
-        a.direction == b.direction && a.requestID == b.requestID && a.userID == b.userID
+        a.direction == b.direction && a.requestKey == b.requestKey && a.userID == b.userID
             && a.clientIP == b.clientIP && a.refusal == b.refusal && a.promptHash == b.promptHash
             && a.apiKey == b.apiKey && a.status == b.status && a.risks == b.risks && a.attacks == b.attacks
             && a.pii == b.pii && a.topics == b.topics && a.invalidUTF8 == b.invalidUTF8
@@ -142,7 +147,7 @@ extension ScanEngine {
     ) -> TextFindings {
         scanner.scan(text, refusalCheck: direction == .output)
         var f = TextFindings(direction: direction)
-        f.requestID = record.requestID.map { String(decoding: $0, as: UTF8.self) }
+        f.requestKey = record.requestID.map { RequestID($0) }
         f.userID = record.userID.map { String(decoding: $0, as: UTF8.self) }
         f.clientIP = record.clientIP.map { String(decoding: $0, as: UTF8.self) }
         f.apiKey = record.apiKey.map { String(decoding: $0, as: UTF8.self) }

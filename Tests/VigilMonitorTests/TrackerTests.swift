@@ -269,6 +269,24 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
     }
 }
 
+@Suite struct RequestIDTests {
+    @Test func keepsShortASCIIInlineAndAnythingElseAsAString() {
+        let uuid = "34f34105-fc0e-44e0-6079-69c0ea55ca6a"
+        let long = String(repeating: "x", count: 41)
+        for text in ["", "a-1", uuid, String(repeating: "y", count: 40), long, "请求-7", "Req-ABC"] {
+            let id = RequestID(text)
+            #expect(id.description == text)
+            #expect(id == RequestID(text) && id.hashValue == RequestID(text).hashValue)
+            #expect(id.isEmpty == text.isEmpty)
+        }
+        #expect(RequestID(uuid) != RequestID(uuid.uppercased()))
+        #expect(RequestID("a-1") != RequestID("a-10") && RequestID("a") != RequestID("a\u{0}"))
+        var f = TextFindings(direction: .input)
+        f.requestID = uuid
+        #expect(f.requestID == uuid && f.requestKey == RequestID(uuid))
+    }
+}
+
 @Suite struct SlidingWindowTests {
     @Test func countsOnlyTheWindow() {
         var w = SlidingWindow(length: 60, buckets: 6)
