@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Why a line did not yield a record. `description` is what findings and logs show.
 public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidJSON(offset: Int, reason: String)
@@ -141,9 +145,16 @@ public final class RecordDecoder {
             if map.text != nil {
                 var direction = map.defaultDirection
                 if let d = try optionalString(.direction, line) {
-                    let value = String(decoding: d, as: UTF8.self)
-                    guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
-                    direction = parsed
+                    // The two canonical spellings without building a string; others the long way.
+                    if Self.spells(d, "input") {
+                        direction = .input
+                    } else if Self.spells(d, "output") {
+                        direction = .output
+                    } else {
+                        let value = String(decoding: d, as: UTF8.self)
+                        guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
+                        direction = parsed
+                    }
                 } else if map.direction != nil && direction == nil {
                     throw .missingField(map.direction?.description ?? "direction")
                 }
@@ -181,6 +192,13 @@ public final class RecordDecoder {
     }
 
     /// The string at a slot, escapes decoded; nil when the field is absent or null.
+    /// Whether `bytes` are exactly `word`.
+    @inline(__always)
+    private static func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+        guard bytes.count == word.utf8CodeUnitCount, let base = bytes.baseAddress else { return false }
+        return memcmp(base, word.utf8Start, bytes.count) == 0
+    }
+
     private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError)
         -> UnsafeBufferPointer<UInt8>?
     {

@@ -32,6 +32,16 @@ import Testing
         #expect(r == ["request_id": "r1", "user_id": "u1", "output": "你好"])
     }
 
+    @Test func directionSpellings() throws {
+        for (spelling, side) in [
+            ("input", "input"), ("output", "output"), ("Input", "input"), ("OUTPUT", "output"), ("request", "input"),
+            ("completion", "output"), ("in", "input"), ("assistant", "output"),
+        ] {
+            #expect(try decode(#"{"direction":"\#(spelling)","text":"x"}"#)[side] == "x", "\(spelling)")
+        }
+        #expect(throws: DecodeError.self) { try decode(#"{"direction":"inputs","text":"x"}"#) }
+    }
+
     @Test func escapesAreDecoded() throws {
         let r = try decode(#"{"request_id":"r","direction":"input","text":"a\"b\\c\n\u4f60\ud83d\ude00"}"#)
         #expect(r["input"] == "a\"b\\c\n你😀")
