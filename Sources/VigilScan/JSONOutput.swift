@@ -8,7 +8,8 @@ struct JSONOutput {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    /// Text built at run time (a literal goes to the `StaticString` form, which copies its bytes at once).
+    mutating func text(_ s: String) { bytes.append(contentsOf: s.utf8) }
 
     /// A non-negative integer, written digit by digit (no String per record).
     mutating func number(_ n: Int) {

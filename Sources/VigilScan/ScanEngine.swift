@@ -113,7 +113,7 @@ public final class ScanEngine {
     func error(_ e: DecodeError, line: Int, into out: inout JSONOutput) {
         summary.decodeErrors[e.reasonLabel, default: 0] += 1
         if options.style == .text {
-            out.raw("line \(line)  not decoded: \(e.description)\n")
+            out.text("line \(line)  not decoded: \(e.description)\n")
             return
         }
         out.raw("{\"line\":")
@@ -136,7 +136,7 @@ public final class ScanEngine {
                 field: fieldName(direction), offset: lineOffset(of: text, in: lineBytes).map { $0 + offset } ?? offset)
             summary.decodeErrors[invalid!.reasonLabel, default: 0] += 1
             if options.style != .jsonl {
-                out.raw("line \(line)  warning: \(invalid!.description); scanned with U+FFFD in its place\n")
+                out.text("line \(line)  warning: \(invalid!.description); scanned with U+FFFD in its place\n")
             }
         }
         if direction == .input { summary.inputs += 1 } else { summary.outputs += 1 }
@@ -268,16 +268,16 @@ public final class ScanEngine {
         if let id = record.requestID { prefix += " " + String(decoding: id, as: UTF8.self) }
         if direction == .output { prefix += scanner.isRefusal ? " (refused)" : " (answered)" }
         for r in c.risks {
-            out.raw(prefix + "  risk \(r.id)  \(r.rule)  ")
+            out.text(prefix + "  risk \(r.id)  \(r.rule)  ")
             writeExcerpt(text, r.match, masked: false, hiding: c.piiRanges, into: &out)
             out.raw("\n")
         }
         for e in c.evidence {
-            out.raw(prefix + "  \(e.masked ? "pii" : "attack") \(e.kind)  \(e.rule)  ")
+            out.text(prefix + "  \(e.masked ? "pii" : "attack") \(e.kind)  \(e.rule)  ")
             writeExcerpt(text, e.match, masked: e.masked, hiding: c.piiRanges, into: &out)
             out.raw("\n")
         }
-        if !topics.isEmpty { out.raw(prefix + "  topic " + topics.joined(separator: ", ") + "\n") }
+        if !topics.isEmpty { out.text(prefix + "  topic " + topics.joined(separator: ", ") + "\n") }
     }
 
     /// The original text of a match, with some context unless it is personal data (then masked).
