@@ -35,24 +35,30 @@ struct JSONOutput {
         }
     }
 
-    /// A JSON string from UTF-8 bytes (valid UTF-8 assumed).
+    /// A JSON string from UTF-8 bytes (valid UTF-8 assumed). Runs that need no escape are
+    /// copied whole.
     mutating func string(_ b: UnsafeBufferPointer<UInt8>) {
         bytes.append(0x22)
-        for c in b {
+        var plain = 0
+        for k in 0..<b.count {
+            let c = b[k]
+            guard c < 0x20 || c == 0x22 || c == 0x5C else { continue }
+            if k > plain { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[plain..<k])) }
+            plain = k + 1
             switch c {
             case 0x22: raw("\\\"")
             case 0x5C: raw("\\\\")
             case 0x0A: raw("\\n")
             case 0x0D: raw("\\r")
             case 0x09: raw("\\t")
-            case 0..<0x20:
+            default:
                 raw("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(hex[Int(c >> 4)])
-                bytes.append(hex[Int(c & 15)])
-            default: bytes.append(c)
+                let hex: StaticString = "0123456789abcdef"
+                bytes.append(hex.utf8Start[Int(c >> 4)])
+                bytes.append(hex.utf8Start[Int(c & 15)])
             }
         }
+        if b.count > plain { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: b[plain..<b.count])) }
         bytes.append(0x22)
     }
 
