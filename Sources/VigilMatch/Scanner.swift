@@ -70,6 +70,10 @@ public final class Scanner {
     private let regexAlphanumericGate: UnsafeMutableBufferPointer<Int32>
     private let regexNeedsSecond: UnsafeMutableBufferPointer<Bool>
     private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
+    /// Regexes searched only near their literals (see `runRegexes`): bounded, with derived literals.
+    private let regexWindowed: UnsafeMutableBufferPointer<Bool>
+    /// Where each windowed regex's gating literals start in the current text, in order.
+    private let gateHits = GrowableBuffer<(regex: Int32, start: Int32)>(capacity: 64)
     // Per regex, for the current text (valid where the stamp is the current one).
     private let regexStamp: UnsafeMutableBufferPointer<UInt32>
     private let regexSecondStamp: UnsafeMutableBufferPointer<UInt32>
@@ -90,6 +94,7 @@ public final class Scanner {
         regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
+        regexWindowed = Self.copy(zip(rules.regexMaxLength, rules.regexLiteralsInMatch).map { $0 >= 0 && $1 })
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
@@ -116,6 +121,7 @@ public final class Scanner {
         uses.baseAddress?.deallocate()
         regexNeedsSecond.baseAddress?.deallocate()
         regexIsRefusal.baseAddress?.deallocate()
+        regexWindowed.baseAddress?.deallocate()
         regexStamp.baseAddress?.deallocate()
         regexSecondStamp.baseAddress?.deallocate()
     }
@@ -137,6 +143,7 @@ public final class Scanner {
         allowHits.removeAll()
         coHits.removeAll()
         topicTerms.removeAll()
+        gateHits.removeAll()
         automaton.scan(text.scalars.buffer, into: hits, symbols: symbols)
         counters.literalHits &+= hits.count
         queue.removeAll()
@@ -188,6 +195,7 @@ public final class Scanner {
                 case .topic(let t):
                     topicTerms.append((t, hit.term))
                 case .regexLiteral(let r):
+                    if regexWindowed[Int(r)] { gateHits.append((r, start)) }
                     if regexStamp[Int(r)] == stamp {
                         if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
                     } else {
@@ -259,49 +267,97 @@ public final class Scanner {
             var pending = UnsafeMutableBufferPointer(start: queue.base, count: queue.count)
             pending.sort()
         }
-        let bytes = text.utf8.buffer
         for q in 0..<queue.count {
             let r = queue[q]
             let started = profiling ? Self.now() : 0
             defer { if profiling { counters.nanosPerRegex[Int(r)] &+= Self.now() &- started } }
-            let regex = rules.regexObjects[Int(r)]
-            let validator = rules.regexValidators[Int(r)]
+            let maxLength = Int(rules.regexMaxLength[Int(r)])
+            let gated = regexStamp[Int(r)] == stamp
+            if gated && regexWindowed[Int(r)] {
+                // A match holds one of the literals derived from the pattern and is at most
+                // `maxLength` long, so it starts within `maxLength` before one of their
+                // occurrences: only those stretches are searched, each with PCRE2's offset limit
+                // at the occurrence, instead of everything from the first occurrence to the last.
+                var state = SearchState()
+                var low = -1
+                var high = -1
+                for h in 0..<gateHits.count where gateHits[h].regex == r {
+                    let at = Int(gateHits[h].start)
+                    let windowLow = max(0, at - maxLength)
+                    if low >= 0 && windowLow <= high + 1 {
+                        high = max(high, at)
+                        continue
+                    }
+                    if low >= 0, !search(r, from: low, limit: high, &state) { break }
+                    low = windowLow
+                    high = at
+                }
+                if low >= 0 { _ = search(r, from: low, limit: high, &state) }
+                continue
+            }
             var from = 0
             // A bounded pattern cannot match earlier than its length before the literal that
             // gated it (hits come in order of their start, so this is the first occurrence).
-            let maxLength = rules.regexMaxLength[Int(r)]
-            if maxLength >= 0, regexStamp[Int(r)] == stamp {
-                let first = Int(regexFirstStart[Int(r)]) - Int(maxLength)
+            if maxLength >= 0, gated {
+                let first = Int(regexFirstStart[Int(r)]) - maxLength
                 if first > 0 { from = Int(text.utf8Offsets[first]) }
             }
             // Every match holds one of the literals derived from the pattern, so none starts after
             // the last of them: the search stops there instead of at the end of the text.
             let startLimit =
-                regexStamp[Int(r)] == stamp && rules.regexLiteralsInMatch[Int(r)]
-                ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
-            var found = 0
-            while from <= bytes.count, found < maxMatchesPerRule {
-                if let startLimit, from > startLimit { break }
-                counters.regexRuns += 1
-                counters.runsPerRegex[Int(r)] += 1
-                let outcome = regex.firstMatch(in: bytes, from: from, startLimit: startLimit, scratch: scratch)
-                guard case .match(let range) = outcome else {
-                    if outcome == .limitExceeded { counters.regexLimitHits += 1 }
-                    break
-                }
-                let accepted = validator.map { v in v.accepts(UnsafeBufferPointer(rebasing: bytes[range])) } ?? true
-                if accepted {
-                    let start = text.scalarIndex(atUTF8Offset: range.lowerBound)
-                    let end = range.isEmpty ? start : text.scalarIndex(atUTF8Offset: range.upperBound - 1) + 1
-                    matches.append(Match(rule: .regex(r), start: Int32(start), end: Int32(end)))
-                    found += 1
-                    if validator == nil { break }
-                }
-                from = range.isEmpty ? range.upperBound + 1 : range.upperBound
-                // Keep searching on a whole character.
-                while from < bytes.count, bytes[from] & 0xC0 == 0x80 { from += 1 }
-            }
+                gated && rules.regexLiteralsInMatch[Int(r)] ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
+            var state = SearchState(from: from)
+            search(r, limit: startLimit, &state)
         }
+    }
+
+    /// Where a regex's search has got to in the current text, and how many matches it kept.
+    private struct SearchState {
+        var from = 0
+        var found = 0
+    }
+
+    /// Searches regex `r` for matches starting between scalar `from` and scalar `limit` (at the
+    /// earliest where an earlier stretch left off); false when the regex needs no more searching.
+    private func search(_ r: Int32, from low: Int, limit high: Int, _ state: inout SearchState) -> Bool {
+        state.from = max(state.from, Int(text.utf8Offsets[low]))
+        return search(r, limit: Int(text.utf8Offsets[high]), &state)
+    }
+
+    /// Searches regex `r` from `state.from`, for matches starting no later than byte `startLimit`
+    /// (anywhere when nil); false when the regex needs no more searching (a match without a
+    /// validator, enough matches, or PCRE2 gave up).
+    @discardableResult
+    private func search(_ r: Int32, limit startLimit: Int?, _ state: inout SearchState) -> Bool {
+        let bytes = text.utf8.buffer
+        let regex = rules.regexObjects[Int(r)]
+        let validator = rules.regexValidators[Int(r)]
+        while state.from <= bytes.count {
+            guard state.found < maxMatchesPerRule else { return false }
+            if let startLimit, state.from > startLimit { return true }
+            counters.regexRuns += 1
+            counters.runsPerRegex[Int(r)] += 1
+            let outcome = regex.firstMatch(in: bytes, from: state.from, startLimit: startLimit, scratch: scratch)
+            guard case .match(let range) = outcome else {
+                if outcome == .limitExceeded {
+                    counters.regexLimitHits += 1
+                    return false
+                }
+                return true
+            }
+            let accepted = validator.map { v in v.accepts(UnsafeBufferPointer(rebasing: bytes[range])) } ?? true
+            if accepted {
+                let start = text.scalarIndex(atUTF8Offset: range.lowerBound)
+                let end = range.isEmpty ? start : text.scalarIndex(atUTF8Offset: range.upperBound - 1) + 1
+                matches.append(Match(rule: .regex(r), start: Int32(start), end: Int32(end)))
+                state.found += 1
+                if validator == nil { return false }
+            }
+            state.from = range.isEmpty ? range.upperBound + 1 : range.upperBound
+            // Keep searching on a whole character.
+            while state.from < bytes.count, bytes[state.from] & 0xC0 == 0x80 { state.from += 1 }
+        }
+        return false
     }
 
     private func evaluateCooccurrences() {

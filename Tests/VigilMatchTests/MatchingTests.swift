@@ -209,6 +209,22 @@ import Testing
         #expect(scanner.matches.count == 1)
     }
 
+    @Test func matchesNearEveryOccurrenceOfTheLiteralAreFound() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex(
+                "(?:卡号|账号)[:：]?[0-9]{16}", id: "card", signal: .pii("bank_card"), origin: origin, validator: .luhn)
+        }
+        let scanner = Scanner(rules: rules)
+        // Only the stretches just before each literal are searched; the gaps between hold no start.
+        let gap = String(repeating: "中间的文字", count: 40)
+        scanner.scan("卡号4111111111111112" + gap + "账号4111111111111111" + gap + "卡号5500000000000004")
+        #expect(scanner.matches.count == 2)
+        #expect(Int(scanner.matches[0].start) == ("卡号4111111111111112" + gap).unicodeScalars.count)
+        // Occurrences closer than a match's length share one stretch; every match is still found.
+        scanner.scan("卡号4111111111111111账号5500000000000004")
+        #expect(scanner.matches.count == 2)
+    }
+
     @Test func aHandGivenLiteralMayStandBeforeTheMatch() throws {
         let rules = try ruleSet { b in
             _ = try b.addRegex("[0-9]{6}", id: "code", signal: .pii("other"), origin: origin, literals: ["验证码"])
