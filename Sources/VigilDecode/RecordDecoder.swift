@@ -191,7 +191,6 @@ public final class RecordDecoder {
         return any ? out.buffer : nil
     }
 
-    /// The string at a slot, escapes decoded; nil when the field is absent or null.
     /// Whether `bytes` are exactly `word`.
     @inline(__always)
     private static func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
@@ -199,6 +198,7 @@ public final class RecordDecoder {
         return memcmp(base, word.utf8Start, bytes.count) == 0
     }
 
+    /// The string at a slot, escapes decoded; nil when the field is absent or null.
     private func optionalString(_ slot: Slot, _ line: UnsafeBufferPointer<UInt8>) throws(DecodeError)
         -> UnsafeBufferPointer<UInt8>?
     {

@@ -104,8 +104,8 @@ public final class RuleSet: Sendable {
     /// Per regex: whether every match holds one of its gating literals (they were derived
     /// from the pattern), so that no match starts after the last of them.
     let regexLiteralsInMatch: [Bool]
-    /// Longest match in characters, -1 when unbounded: the search starts that far before the
-    /// first literal that let the regex run.
+    /// Longest match in characters, -1 when unbounded: a match starts no further than that
+    /// before an occurrence of the literals that let the regex run (see `Scanner.runRegexes`).
     let regexMaxLength: [Int32]
     let regexObjects: [Regex]
     let regexValidators: [Validator?]

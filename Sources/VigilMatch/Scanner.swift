@@ -77,8 +77,6 @@ public final class Scanner {
     // Per regex, for the current text (valid where the stamp is the current one).
     private let regexStamp: UnsafeMutableBufferPointer<UInt32>
     private let regexSecondStamp: UnsafeMutableBufferPointer<UInt32>
-    /// Where the first literal of each regex's first set began in the current text.
-    private let regexFirstStart: UnsafeMutableBufferPointer<Int32>
     /// Where the last literal that gates each regex starts (valid with `regexStamp`).
     private let regexLastStart: UnsafeMutableBufferPointer<Int32>
 
@@ -98,7 +96,6 @@ public final class Scanner {
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
-        regexFirstStart = Self.copy(Array(repeating: 0, count: regexCount))
         regexLastStart = Self.copy(Array(repeating: 0, count: regexCount))
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: regexCount)
@@ -113,8 +110,7 @@ public final class Scanner {
 
     deinit {
         for buffer in [
-            useStart, termLengths, ungatedRegexes, regexDigitGate, regexAlphanumericGate, regexFirstStart,
-            regexLastStart,
+            useStart, termLengths, ungatedRegexes, regexDigitGate, regexAlphanumericGate, regexLastStart,
         ] {
             buffer.baseAddress?.deallocate()
         }
@@ -200,7 +196,6 @@ public final class Scanner {
                         if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
                     } else {
                         regexStamp[Int(r)] = stamp
-                        regexFirstStart[Int(r)] = start
                         regexLastStart[Int(r)] = start
                         if !regexNeedsSecond[Int(r)] || regexSecondStamp[Int(r)] == stamp {
                             enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
@@ -271,42 +266,39 @@ public final class Scanner {
             let r = queue[q]
             let started = profiling ? Self.now() : 0
             defer { if profiling { counters.nanosPerRegex[Int(r)] &+= Self.now() &- started } }
-            let maxLength = Int(rules.regexMaxLength[Int(r)])
             let gated = regexStamp[Int(r)] == stamp
             if gated && regexWindowed[Int(r)] {
+                let maxLength = Int(rules.regexMaxLength[Int(r)])
                 // A match holds one of the literals derived from the pattern and is at most
                 // `maxLength` long, so it starts within `maxLength` before one of their
                 // occurrences: only those stretches are searched, each with PCRE2's offset limit
                 // at the occurrence, instead of everything from the first occurrence to the last.
                 var state = SearchState()
-                var low = -1
-                var high = -1
+                var stretch: (low: Int, high: Int)?
+                var searching = true
                 for h in 0..<gateHits.count where gateHits[h].regex == r {
                     let at = Int(gateHits[h].start)
-                    let windowLow = max(0, at - maxLength)
-                    if low >= 0 && windowLow <= high + 1 {
-                        high = max(high, at)
+                    let low = max(0, at - maxLength)
+                    if let open = stretch, low <= open.high + 1 {
+                        stretch = (open.low, max(open.high, at))
                         continue
                     }
-                    if low >= 0, !search(r, from: low, limit: high, &state) { break }
-                    low = windowLow
-                    high = at
+                    if let done = stretch {
+                        searching = search(r, from: done.low, limit: done.high, &state)
+                        if !searching { break }
+                    }
+                    stretch = (low, at)
                 }
-                if low >= 0 { _ = search(r, from: low, limit: high, &state) }
+                if searching, let last = stretch { search(r, from: last.low, limit: last.high, &state) }
                 continue
             }
-            var from = 0
-            // A bounded pattern cannot match earlier than its length before the literal that
-            // gated it (hits come in order of their start, so this is the first occurrence).
-            if maxLength >= 0, gated {
-                let first = Int(regexFirstStart[Int(r)]) - maxLength
-                if first > 0 { from = Int(text.utf8Offsets[first]) }
-            }
-            // Every match holds one of the literals derived from the pattern, so none starts after
-            // the last of them: the search stops there instead of at the end of the text.
+            // Unbounded, but gated by literals derived from the pattern: every match still holds
+            // one, so none starts after the last of them, and the search stops there instead of at
+            // the end of the text. Hand-given literals may be context outside the match, and some
+            // regexes have no gate: those search the whole text.
             let startLimit =
                 gated && rules.regexLiteralsInMatch[Int(r)] ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
-            var state = SearchState(from: from)
+            var state = SearchState()
             search(r, limit: startLimit, &state)
         }
     }
@@ -319,6 +311,7 @@ public final class Scanner {
 
     /// Searches regex `r` for matches starting between scalar `from` and scalar `limit` (at the
     /// earliest where an earlier stretch left off); false when the regex needs no more searching.
+    @discardableResult
     private func search(_ r: Int32, from low: Int, limit high: Int, _ state: inout SearchState) -> Bool {
         state.from = max(state.from, Int(text.utf8Offsets[low]))
         return search(r, limit: Int(text.utf8Offsets[high]), &state)

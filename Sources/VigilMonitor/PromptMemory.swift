@@ -14,7 +14,7 @@ struct PromptMemory: @unchecked Sendable {
         var count: UInt32
     }
 
-    static let slots = 32
+    static let slots = PrincipalTracker.promptSlots
     private static let statesPerBlock = 256
     private var storage = Storage()
 

@@ -16,10 +16,12 @@ public struct RequestID: Hashable, Sendable, CustomStringConvertible {
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         var ascii: UInt8 = 0
         for b in bytes { ascii |= b }
-        guard bytes.count <= Self.inlineCapacity, ascii < 0x80, let source = bytes.baseAddress else {
+        guard bytes.count <= Self.inlineCapacity, ascii < 0x80 else {
             long = String(decoding: bytes, as: UTF8.self)
             return
         }
+        // An empty id is inline too, whether or not its buffer has an address.
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         count = UInt8(bytes.count)
         withUnsafeMutableBytes(of: &words) { $0.baseAddress?.copyMemory(from: source, byteCount: bytes.count) }
     }

@@ -192,12 +192,16 @@ import Testing
         #expect(scanner.matches.count == 1)
     }
 
-    @Test func aMatchIsFoundBeforeTheLastGatingLiteralAndNoneAfterIt() throws {
-        let rules = try ruleSet { b in
+    /// A bounded card-number rule with derived literals and a validator.
+    func cardRules() throws -> RuleSet {
+        try ruleSet { b in
             _ = try b.addRegex(
                 "(?:卡号|账号)[:：]?[0-9]{16}", id: "card", signal: .pii("bank_card"), origin: origin, validator: .luhn)
         }
-        let scanner = Scanner(rules: rules)
+    }
+
+    @Test func aMatchIsFoundBeforeTheLastGatingLiteralAndNoneAfterIt() throws {
+        let scanner = Scanner(rules: try cardRules())
         // The first number fails Luhn; the one after the second literal passes and is found.
         scanner.scan("卡号4111111111111112，另一个账号4111111111111111")
         #expect(scanner.matches.count == 1)
@@ -210,11 +214,7 @@ import Testing
     }
 
     @Test func matchesNearEveryOccurrenceOfTheLiteralAreFound() throws {
-        let rules = try ruleSet { b in
-            _ = try b.addRegex(
-                "(?:卡号|账号)[:：]?[0-9]{16}", id: "card", signal: .pii("bank_card"), origin: origin, validator: .luhn)
-        }
-        let scanner = Scanner(rules: rules)
+        let scanner = Scanner(rules: try cardRules())
         // Only the stretches just before each literal are searched; the gaps between hold no start.
         let gap = String(repeating: "中间的文字", count: 40)
         scanner.scan("卡号4111111111111112" + gap + "账号4111111111111111" + gap + "卡号5500000000000004")
@@ -225,6 +225,16 @@ import Testing
         #expect(scanner.matches.count == 2)
     }
 
+    @Test func aRuleWithoutValidatorStopsAtItsFirstMatchWhateverTheStretches() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[一-龥]{2,8}路[0-9]{1,4}号", id: "road", signal: .pii("address"), origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        // Two addresses in one stretch, and a third literal far away: one match, as ever.
+        scanner.scan("人民路12号建设路3号" + String(repeating: "很长的中间内容", count: 30) + "文化路8号")
+        #expect(scanner.matches.count == 1)
+    }
+
     @Test func aHandGivenLiteralMayStandBeforeTheMatch() throws {
         let rules = try ruleSet { b in
             _ = try b.addRegex("[0-9]{6}", id: "code", signal: .pii("other"), origin: origin, literals: ["验证码"])
@@ -232,6 +242,9 @@ import Testing
         let scanner = Scanner(rules: rules)
         // The literal is context: the match starts after it, and is still found.
         scanner.scan("您的验证码是 123456，请勿告诉他人")
+        #expect(scanner.matches.count == 1)
+        // Context may also come well after the match.
+        scanner.scan("123456 就是您这次登录要用的验证码")
         #expect(scanner.matches.count == 1)
     }
 
