@@ -34,6 +34,20 @@ public final class IncidentStore: Sendable {
     public let path: String
     public let policy: DeskPolicy
 
+    /// Applies pending migrations. GRDB reads which are applied before it takes the write lock,
+    /// so another process opening the file at the same moment (the daemon's desk, a CLI command)
+    /// can apply one in between, and this one then fails on "table already exists": looking
+    /// again finds it applied and goes on with the rest.
+    private static func migrate(_ queue: DatabaseQueue) throws {
+        for attempt in 1... {
+            do {
+                return try IncidentSchema.migrator.migrate(queue)
+            } catch {
+                if attempt == 3 { throw error }
+            }
+        }
+    }
+
     /// Opens (creating when needed) the state file at `path` and applies pending migrations.
     public init(path: String, policy: DeskPolicy = DeskPolicy()) throws(IncidentError) {
         var config = Configuration()
@@ -43,7 +57,7 @@ public final class IncidentStore: Sendable {
         config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             queue = try DatabaseQueue(path: path, configuration: config)
-            try IncidentSchema.migrator.migrate(queue)
+            try Self.migrate(queue)
         } catch {
             throw IncidentError(.storage, "cannot open incident store \(path): \(Self.message(error))")
         }

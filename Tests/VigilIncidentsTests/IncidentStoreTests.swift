@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import VigilIncidents
 import VigilMonitor
@@ -397,5 +398,26 @@ import VigilTaxonomy
         let i = try store.incident(1)
         #expect(i.incidentClass == .data && i.facts.recordsLeaked == 3)
         #expect(try store.incident(1).risks.isEmpty)  // a PII kind is not a risk id
+    }
+}
+
+@Suite struct IncidentSchemaTests {
+    /// The daemon's desk and CLI commands open the state file at the same moment; whichever
+    /// applies a migration first, the others must open it, not fail with "table already exists".
+    @Test func connectionsOpeningAFreshFileTogetherAllSucceed() throws {
+        for _ in 0..<40 {
+            let file = try TempStateFile()
+            let path = file.path
+            // The file exists, in WAL mode, before the desk opens it (the daemon's state store
+            // creates it); the incident tables do not yet.
+            var config = Configuration()
+            config.journalMode = .wal
+            _ = try DatabaseQueue(path: path, configuration: config)
+            let failures = Mutex(0)
+            DispatchQueue.concurrentPerform(iterations: 6) { _ in
+                if (try? IncidentStore(path: path)) == nil { failures.withLock { $0 += 1 } }
+            }
+            #expect(failures.withLock { $0 } == 0)
+        }
     }
 }
