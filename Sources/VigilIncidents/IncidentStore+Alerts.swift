@@ -133,15 +133,20 @@ extension IncidentStore {
                 """
         ).execute(arguments: [alert.key, incident.id, alert.rule, principal, alert.summary, alert.excerpt, at])
         if let principal {
-            let occurrences = try Int.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        INSERT INTO incident_principals (incident_id, principal, occurrences) VALUES (?, ?, 1)
-                        ON CONFLICT (incident_id, principal) DO UPDATE SET occurrences = occurrences + 1
-                        RETURNING occurrences
-                        """), arguments: [incident.id, principal])
-            // A principal seen for the first time is one more affected user.
-            if occurrences == 1 { incident.observed.affectedUsers += 1 }
+            // Most alerts name a principal new to their incident: one insert, and an update only
+            // for a principal seen before (cheaper than an upsert that returns the count).
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO incident_principals (incident_id, principal, occurrences) VALUES (?, ?, 1)"
+            ).execute(arguments: [incident.id, principal])
+            if db.changesCount == 1 {
+                // A principal seen for the first time is one more affected user.
+                incident.observed.affectedUsers += 1
+            } else {
+                try db.cachedStatement(
+                    sql:
+                        "UPDATE incident_principals SET occurrences = occurrences + 1 WHERE incident_id = ? AND principal = ?"
+                ).execute(arguments: [incident.id, principal])
+            }
         }
         incident.observed.occurrences += 1
         incident.firstSeen = min(incident.firstSeen, at)

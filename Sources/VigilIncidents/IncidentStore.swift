@@ -264,8 +264,8 @@ public final class IncidentStore: Sendable {
         }
         let risksJSON: String = r["risks"]
         let assessedJSON: String = r["assessed"]
-        let risks = (try? JSONDecoder().decode([String].self, from: Data(risksJSON.utf8))) ?? []
-        let assessed = (try? JSONDecoder().decode(AssessedFacts.self, from: Data(assessedJSON.utf8))) ?? AssessedFacts()
+        let risks = IncidentColumns.risks(from: risksJSON)
+        let assessed = IncidentColumns.assessed(from: assessedJSON)
         return Incident(
             id: r["id"], groupingKey: r["grouping_key"], subtype: subtype, risks: risks, topic: r["topic"],
             service: r["service"], title: r["title"], firstSeen: r["first_seen"], lastSeen: r["last_seen"],
@@ -282,8 +282,8 @@ public final class IncidentStore: Sendable {
 
     /// Writes every mutable column of `incident` back.
     static func save(_ db: Database, _ i: Incident) throws {
-        let risks = String(decoding: (try? JSONEncoder().encode(i.risks)) ?? Data("[]".utf8), as: UTF8.self)
-        let assessed = String(decoding: (try? JSONEncoder().encode(i.assessed)) ?? Data("{}".utf8), as: UTF8.self)
+        let risks = IncidentColumns.risks(i.risks)
+        let assessed = IncidentColumns.assessed(i.assessed)
         try db.cachedStatement(
             sql: """
                 UPDATE incidents SET subtype = ?, incident_class = ?, risks = ?, topic = ?, title = ?, first_seen = ?,

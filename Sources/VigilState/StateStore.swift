@@ -328,41 +328,8 @@ public final class StateStore {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String] ?? []
     }
 
-    /// Labels as a JSON object with sorted keys. Written by hand: Foundation's serializer cost
-    /// more than the rest of a commit.
-    static func json(_ labels: [String: String]) -> String {
-        var out = "{"
-        for (n, (k, v)) in labels.sorted(by: { $0.key < $1.key }).enumerated() {
-            if n > 0 { out += "," }
-            quote(k, into: &out)
-            out += ":"
-            quote(v, into: &out)
-        }
-        return out + "}"
-    }
+    /// Labels as a JSON object with sorted keys (see `LabelJSON`).
+    static func json(_ labels: [String: String]) -> String { LabelJSON.encode(labels) }
 
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += u.value < 0x10 ? "\\u000" : "\\u00"
-                    out += String(u.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
-
-    static func labels(_ text: String) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
-    }
+    static func labels(_ text: String) -> [String: String] { LabelJSON.decode(text) }
 }

@@ -2,9 +2,10 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
-import VigilIncidents
 import VigilMonitor
 import VigilTaxonomy
+
+@testable import VigilIncidents
 
 @Suite struct AlertIntakeTests {
     @Test func alertOpensAnIncidentAndSameKeyJoinsIt() throws {
@@ -22,7 +23,8 @@ import VigilTaxonomy
         #expect(i.firstSeen == 1000 && i.lastSeen == 3000)
         #expect(i.state == .detected)
         #expect(i.level == .four)
-        #expect(try store.principals(of: 1).first?.principal == "u-1")
+        #expect(try store.principals(of: 1).map(\.principal) == ["u-1", "u-2"])
+        #expect(try store.principals(of: 1).map(\.occurrences) == [2, 1])
     }
 
     @Test func replayedAlertsChangeNothing() throws {
@@ -419,5 +421,29 @@ import VigilTaxonomy
             }
             #expect(failures.withLock { $0 } == 0)
         }
+    }
+}
+
+/// The incident row's JSON columns read back as Foundation writes and reads them.
+@Suite struct IncidentColumnsTests {
+    @Test func risksRoundTripAndReadFoundationsForm() throws {
+        for risks in [[], ["A.1.a"], ["A.1.a", "B.2"], [""], ["quote \" and \\ and /"], ["药物"]] {
+            let text = IncidentColumns.risks(risks)
+            #expect(IncidentColumns.risks(from: text) == risks)
+            #expect(try JSONDecoder().decode([String].self, from: Data(text.utf8)) == risks)
+            let foundation = String(decoding: try JSONEncoder().encode(risks), as: UTF8.self)
+            #expect(IncidentColumns.risks(from: foundation) == risks)
+        }
+        #expect(IncidentColumns.risks(from: #"[ "a" , "b" ]"#) == ["a", "b"])
+        #expect(IncidentColumns.risks(from: #"["]"#) == [])
+    }
+
+    @Test func assessedRoundTrips() throws {
+        for facts in [AssessedFacts(), AssessedFacts(occurrences: 3, outageMinutes: 2.5), AssessedFacts(spread: 0)] {
+            let text = IncidentColumns.assessed(facts)
+            #expect(IncidentColumns.assessed(from: text) == facts)
+            #expect(try JSONDecoder().decode(AssessedFacts.self, from: Data(text.utf8)) == facts)
+        }
+        #expect(IncidentColumns.assessed(AssessedFacts()) == "{}")
     }
 }

@@ -94,5 +94,22 @@ func sampleAlert(_ key: String) -> Alert {
         let text = StateStore.json(labels)
         #expect(text.hasPrefix(#"{"":"empty key","a":"药物X","b":"#))
         #expect(StateStore.labels(text) == labels)
+        #expect(text.contains(#"\u0007"#) && text.contains(#"\u001b"#))
+    }
+
+    /// Labels written by Foundation (older state files) or by hand read as JSON says.
+    @Test func readsAnyJSONObjectOfStrings() throws {
+        #expect(
+            StateStore.labels(#" { "a" : "x\/y" , "b":"\u836f\uD83D\uDE00\b\f" } "#) == [
+                "a": "x/y", "b": "药😀\u{08}\u{0C}",
+            ])
+        #expect(StateStore.labels("{}") == [:])
+        #expect(StateStore.labels(#"{"a":"1","a":"2"}"#) == ["a": "2"])
+        let foundation = try JSONSerialization.data(withJSONObject: ["k": "v \" \\ \n 药", "z": ""])
+        #expect(StateStore.labels(String(decoding: foundation, as: UTF8.self)) == ["k": "v \" \\ \n 药", "z": ""])
+        // Not an object of strings: no labels, as before.
+        for bad in [#"{"a":1}"#, #"["a"]"#, #"{"a":"b""#, #"{"a":"b"} x"#, "", #"{"a":"\uD83D"}"#] {
+            #expect(StateStore.labels(bad) == [:], "\(bad)")
+        }
     }
 }
