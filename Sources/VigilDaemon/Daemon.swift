@@ -361,15 +361,14 @@ public final class Daemon: @unchecked Sendable {
         guard let (chunk, source, job) = scannedChunk else { return }
         scannedChunk = nil
         // Joined once per chunk: an origin is built for every record.
-        let positionBase = chunk.checkpoint.fileKey + "@"
-        let locationBase = chunk.checkpoint.path + ", byte "
+        let base = RecordOrigin(
+            source: source, positionBase: chunk.checkpoint.fileKey + "@",
+            locationBase: chunk.checkpoint.path + ", byte ")
         let now = Date().timeIntervalSince1970
         var alerts: [Alert] = []
         for block in 0..<job.blocks {
             raise(job.results(block, alongside: alongside), chunk.batch, source, now, into: &alerts) { i in
-                RecordOrigin(
-                    source: source, positionBase: positionBase, locationBase: locationBase,
-                    index: chunk.lineOffsets[i])
+                base.at(chunk.lineOffsets[i])
             }
         }
         try commit(alerts, checkpoint: chunk.checkpoint, forget: chunk.finished)
@@ -379,11 +378,8 @@ public final class Daemon: @unchecked Sendable {
     private func process(_ batch: LineBatch, _ source: String, _ engine: ScanEngine) throws {
         let first = Int64(stdinLine + 1)
         stdinLine += batch.entries.count
-        let base = runID + "#"
-        let (alerts, _) = raise(batch, source, engine) { i in
-            RecordOrigin(
-                source: source, positionBase: base, locationBase: "standard input, line ", index: first + Int64(i))
-        }
+        let base = RecordOrigin(source: source, positionBase: runID + "#", locationBase: "standard input, line ")
+        let (alerts, _) = raise(batch, source, engine) { i in base.at(first + Int64(i)) }
         try commit(alerts, checkpoint: nil, forget: false)
     }
 
@@ -395,10 +391,8 @@ public final class Daemon: @unchecked Sendable {
             outcome.error = "no http source named \(source)"
             return outcome
         }
-        let (alerts, notDecoded) = raise(batch, source, engine) { i in
-            RecordOrigin(source: source, positionBase: "http", locationBase: "posted batch, line ", index: nil)
-                .numbered(Int64(i + 1))
-        }
+        let base = RecordOrigin(source: source, positionBase: "http", locationBase: "posted batch, line ")
+        let (alerts, notDecoded) = raise(batch, source, engine) { i in base.numbered(Int64(i + 1)) }
         outcome.lines = batch.entries.count
         outcome.notDecoded = notDecoded
         outcome.alerts = try commit(alerts, checkpoint: nil, forget: false, durable: true)

@@ -23,7 +23,10 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
 ///
 /// The two-symbol bitmap comes first because it is small and decisive: in Chinese text three
 /// characters in four start some term of a 20,000-keyword library, but only one in nine starts
-/// a term's first two characters, so the larger Bloom filter is read at few positions.
+/// a term's first two characters, so the larger Bloom filter is read at few positions. That
+/// first test (with the one-symbol flag) is made for every position in a pass without branches
+/// that lists the positions passing it; the rest runs over that list. A branch per position
+/// was mispredicted often enough to cost more than the test itself.
 public final class LiteralAutomaton: @unchecked Sendable {
     /// Number of terms the matcher was built from (term ids are `0..<termCount`).
     public let termCount: Int
@@ -239,24 +242,46 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends
     /// them to `hits` in order of their start position (and of their end within one start).
     public func scan(_ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>) {
-        scan(scalars, into: hits, symbols: GrowableBuffer<UInt16>(capacity: scalars.count + 2))
+        scan(
+            scalars, into: hits, symbols: GrowableBuffer<UInt16>(capacity: scalars.count + 2),
+            candidates: GrowableBuffer<Int32>(capacity: scalars.count))
     }
 
-    /// `scan` with a buffer for the text's symbols, kept by the caller between texts.
+    /// `scan` with buffers for the text's symbols and candidate positions, kept by the caller
+    /// between texts.
     public func scan(
-        _ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>, symbols: GrowableBuffer<UInt16>
+        _ scalars: UnsafeBufferPointer<UInt32>, into hits: GrowableBuffer<LiteralHit>, symbols: GrowableBuffer<UInt16>,
+        candidates: GrowableBuffer<Int32>
     ) {
         guard let text = scalars.baseAddress, scalars.count > 0 else { return }
         let n = scalars.count
-        // The symbols first, in one tight pass, with two zeros after the last: the search below
-        // then reads three symbols at every position without bounds or table lookups.
+        // The symbols first, in one tight pass, with two zeros after the last: the passes below
+        // then read three symbols at every position without bounds or table lookups.
         symbols.removeAll()
         symbols.reserve(n + 2)
         let sym = symbols.base
         for i in 0..<n { sym[i] = UInt16(truncatingIfNeeded: symbol(text[i])) }
         sym[n] = 0
         sym[n &+ 1] = 0
+        // Then, without a branch per position, the positions where some term may start: a
+        // one-symbol term, or a longer term's first two symbols. Most positions are decided by
+        // these two table reads, and deciding them without branches lets the reads of many
+        // positions overlap instead of waiting behind mispredicted jumps.
+        candidates.removeAll()
+        candidates.reserve(n)
+        let cand = candidates.base
+        var k = 0
         for i in 0..<n {
+            let c = Int(sym[i])
+            let next = Int(sym[i &+ 1])
+            let lead = Self.leadingPairHash(c, next)
+            let pairBit = (leadingPairs[lead >> 6] >> UInt64(lead & 63)) & 1
+            let single = UInt64(starts[c] & Self.startsSingle)
+            cand[k] = Int32(truncatingIfNeeded: i)
+            k &+= Int(truncatingIfNeeded: pairBit | single)
+        }
+        for j in 0..<k {
+            let i = Int(cand[j])
             let c = Int(sym[i])
             if c == 0 { continue }
             let flags = starts[c]

@@ -48,24 +48,42 @@ public final class Regex: @unchecked Sendable {
     public func firstMatch(
         in text: UnsafeBufferPointer<UInt8>, from start: Int, startLimit: Int? = nil, scratch: RegexScratch
     ) -> Outcome {
-        let subject = text.baseAddress ?? RegexScratch.empty
-        pcre2_set_offset_limit_8(scratch.context, startLimit ?? ~0)
-        let rc: Int32
-        let options = UInt32(PCRE2_NO_UTF_CHECK)
-        if isJIT {
-            rc = pcre2_jit_match_8(code, subject, text.count, start, options, scratch.matchData, scratch.context)
-        } else {
-            rc = pcre2_match_8(code, subject, text.count, start, options, scratch.matchData, scratch.context)
-        }
-        if rc >= 0 {
-            let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
-            return .match(ovector[0]..<max(ovector[0], ovector[1]))
-        }
-        switch rc {
-        case PCRE2_ERROR_NOMATCH, PCRE2_ERROR_PARTIAL: return .noMatch
-        case PCRE2_ERROR_MATCHLIMIT, PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT, PCRE2_ERROR_JIT_STACKLIMIT:
-            return .limitExceeded
-        default: return .error(rc)
+        program.firstMatch(in: text, from: start, startLimit: startLimit, scratch: scratch)
+    }
+
+    /// The compiled code alone, valid while this `Regex` lives: a scanner keeps its regexes'
+    /// programs in a buffer of its own, so a search does not retain and release the object.
+    public var program: Program { Program(code: code, isJIT: isJIT) }
+
+    /// See `program`.
+    public struct Program: @unchecked Sendable, BitwiseCopyable {
+        let code: OpaquePointer
+        let isJIT: Bool
+
+        /// `Regex.firstMatch`.
+        @inline(__always)
+        public func firstMatch(
+            in text: UnsafeBufferPointer<UInt8>, from start: Int, startLimit: Int? = nil, scratch: RegexScratch
+        ) -> Outcome {
+            let subject = text.baseAddress ?? RegexScratch.empty
+            pcre2_set_offset_limit_8(scratch.context, startLimit ?? ~0)
+            let rc: Int32
+            let options = UInt32(PCRE2_NO_UTF_CHECK)
+            if isJIT {
+                rc = pcre2_jit_match_8(code, subject, text.count, start, options, scratch.matchData, scratch.context)
+            } else {
+                rc = pcre2_match_8(code, subject, text.count, start, options, scratch.matchData, scratch.context)
+            }
+            if rc >= 0 {
+                let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+                return .match(ovector[0]..<max(ovector[0], ovector[1]))
+            }
+            switch rc {
+            case PCRE2_ERROR_NOMATCH, PCRE2_ERROR_PARTIAL: return .noMatch
+            case PCRE2_ERROR_MATCHLIMIT, PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT, PCRE2_ERROR_JIT_STACKLIMIT:
+                return .limitExceeded
+            default: return .error(rc)
+            }
         }
     }
 

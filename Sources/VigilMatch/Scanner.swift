@@ -53,6 +53,7 @@ public final class Scanner {
     private let queue = GrowableBuffer<Int32>(capacity: 32)
     /// The literal automaton's symbols for the current text.
     private let symbols = GrowableBuffer<UInt16>(capacity: 1024)
+    private let candidates = GrowableBuffer<Int32>(capacity: 1024)
     private var checkingRefusal = true
     private var stamp: UInt32 = 0
     private let scratch: RegexScratch
@@ -79,6 +80,10 @@ public final class Scanner {
     private let regexSecondStamp: UnsafeMutableBufferPointer<UInt32>
     /// Where the last literal that gates each regex starts (valid with `regexStamp`).
     private let regexLastStart: UnsafeMutableBufferPointer<Int32>
+    /// The regexes' compiled programs and validators, owned here: read through the rule set's
+    /// arrays, each search retained and released the regex.
+    private let regexPrograms: UnsafeMutableBufferPointer<Regex.Program>
+    private let regexValidators: UnsafeMutableBufferPointer<Validator?>
 
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
         self.rules = rules
@@ -97,6 +102,8 @@ public final class Scanner {
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexLastStart = Self.copy(Array(repeating: 0, count: regexCount))
+        regexPrograms = Self.copy(rules.regexObjects.map(\.program))
+        regexValidators = Self.copy(rules.regexValidators)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: regexCount)
         counters.nanosPerRegex = Array(repeating: 0, count: regexCount)
@@ -120,6 +127,8 @@ public final class Scanner {
         regexWindowed.baseAddress?.deallocate()
         regexStamp.baseAddress?.deallocate()
         regexSecondStamp.baseAddress?.deallocate()
+        regexPrograms.baseAddress?.deallocate()
+        regexValidators.baseAddress?.deallocate()
     }
 
     /// Measure the time each regex takes (costs two clock reads per regex run).
@@ -140,7 +149,7 @@ public final class Scanner {
         coHits.removeAll()
         topicTerms.removeAll()
         gateHits.removeAll()
-        automaton.scan(text.scalars.buffer, into: hits, symbols: symbols)
+        automaton.scan(text.scalars.buffer, into: hits, symbols: symbols, candidates: candidates)
         counters.literalHits &+= hits.count
         queue.removeAll()
         stamp &+= 1
@@ -246,7 +255,7 @@ public final class Scanner {
             }
         }
         hits.removeAll()
-        automaton.scan(collapsed.buffer, into: hits, symbols: symbols)
+        automaton.scan(collapsed.buffer, into: hits, symbols: symbols, candidates: candidates)
         for h in 0..<hits.count {
             let hit = hits[h]
             let first = Int(hit.end) + 1 - Int(automaton.termLengths[Int(hit.term)])
@@ -323,8 +332,8 @@ public final class Scanner {
     @discardableResult
     private func search(_ r: Int32, limit startLimit: Int?, _ state: inout SearchState) -> Bool {
         let bytes = text.utf8.buffer
-        let regex = rules.regexObjects[Int(r)]
-        let validator = rules.regexValidators[Int(r)]
+        let regex = regexPrograms[Int(r)]
+        let validator = regexValidators[Int(r)]
         while state.from <= bytes.count {
             guard state.found < maxMatchesPerRule else { return false }
             if let startLimit, state.from > startLimit { return true }

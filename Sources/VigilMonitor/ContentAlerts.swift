@@ -5,19 +5,46 @@ import VigilTaxonomy
 /// it is read again after a restart (file identity and byte offset for files). Built per line,
 /// so the strings are put together only when an alert or a log line needs them.
 public struct RecordOrigin: Sendable, Equatable {
-    public var source: String
-    private var positionBase: String
-    private var locationBase: String
+    /// What the records of one chunk share, in one box: an origin is made for every record, and
+    /// copying one reference costs less than copying the three strings.
+    private final class Base: Sendable {
+        let source: String
+        let positionBase: String
+        let locationBase: String
+
+        init(source: String, positionBase: String, locationBase: String) {
+            self.source = source
+            self.positionBase = positionBase
+            self.locationBase = locationBase
+        }
+    }
+
+    private var base: Base
     private var index: Int64?
     /// Whether `index` belongs to the location only (a line within a posted batch).
     private var indexInLocationOnly = false
 
+    public var source: String { base.source }
+    private var positionBase: String { base.positionBase }
+    private var locationBase: String { base.locationBase }
+
     /// `position` and `location` are `positionBase` / `locationBase` followed by `index`, if any.
     public init(source: String, positionBase: String, locationBase: String, index: Int64? = nil) {
-        self.source = source
-        self.positionBase = positionBase
-        self.locationBase = locationBase
+        base = Base(source: source, positionBase: positionBase, locationBase: locationBase)
         self.index = index
+    }
+
+    /// The same origin at another index: what the records of one chunk are given, so that they
+    /// share its strings.
+    public func at(_ index: Int64) -> RecordOrigin {
+        var copy = self
+        copy.index = index
+        copy.indexInLocationOnly = false
+        return copy
+    }
+
+    public static func == (a: RecordOrigin, b: RecordOrigin) -> Bool {
+        a.source == b.source && a.position == b.position && a.location == b.location
     }
 
     public init(source: String, position: String, location: String) {
@@ -32,7 +59,7 @@ public struct RecordOrigin: Sendable, Equatable {
             copy.index = n
             copy.indexInLocationOnly = true
         } else {
-            copy.locationBase = location + String(n)
+            copy.base = Base(source: source, positionBase: positionBase, locationBase: location + String(n))
             copy.index = nil
         }
         return copy
