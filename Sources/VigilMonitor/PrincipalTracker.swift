@@ -69,8 +69,9 @@ public struct PrincipalTracker: Sendable {
     private var recentPrompts = PromptMemory()
 
     /// A principal's prompt tags; their count is how many distinct recent prompts it remembers.
-    typealias PromptTags = InlineArray<32, UInt16>
-    static let promptSlots = PromptTags.count
+    /// A vector, so that looking for a tag is one comparison of all of them, not a loop.
+    typealias PromptTags = SIMD32<UInt16>
+    static let promptSlots = PromptTags.scalarCount
 
     public init() {}
 
@@ -228,9 +229,11 @@ public struct PrincipalTracker: Sendable {
         let tags = states[slot].promptTags
         let second = UInt32(clamping: Int(now))
         var found = -1
-        for i in 0..<Self.promptSlots where tags[i] == tag && recentPrompts[slot, i].hash == f.promptHash {
-            found = i
-            break
+        if any(tags .== PromptTags(repeating: tag)) {
+            for i in 0..<Self.promptSlots where tags[i] == tag && recentPrompts[slot, i].hash == f.promptHash {
+                found = i
+                break
+            }
         }
         var entry: PromptMemory.Entry
         if found < 0 {
