@@ -16,6 +16,10 @@ public final class NormalizedText {
     public var longestAlphanumericRun = 0
     /// Offset in the original text of the first byte that was not valid UTF-8 (and became U+FFFD).
     public var firstInvalidUTF8: Int?
+    /// When the normalizer was asked for it, a hash of the text's letters (ASCII letters, case
+    /// folded, and every character from U+3400 up, ideographs among them) in order: texts that
+    /// differ only in digits, spacing, punctuation and case hash alike. 0 when not asked for.
+    public var letterHash: UInt64 = 0
 
     public init() {}
 
@@ -29,6 +33,7 @@ public final class NormalizedText {
         longestDigitRun = 0
         longestAlphanumericRun = 0
         firstInvalidUTF8 = nil
+        letterHash = 0
     }
 
     /// The index of the scalar that starts at or contains UTF-8 offset `byte` of the normalized text.

@@ -128,19 +128,27 @@ public final class Normalizer: @unchecked Sendable {
     /// One loop over local state: each input character folds to at most four scalars, which go
     /// through the separator rule and are written to raw buffers reserved up front (a character
     /// folds to at most four scalars, so at most two scalars and four UTF-8 bytes per input byte).
-    public func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText) {
+    ///
+    /// With `hashingLetters`, `output.letterHash` is computed on the way (the daemon's repeated
+    /// prompt tracking): hashing the letters as they are written costs less than a second pass.
+    public func normalize(
+        _ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText, hashingLetters: Bool = false
+    ) {
         output.reset()
         let n = input.count
         output.utf8.reserve(4 &* n &+ 16)
         output.scalars.reserve(2 &* n &+ 8)
         output.utf8Offsets.reserve(2 &* n &+ 8)
         output.originalOffsets.reserve(2 &* n &+ 8)
-        guard let base = input.baseAddress, n > 0 else { return }
+        guard let base = input.baseAddress, n > 0 else {
+            if hashingLetters { output.letterHash = LetterHash().value }
+            return
+        }
         let bmp = self.bmp
         let foldsBMP = self.foldsBMP
         var w = Writer(
             utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
-            originalOffsets: output.originalOffsets.base)
+            originalOffsets: output.originalOffsets.base, hashing: hashingLetters)
         var lastWasIdeograph = false
         // Separators seen after an ideograph, held until the next character decides their fate.
         var pendingCount = 0
@@ -202,6 +210,7 @@ public final class Normalizer: @unchecked Sendable {
                     // The common case: a CJK ideograph that folds to itself. Separators held
                     // before it are dropped (an ideograph always ends a droppable run).
                     pendingCount = 0
+                    let runStart = w.k
                     w.putIdeograph(scalar, start)
                     lastWasIdeograph = true
                     // The rest of a run of such ideographs, without going round the general
@@ -216,6 +225,8 @@ public final class Normalizer: @unchecked Sendable {
                         w.putIdeograph(v, i)
                         i &+= 3
                     }
+                    // Ideographs are letters; hashed per run, so the loop above has no test.
+                    if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
                     continue
                 }
                 if !valid {
@@ -300,6 +311,7 @@ public final class Normalizer: @unchecked Sendable {
             }
         }
         if pendingCount > 0 { w.flush(pending, pendingFrom, pendingCount) }
+        if hashingLetters { output.letterHash = w.letterHash.value }
         output.utf8.count = w.u
         output.scalars.count = w.k
         output.utf8Offsets.count = w.k
@@ -372,15 +384,19 @@ private struct Writer {
     var longestDigitRun = 0
     var alnumRun = 0
     var longestAlnumRun = 0
+    /// Whether letters are hashed into `letterHash` (ideographs by the caller, per run).
+    let hashing: Bool
+    var letterHash = LetterHash()
 
     init(
         utf8: UnsafeMutablePointer<UInt8>, scalars: UnsafeMutablePointer<UInt32>,
-        utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>
+        utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>, hashing: Bool
     ) {
         self.utf8 = utf8
         self.scalars = scalars
         self.utf8Offsets = utf8Offsets
         self.originalOffsets = originalOffsets
+        self.hashing = hashing
     }
 
     @inline(__always)
@@ -390,7 +406,7 @@ private struct Writer {
         if count > 2 { put(pending.2, from.2) }
     }
 
-    /// `put` for a scalar in U+0800…U+FFFF that is no digit or letter (three UTF-8 bytes).
+    /// `put` for a CJK ideograph (three UTF-8 bytes), not hashed: the caller hashes a run of them.
     @inline(__always)
     mutating func putIdeograph(_ s: UInt32, _ origin: Int) {
         scalars[k] = s
@@ -423,6 +439,7 @@ private struct Writer {
                 digitRun = 0
                 alnumRun &+= 1
                 if alnumRun > longestAlnumRun { longestAlnumRun = alnumRun }
+                if hashing { letterHash.add(s | 0x20) }
             } else {
                 digitRun = 0
                 alnumRun = 0
@@ -431,6 +448,7 @@ private struct Writer {
         }
         digitRun = 0
         alnumRun = 0
+        if hashing && s >= 0x3400 { letterHash.add(s) }
         if s < 0x800 {
             utf8[u] = UInt8(truncatingIfNeeded: 0xC0 | (s >> 6))
             utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
@@ -447,5 +465,33 @@ private struct Writer {
             utf8[u &+ 3] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
             u &+= 4
         }
+    }
+}
+
+/// The hash of a text's letters (`NormalizedText.letterHash`): FNV-1a over their scalars, then a
+/// final mix with their count that spreads every bit.
+struct LetterHash {
+    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var letters = 0
+
+    @inline(__always)
+    mutating func add(_ s: UInt32) {
+        hash = (hash ^ UInt64(s)) &* 0x100_0000_01b3
+        letters &+= 1
+    }
+
+    @inline(__always)
+    mutating func add(_ scalars: UnsafeMutablePointer<UInt32>, _ range: Range<Int>) {
+        for j in range { hash = (hash ^ UInt64(scalars[j])) &* 0x100_0000_01b3 }
+        letters &+= range.count
+    }
+
+    var value: UInt64 {
+        var h = hash ^ UInt64(truncatingIfNeeded: letters)
+        h ^= h >> 33
+        h &*= 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        h &*= 0xc4ce_b9fe_1a85_ec53
+        return h ^ (h >> 33)
     }
 }

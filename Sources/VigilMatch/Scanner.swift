@@ -136,10 +136,12 @@ public final class Scanner {
 
     /// Normalizes and scans one text. Invalid UTF-8 is scanned as U+FFFD; `text.firstInvalidUTF8`
     /// tells the caller to report it.
-    /// - Parameter refusalCheck: classify the text as a refusal or not (for outputs).
-    public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true) {
+    /// - Parameters:
+    ///   - refusalCheck: classify the text as a refusal or not (for outputs).
+    ///   - hashingLetters: compute `text.letterHash` (for inputs whose prompts are tracked).
+    public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true, hashingLetters: Bool = false) {
         checkingRefusal = refusalCheck
-        normalizer.normalize(original, into: text)
+        normalizer.normalize(original, into: text, hashingLetters: hashingLetters)
         matches.removeAll()
         topics.removeAll()
         isRefusal = false

@@ -145,7 +145,7 @@ extension ScanEngine {
         _ text: UnsafeBufferPointer<UInt8>, direction: Direction, record: RecordDecoder.Record,
         line: UnsafeBufferPointer<UInt8>
     ) -> TextFindings {
-        scanner.scan(text, refusalCheck: direction == .output)
+        scanner.scan(text, refusalCheck: direction == .output, hashingLetters: direction == .input)
         var f = TextFindings(direction: direction)
         f.requestKey = record.requestID.map { RequestID($0) }
         f.userID = record.userID.map { String(decoding: $0, as: UTF8.self) }
@@ -160,7 +160,7 @@ extension ScanEngine {
         }
         if direction == .input {
             summary.inputs += 1
-            f.promptHash = Self.promptHash(scanner.text.scalars.buffer)
+            f.promptHash = scanner.text.letterHash
         } else {
             summary.outputs += 1
         }
@@ -189,53 +189,5 @@ extension ScanEngine {
             if scanner.isRefusal { summary.refusals += 1 }
         }
         return f
-    }
-
-    /// FNV-1a over the letters in four interleaved lanes: the letters are first gathered into a
-    /// small buffer without branching on each character, then hashed four at a time, so the
-    /// multiplications do not wait on one another; a final mix spreads every lane over all bits.
-    static func promptHash(_ scalars: UnsafeBufferPointer<UInt32>) -> UInt64 {
-        let prime: UInt64 = 0x100_0000_01b3
-        var h0: UInt64 = 0xcbf2_9ce4_8422_2325
-        var (h1, h2, h3) = (h0 ^ 1, h0 ^ 2, h0 ^ 3)
-        var letters = 0
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 68) { buffer in
-            guard let gathered = buffer.baseAddress else { return }
-            var held = 0
-            var i = 0
-            while i < scalars.count {
-                let end = min(scalars.count, i + 64)
-                while i < end {
-                    let s = scalars[i]
-                    let lower = s | 0x20
-                    gathered[held] = s < 0x80 ? lower : s
-                    held &+= (s >= 0x3400 || lower &- 0x61 < 26) ? 1 : 0
-                    i &+= 1
-                }
-                var j = 0
-                while j + 4 <= held {
-                    h0 = (h0 ^ UInt64(gathered[j])) &* prime
-                    h1 = (h1 ^ UInt64(gathered[j + 1])) &* prime
-                    h2 = (h2 ^ UInt64(gathered[j + 2])) &* prime
-                    h3 = (h3 ^ UInt64(gathered[j + 3])) &* prime
-                    j += 4
-                }
-                letters += j
-                // Up to three letters wait for the next round (or the end).
-                for k in j..<held { gathered[k - j] = gathered[k] }
-                held -= j
-            }
-            if held > 0 { h0 = (h0 ^ UInt64(gathered[0])) &* prime }
-            if held > 1 { h1 = (h1 ^ UInt64(gathered[1])) &* prime }
-            if held > 2 { h2 = (h2 ^ UInt64(gathered[2])) &* prime }
-            letters += held
-        }
-        var h = ((h0 ^ (h1 << 1 | h1 >> 63)) &* prime) ^ (h2 << 2 | h2 >> 62) ^ (h3 << 3 | h3 >> 61)
-        h ^= UInt64(letters)
-        h ^= h >> 33
-        h &*= 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        h &*= 0xc4ce_b9fe_1a85_ec53
-        return h ^ (h >> 33)
     }
 }

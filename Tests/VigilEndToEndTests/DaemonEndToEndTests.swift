@@ -207,6 +207,32 @@ struct DaemonTests {
         }
     }
 
+    /// The prompt hash is computed while the text is normalized: near-same prompts (digits,
+    /// spacing, case, full-width forms) from one principal count as one, others do not.
+    @Test func nearSamePromptsRepeatedByOnePrincipalRaiseAnAlert() throws {
+        try TempDir.with { tmp in
+            let config = try daemonConfig(tmp, stdin: true)
+            let daemon = try DaemonProcess(config: config, dir: tmp.url, withStdin: true)
+            defer { daemon.stop() }
+            let distinct = (0..<12).map { i in
+                gateway(
+                    "d-\(i)", "input", "请介绍一下" + ["北京", "上海", "广州", "深圳", "杭州", "成都"][i % 6] + (i < 6 ? "的历史" : "的美食"))
+            }
+            let nearSame = (0..<10).map { i in
+                gateway("n-\(i)", "input", i % 2 == 0 ? "请帮我写一首关于 Spring 的诗 \(i)" : "请帮我写一首关于ＳＰＲＩＮＧ的诗！！\(i * 7)")
+            }
+            daemon.write((distinct + nearSame).joined(separator: "\n") + "\n")
+            let repeated = { printedAlerts(daemon).filter { $0["rule"] as? String == "principal_repeated_prompt" } }
+            #expect(eventually { repeated().count == 2 }, "\(daemon.out)")
+            usleep(300_000)
+            let alerts = repeated()
+            #expect(alerts.count == 2, "one per principal: the user and the client address")
+            let labels = alerts.compactMap { $0["labels"] as? [String: String] }
+            #expect(Set(labels.compactMap { $0["principal"] }) == ["user_id=u-1", "client_ip=10.0.0.1"])
+            #expect(labels.allSatisfy { $0["repeats"] == "10" && $0["request_id"] == "n-9" }, "\(labels)")
+        }
+    }
+
     @Test func restartResumesWhereItStoppedAndFindsFilesRotatedWhileDown() throws {
         try TempDir.with { tmp in
             let config = try daemonConfig(tmp)
