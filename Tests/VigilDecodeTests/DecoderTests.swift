@@ -47,6 +47,24 @@ import Testing
         #expect(r["input"] == "a\"b\\c\n你😀")
     }
 
+    /// Strings are scanned eight bytes at a time and the scan resumes after each escape: quotes,
+    /// escapes and control characters at every offset of a word decode as Foundation reads them.
+    @Test func escapesAndControlsAtEveryOffset() throws {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["a", "é", "你", "\\\"", "\\\\", "\\n", "\\u4f60", "\\t", "xyzxyzxy", " ", "\\/"]
+        for _ in 0..<400 {
+            let inner = (0..<Int.random(in: 0...24, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }
+                .joined()
+            let field = #"{"note":""# + inner + #"","direction":"input","text":""# + inner + #"x"}"#
+            let expected = try #require(
+                try JSONSerialization.jsonObject(with: Data(field.utf8)) as? [String: String])["text"]
+            #expect(try decode(field)["input"] == expected, "\(field)")
+            // A raw control character anywhere in the string is refused.
+            let bad = #"{"direction":"input","text":""# + inner + "\u{01}" + inner + #""}"#
+            #expect(throws: DecodeError.self, "\(bad)") { try decode(bad) }
+        }
+    }
+
     @Test func skippedValuesOfEveryKind() throws {
         let r = try decode(#"{"a":[1,-2.5e3,{"b":[true,false,null]}],"direction":"in","text":"x","z":{}}"#)
         #expect(r["input"] == "x")
