@@ -264,11 +264,14 @@ enum JSONUnescape {
     /// Decodes JSON escapes (already validated by the scanner), appending to `out`. A lone
     /// surrogate becomes U+FFFD.
     static func decode(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: GrowableBytes) {
+        guard let base = raw.baseAddress else { return }
         var i = 0
         while i < raw.count {
-            // Copy the run up to the next backslash in one go.
-            var j = i
-            while j < raw.count, raw[j] != 0x5C { j += 1 }
+            // Copy the run up to the next backslash in one go (found by memchr, many bytes a step).
+            let j =
+                memchr(base + i, 0x5C, raw.count - i).map {
+                    base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                } ?? raw.count
             if j > i {
                 out.append(UnsafeBufferPointer(rebasing: raw[i..<j]))
                 i = j
