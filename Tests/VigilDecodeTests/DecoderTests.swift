@@ -170,6 +170,59 @@ import Testing
         #expect(lengths == [1, 2, 0, 3])
     }
 
+    /// Lines are found in the read buffer and copied into batches a run at a time: every line's
+    /// bytes come out as written, across refills, CRs, empty lines and over-long lines, found
+    /// whole in the buffer or not.
+    @Test func everyLineComesOutWhole() throws {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            var expected: [[UInt8]?] = []  // nil: too long
+            var data: [UInt8] = []
+            for n in 0..<300 {
+                let length = Int.random(in: 0...(n % 37 == 0 ? 3000 : 200), using: &rng)
+                let line = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+                let crlf = Bool.random(using: &rng)
+                data += line + (crlf ? [0x0D, 0x0A] : [0x0A])
+                expected.append(length > 1024 ? nil : line)
+            }
+            let fds = try pipeReader(data)
+            let reader = LineReader(
+                fd: fds, maxLineBytes: 1024, batchBytes: Int.random(in: 64...4096, using: &rng),
+                chunkSize: 512)
+            var lines: [[UInt8]?] = []
+            while let b = try reader.nextBatch() {
+                for e in b.entries {
+                    switch e {
+                    case .line(let start, let end): lines.append(Array(b.bytes[start..<end]))
+                    case .tooLong: lines.append(nil)
+                    }
+                }
+            }
+            close(fds)
+            #expect(lines == expected)
+        }
+    }
+
+    /// A pipe with `data` written into it by another thread; returns the read end.
+    func pipeReader(_ data: [UInt8]) throws -> Int32 {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let writeEnd = fds[1]
+        let writer = Thread {
+            data.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = write(writeEnd, raw.baseAddress! + off, min(4096, raw.count - off))
+                    if n <= 0 { break }
+                    off += n
+                }
+            }
+            close(writeEnd)
+        }
+        writer.start()
+        return fds[0]
+    }
+
     @Test func overlongLineIsSkippedAndCounted() throws {
         let long = [UInt8](repeating: 0x61, count: 5000)
         let entries = try read(Array("x\n".utf8) + long + Array("\ny\n".utf8), maxLine: 1024)
@@ -192,6 +245,28 @@ import Testing
                 try decoder.decode(bytes).status.map { String(decoding: $0, as: UTF8.self) }
             }
             #expect(status == expected)
+        }
+    }
+}
+
+/// Short fields are checked eight ASCII bytes at a time, then byte by byte from the first that
+/// is not ASCII: the answer is the standard library's, and the offset is where validity ends.
+@Suite struct UTF8CheckTests {
+    @Test func agreesWithTheStandardLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        let pieces: [[UInt8]] = [
+            Array("abcdefgh".utf8), Array("x".utf8), Array("é".utf8), Array("你".utf8), Array("😀".utf8), [0xFF],
+            [0xC0, 0x80],
+            [0xE4, 0xBD], [0xED, 0xA0, 0x80], [0x80],
+        ]
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &rng)).flatMap { _ in pieces.randomElement(using: &rng)! }
+            let found = bytes.withUnsafeBufferPointer { UTF8Check.firstInvalid($0) }
+            let valid = String(validating: bytes, as: UTF8.self) != nil
+            #expect((found == nil) == valid, "\(bytes)")
+            if let k = found {
+                #expect(String(validating: bytes[..<k], as: UTF8.self) != nil, "\(bytes) at \(k)")
+            }
         }
     }
 }
