@@ -142,25 +142,11 @@ import Testing
 
 @Suite struct LineReaderTests {
     func read(_ data: [UInt8], maxLine: Int = 1024, batch: Int = 64) throws -> [LineBatch.Entry] {
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        let writeEnd = fds[1]
-        let writer = Thread {
-            data.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    let n = write(writeEnd, raw.baseAddress! + off, min(4096, raw.count - off))
-                    if n <= 0 { break }
-                    off += n
-                }
-            }
-            close(writeEnd)
-        }
-        writer.start()
-        let reader = LineReader(fd: fds[0], maxLineBytes: maxLine, batchBytes: batch, chunkSize: 512)
+        let fd = try pipeReader(data)
+        let reader = LineReader(fd: fd, maxLineBytes: maxLine, batchBytes: batch, chunkSize: 512)
         var entries: [LineBatch.Entry] = []
         while let b = try reader.nextBatch() { entries += b.entries }
-        close(fds[0])
+        close(fd)
         return entries
     }
 
