@@ -203,7 +203,6 @@ public final class RecordDecoder {
         -> UnsafeBufferPointer<UInt8>?
     {
         let v = values[slot.rawValue]
-        let name = paths[slot.rawValue]?.description ?? slot.name
         let isText = slot == .text || slot == .input || slot == .output
         switch v.kind {
         case .missing, .null: return nil
@@ -212,7 +211,7 @@ public final class RecordDecoder {
             return UnsafeBufferPointer(rebasing: line[v.span.start..<v.span.end])
         case .array where isText:
             return contentParts(v, line, into: scratch[slot.rawValue])
-        default: throw .notAString(name)
+        default: throw .notAString(paths[slot.rawValue]?.description ?? slot.name)
         }
         // Short fields with a bad byte are kept (written with U+FFFD): dropping the record
         // would hide its text from the rules. Texts are checked by the normalizer.
