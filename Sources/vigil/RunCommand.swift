@@ -56,6 +56,7 @@ struct RunCommand: ParsableCommand {
         }
         var log = Log()
         if verbose { log.minimum = .debug }
+        Self.keepFreedMemory()
         let daemon: Daemon
         do { daemon = try Daemon(config: loaded, library: library, ruleDirectories: directories, log: log) } catch {
             Stderr.write("vigil run: \(error)\n")
@@ -67,6 +68,25 @@ struct RunCommand: ParsableCommand {
             log(.error, "stopped by an error", ["error": "\(error)"])
             throw ExitCode(ExitStatus.failure)
         }
+    }
+}
+
+extension RunCommand {
+    /// The daemon allocates and frees a batch of about 1 MiB for every chunk it reads. With
+    /// glibc's adaptive thresholds that memory goes back to the kernel and is faulted in again
+    /// chunk after chunk. Up to 64 MiB of freed heap is kept instead, and only blocks over
+    /// 16 MiB get a mapping of their own.
+    static func keepFreedMemory() {
+        #if canImport(Glibc)
+            // `mallopt` and its constants are in <malloc.h>, which the Glibc module does not
+            // import: the function is looked up by name, and M_MMAP_THRESHOLD (-3) and
+            // M_TRIM_THRESHOLD (-1) are written out.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(nil, "mallopt") else { return }
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            _ = mallopt(-3, 16 << 20)
+            _ = mallopt(-1, 64 << 20)
+        #endif
     }
 }
 
