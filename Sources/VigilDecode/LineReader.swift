@@ -111,63 +111,35 @@ public final class LineReader {
     public func nextBatch() throws(ReadError) -> LineBatch? {
         var batch = LineBatch(firstLine: nextLine, sequence: sequence)
         batch.bytes.reserveCapacity(batchBytes + 4096)
-        // Lines are found in `buffer` and copied into the batch a run at a time (`span`), not
-        // one by one: before the buffer moves or is refilled, and at the end.
-        var span = start
-        var spanBase = 0
-        func copySpan() {
-            if start > span {
-                batch.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer + span, count: start - span))
-            }
-            span = start
-            spanBase = batch.bytes.count
-        }
-        while spanBase + (start - span) < batchBytes {
+        while batch.bytes.count < batchBytes {
             let pending = end - start
             let newline = pending > 0 ? memchr(buffer + start, 0x0A, pending) : nil
             if let newline {
                 let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
-                var stop = position
-                if stop > start, buffer[stop - 1] == 0x0D { stop -= 1 }
-                if stop - start > maxLineBytes {
-                    // Not kept: the run so far is copied and the long line left out of it.
-                    copySpan()
-                    batch.entries.append(.tooLong(bytes: stop - start))
-                    span = position + 1
-                } else {
-                    let offset = spanBase + (start - span)
-                    batch.entries.append(.line(start: offset, end: offset + (stop - start)))
-                }
-                nextLine += 1
+                append(start, position, to: &batch)
                 start = position + 1
                 continue
             }
-            copySpan()
             if pending > maxLineBytes {
                 try skipLongLine(alreadySeen: pending, into: &batch)
-                span = start
                 continue
             }
             if !waitsForFullBatches && !batch.entries.isEmpty { break }
             let more = eof ? false : try fill()
-            span = start
             if !more {
                 if end > start {
-                    appendLast(start, end, to: &batch)
+                    append(start, end, to: &batch)
                     start = end
-                    span = start
                 }
                 break
             }
         }
-        copySpan()
         guard !batch.entries.isEmpty else { return nil }
         sequence += 1
         return batch
     }
 
-    /// The last line of the input, without a newline.
-    private func appendLast(_ from: Int, _ to: Int, to batch: inout LineBatch) {
+    private func append(_ from: Int, _ to: Int, to batch: inout LineBatch) {
         var stop = to
         if stop > from, buffer[stop - 1] == 0x0D { stop -= 1 }
         let length = stop - from
