@@ -50,7 +50,8 @@ let package = Package(
         ),
         .target(
             name: "VigilMonitor", dependencies: ["VigilScan", "VigilDecode", "VigilTaxonomy"], swiftSettings: perRecord),
-        .target(name: "VigilState", dependencies: ["CSQLite", "VigilMonitor", "VigilTaxonomy"]),
+        .target(
+            name: "VigilState", dependencies: ["CSQLite", "VigilMonitor", "VigilScan", "VigilDecode", "VigilTaxonomy"]),
         .target(
             name: "VigilNotify",
             dependencies: ["VigilState", "VigilMonitor", .product(name: "Crypto", package: "swift-crypto")]
@@ -58,7 +59,8 @@ let package = Package(
         .target(
             name: "VigilIncidents",
             dependencies: [
-                "VigilMonitor", "VigilTaxonomy", "VigilNotify", .product(name: "GRDB", package: "GRDB.swift"),
+                "VigilMonitor", "VigilScan", "VigilDecode", "VigilTaxonomy", "VigilNotify",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .target(name: "VigilServer"),

@@ -165,6 +165,19 @@ struct JSONScanner {
 
     mutating func skipContainer(close: UInt8, depth: Int) throws(JSONError) {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+        try readList(close: close, inside: close == 0x7D ? "an object" : "an array") { s throws(JSONError) in
+            if close == 0x7D { _ = try s.readMemberName() }
+            _ = try s.readValue(depth: depth + 1)
+        }
+    }
+
+    /// Reads the list that opens at the cursor (`{` or `[`, already checked): items separated
+    /// by commas, each read by `item` with the whitespace around it skipped, up to `close`.
+    /// `inside` names the list in the error for a line that ends within it.
+    @inline(__always)
+    mutating func readList(
+        close: UInt8, inside: String, _ item: (inout JSONScanner) throws(JSONError) -> Void
+    ) throws(JSONError) {
         i += 1
         skipWhitespace()
         if i < n, p[i] == close {
@@ -172,17 +185,10 @@ struct JSONScanner {
             return
         }
         while true {
-            if close == 0x7D {
-                skipWhitespace()
-                guard i < n, p[i] == 0x22 else { throw fail("expected a member name") }
-                _ = try readString()
-                skipWhitespace()
-                guard i < n, p[i] == 0x3A else { throw fail("expected ':' after a member name") }
-                i += 1
-            }
-            _ = try readValue(depth: depth + 1)
             skipWhitespace()
-            guard i < n else { throw fail("unexpected end of line inside \(close == 0x7D ? "an object" : "an array")") }
+            try item(&self)
+            skipWhitespace()
+            guard i < n else { throw fail("unexpected end of line inside \(inside)") }
             if p[i] == 0x2C {
                 i += 1
                 continue
@@ -195,41 +201,30 @@ struct JSONScanner {
         }
     }
 
+    /// Reads a member name and the colon after it; returns the name as `readString` does.
+    @inline(__always)
+    mutating func readMemberName() throws(JSONError) -> (Span, Bool) {
+        guard i < n, p[i] == 0x22 else { throw fail("expected a member name") }
+        let name = try readString()
+        skipWhitespace()
+        guard i < n, p[i] == 0x3A else { throw fail("expected ':' after a member name") }
+        i += 1
+        return name
+    }
+
     /// Reads the whole line as one object, recording the value of each wanted top-level key.
     mutating func readTopLevel(keys: [[UInt8]], into found: inout [ValueRef]) throws(JSONError) {
         for k in found.indices { found[k] = .missing }
         skipWhitespace()
         guard i < n, p[i] == 0x7B else { throw fail("a record must be a JSON object") }
-        i += 1
-        skipWhitespace()
-        if i < n, p[i] == 0x7D {
-            i += 1
-        } else {
-            while true {
-                skipWhitespace()
-                guard i < n, p[i] == 0x22 else { throw fail("expected a member name") }
-                let (keySpan, _) = try readString()
-                skipWhitespace()
-                guard i < n, p[i] == 0x3A else { throw fail("expected ':' after a member name") }
-                i += 1
-                let value = try readValue(depth: 1)
-                let length = keySpan.end - keySpan.start
-                keys.withUnsafeBufferPointer { keys in
-                    for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
-                        if memoryEqual(p + keySpan.start, keys[slot], length) { found[slot] = value }
-                    }
+        try readList(close: 0x7D, inside: "the record") { s throws(JSONError) in
+            let (keySpan, _) = try s.readMemberName()
+            let value = try s.readValue(depth: 1)
+            let length = keySpan.end - keySpan.start
+            keys.withUnsafeBufferPointer { keys in
+                for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
+                    if s.memoryEqual(s.p + keySpan.start, keys[slot], length) { found[slot] = value }
                 }
-                skipWhitespace()
-                guard i < n else { throw fail("unexpected end of line inside the record") }
-                if p[i] == 0x2C {
-                    i += 1
-                    continue
-                }
-                if p[i] == 0x7D {
-                    i += 1
-                    break
-                }
-                throw fail("expected ',' or '}'")
             }
         }
         skipWhitespace()

@@ -261,9 +261,11 @@ final class GrowableBytes {
 
 enum JSONUnescape {
     /// Decodes JSON escapes (already validated by the scanner), appending to `out`. A lone
-    /// surrogate becomes U+FFFD.
-    static func decode(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: GrowableBytes) {
-        guard let base = raw.baseAddress else { return }
+    /// surrogate becomes U+FFFD; returns whether there was one.
+    @discardableResult
+    static func decode(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: GrowableBytes) -> Bool {
+        guard let base = raw.baseAddress else { return false }
+        var loneSurrogate = false
         var i = 0
         while i < raw.count {
             // Copy the run up to the next backslash in one go (found by memchr, many bytes a step).
@@ -299,12 +301,16 @@ enum JSONUnescape {
                         i += 6
                     }
                 }
-                if value >= 0xD800 && value <= 0xDFFF { value = 0xFFFD }
+                if value >= 0xD800 && value <= 0xDFFF {
+                    value = 0xFFFD
+                    loneSurrogate = true
+                }
                 let scalar = Unicode.Scalar(value) ?? "\u{FFFD}"
                 for b in String(scalar).utf8 { out.append(b) }
             default: out.append(e)
             }
         }
+        return loneSurrogate
     }
 
     private static func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32 {

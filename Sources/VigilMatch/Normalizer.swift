@@ -482,8 +482,7 @@ struct LetterHash {
 
     @inline(__always)
     mutating func add(_ scalars: UnsafeMutablePointer<UInt32>, _ range: Range<Int>) {
-        for j in range { hash = (hash ^ UInt64(scalars[j])) &* 0x100_0000_01b3 }
-        letters &+= range.count
+        for j in range { add(scalars[j]) }
     }
 
     var value: UInt64 {

@@ -1,10 +1,13 @@
 import VigilDecode
 
-/// Appends JSON to a byte array without Foundation: the findings writer runs once per record.
-struct JSONOutput {
-    var bytes: [UInt8] = []
+/// Appends JSON to a byte array without Foundation: the findings writer runs once per record,
+/// and the state file's labels and incident columns are written with it too.
+public struct JSONOutput {
+    public var bytes: [UInt8] = []
 
-    mutating func raw(_ s: StaticString) {
+    public init() {}
+
+    public mutating func raw(_ s: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
@@ -62,13 +65,13 @@ struct JSONOutput {
         bytes.append(0x22)
     }
 
-    mutating func string(_ s: String) {
+    public mutating func string(_ s: String) {
         var copy = s
         copy.withUTF8 { string($0) }
     }
 
     /// A JSON array of strings.
-    mutating func strings(_ list: [String]) {
+    public mutating func strings(_ list: [String]) {
         bytes.append(0x5B)
         for (n, s) in list.enumerated() {
             if n > 0 { bytes.append(0x2C) }
