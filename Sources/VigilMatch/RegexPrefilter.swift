@@ -38,6 +38,9 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
     static let minimumAlphanumericRun = 5
     static let maxSetSize = 1024
+    /// A second literal set scoring below this (a single letter, one common ideograph) occurs in
+    /// most texts: its hits would cost more than the regex runs it saves.
+    static let minimumSecondScore = 0.6
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
@@ -49,13 +52,20 @@ public struct RegexPrefilter: Sendable, Hashable {
         func text(_ set: [Literal]) -> [String] {
             set.map { lit in String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))) }
         }
-        let usable = info.candidates.map(minimal).filter { score($0) >= minimumScore }
-            .sorted { score($0) > score($1) }
+        let usable = info.candidates.map(minimal).map { ($0, score($0)) }.filter { $0.1 >= minimumScore }
+            .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
         var second: [String]? = nil
-        if let first = usable.first {
+        if let (first, _) = usable.first {
             literals = text(first)
-            if let other = usable.dropFirst().first(where: { Set($0) != Set(first) }) { second = text(other) }
+            // Every literal of a set is looked for in every text, so a second set must earn its
+            // hits: rarer than one letter, and not implied by the first (as "e" is by "eval").
+            let firstSet = Set(first)
+            if let (other, _) = usable.dropFirst().prefix(while: { $0.1 >= minimumSecondScore }).first(where: {
+                !implied($0.0, by: first) && Set($0.0) != firstSet
+            }) {
+                second = text(other)
+            }
         }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
         let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
@@ -63,6 +73,32 @@ public struct RegexPrefilter: Sendable, Hashable {
             literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
         prefilter.maxMatchLength = info.maxLength
         return prefilter
+    }
+
+    /// Whether every literal of `first` contains one of `second` (ASCII case ignored), so that
+    /// `second` gates nothing `first` does not.
+    static func implied(_ second: [Literal], by first: [Literal]) -> Bool {
+        func folded(_ literal: Literal) -> Literal { literal.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 } }
+        let needles = second.map(folded)
+        return first.allSatisfy { literal in
+            let haystack = folded(literal)
+            return needles.contains { needle in
+                !needle.isEmpty && needle.count <= haystack.count
+                    && (0...(haystack.count - needle.count)).contains {
+                        haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+                    }
+            }
+        }
+    }
+
+    /// Whether a literal set holds only single ASCII letters or digits: such a set fires in
+    /// nearly every text, so a digit or letter-run gate decides its regex more cheaply.
+    public static func isWeak(_ literals: [String]) -> Bool {
+        literals.allSatisfy { literal in
+            let scalars = literal.unicodeScalars
+            guard scalars.count == 1, let v = scalars.first?.value else { return false }
+            return (v | 0x20) &- 0x61 < 26 || v &- 0x30 < 10
+        }
     }
 
     /// How selective a literal set is: the weight of its weakest literal, less a little for

@@ -226,6 +226,12 @@ public final class RuleSetBuilder {
             // A hand-given literal may be context outside the match: search the whole text.
             prefilter.maxMatchLength = nil
         }
+        if let lits = prefilter.literals, RegexPrefilter.isWeak(lits),
+            prefilter.minDigitRun > 0 || prefilter.minAlphanumericRun > 0
+        {
+            prefilter.literals = nil
+            prefilter.secondLiterals = nil
+        }
         var literalTerms: [Int32] = []
         if let lits = prefilter.literals {
             literalTerms = lits.compactMap { intern($0) }

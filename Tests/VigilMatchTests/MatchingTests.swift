@@ -248,6 +248,22 @@ import Testing
         #expect(scanner.matches.count == 1)
     }
 
+    @Test func singleLetterLiteralsGiveWayToTheDigitRunGate() throws {
+        let builder = RuleSetBuilder()
+        let prefilter = try builder.addRegex(
+            "(?<![A-Za-z0-9])[EG][0-9]{8}(?![0-9])", id: "passport", signal: .pii("passport"), origin: origin,
+            literals: ["E", "G"])
+        // Hits at every letter e or g would cost more than the eight-digit run gate saves.
+        #expect(prefilter.literals == nil)
+        #expect(prefilter.minDigitRun == 8)
+        let scanner = Scanner(rules: try builder.build())
+        scanner.scan("passport G12345678 on file")
+        #expect(scanner.matches.count == 1)
+        scanner.scan("Gene 1234567 is short")
+        #expect(scanner.matches.count == 0)
+        #expect(scanner.counters.regexRuns == 1)
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)

@@ -55,4 +55,35 @@ import Testing
         let set = ["抱歉", "很抱歉", "非常抱歉", "对不起"].map { $0.unicodeScalars.map(\.value) }
         #expect(Set(minimal(set)) == Set(["对不起", "抱歉"].map { $0.unicodeScalars.map(\.value) }))
     }
+
+    @Test func aSecondSetImpliedByTheFirstIsNotKept() {
+        // Every match of "eval(" holds "e" and "(" as well as "eval": gating on them adds
+        // automaton hits at every letter e and saves no regex run.
+        let p = derive("(?i)\\beval\\s*\\(")
+        #expect(p.literals == ["eval"])
+        #expect(p.secondLiterals == nil, "got \(p)")
+        #expect(RegexPrefilter.implied([[0x65]], by: [Array("eval".unicodeScalars.map(\.value))]))
+        #expect(RegexPrefilter.implied([[0x45]], by: [Array("eval".unicodeScalars.map(\.value))]))
+        #expect(!RegexPrefilter.implied([[0x78]], by: [Array("eval".unicodeScalars.map(\.value))]))
+    }
+
+    @Test func aSecondSetOfSingleLettersIsNotKept() {
+        // "I" is in nearly every English text; the rarer first set decides alone.
+        let p = derive("\\bI (?:can|will)(?:not|'t) help")
+        #expect(p.secondLiterals?.contains("I") != true, "got \(p)")
+    }
+
+    @Test func anIndependentSecondSetIsKept() {
+        let p = derive("(?i)\\b(?:cmd|powershell)(?:\\.exe)?\\s*(?:&|\\||;)")
+        #expect(p.literals != nil)
+        #expect(p.secondLiterals != nil, "got \(p)")
+    }
+
+    @Test func weakSets() {
+        #expect(RegexPrefilter.isWeak(["E", "G"]))
+        #expect(RegexPrefilter.isWeak(["0", "1", "9"]))
+        #expect(!RegexPrefilter.isWeak(["E", "GB"]))
+        #expect(!RegexPrefilter.isWeak(["@"]))
+        #expect(!RegexPrefilter.isWeak(["号"]))
+    }
 }
