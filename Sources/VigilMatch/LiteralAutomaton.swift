@@ -18,7 +18,7 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
 /// of the pairs that are two-symbol terms and a Bloom filter of the first three symbols of longer
 /// terms. A position that passes looks its pair or its three symbols up in an exact table; the
 /// longer terms that share three first symbols sit together in one bucket and are compared
-/// symbol by symbol. That costs two memory reads per candidate, where a trie walk through a
+/// symbol by symbol (a bucket of more than eight is split by the fourth symbol). That costs two memory reads per candidate, where a trie walk through a
 /// hashed goto table of 100,000 states missed the cache at every step.
 ///
 /// The two-symbol bitmap comes first because it is small and decisive: in Chinese text three
@@ -155,10 +155,33 @@ public final class LiteralAutomaton: @unchecked Sendable {
             pairs[slot] = key << 32 | UInt64(term + 1)
         }
 
+        // A crowded bucket (English terms share first three letters: "for", "bla") keeps only its
+        // three-symbol terms and hands the longer ones to buckets keyed by four symbols, so a
+        // position compares a few terms, not dozens.
+        var keyOrder: [UInt64] = []
+        var split: Set<UInt64> = []
+        for key in bucketOrder {
+            guard let members = buckets[key] else { continue }
+            keyOrder.append(key)
+            guard members.count > Self.crowdedBucket else { continue }
+            split.insert(key)
+            var kept: [Int32] = []
+            for t in members {
+                let term = terms[Int(t)]
+                guard term.count > 3 else {
+                    kept.append(t)
+                    continue
+                }
+                let longer = Self.longerKey(key, Int(symbolOf[term[3]] ?? 0))
+                if buckets[longer] == nil { keyOrder.append(longer) }
+                buckets[longer, default: []].append(t)
+            }
+            buckets[key] = kept
+        }
         // Buckets hold their terms shortest first, so hits at one position come out in order of end.
         var tailPool: [UInt16] = []
         var bucketSpan: [UInt64: UInt64] = [:]
-        for key in bucketOrder {
+        for key in keyOrder {
             guard let members = buckets[key] else { continue }
             let sorted = members.sorted { (terms[Int($0)].count, $0) < (terms[Int($1)].count, $1) }
             let start = tailPool.count
@@ -171,9 +194,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 for s in term.dropFirst(3) { tailPool.append(symbolOf[s] ?? 0) }
             }
             guard sorted.count <= 0xFFFF else { throw MatchError.tooManyTerms(sorted.count) }
-            bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count)
+            bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count) | (split.contains(key) ? Self.splitFlag : 0)
         }
-        bucketCount = bucketOrder.count
+        bucketCount = keyOrder.count
         tails = .allocate(capacity: max(1, tailPool.count))
         tails.initialize(from: tailPool, count: tailPool.count)
 
@@ -193,6 +216,19 @@ public final class LiteralAutomaton: @unchecked Sendable {
     @inline(__always)
     private static func prefixKey(_ a: Int, _ b: Int, _ c: Int) -> UInt64 {
         UInt64(truncatingIfNeeded: a) << 32 | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c)
+    }
+
+    /// Buckets with more members than this are split by their terms' fourth symbol.
+    private static let crowdedBucket = 8
+    /// Set in a bucket's span when its terms longer than three symbols sit in buckets keyed by
+    /// four (`longerKey`).
+    private static let splitFlag: UInt64 = 1 << 63
+
+    /// The key of the bucket of terms that begin with a three-symbol key's symbols and then `d`
+    /// (never 0, so it cannot equal a three-symbol key, whose top 16 bits are clear).
+    @inline(__always)
+    private static func longerKey(_ key: UInt64, _ d: Int) -> UInt64 {
+        key | UInt64(truncatingIfNeeded: d) << 48
     }
 
     @inline(__always)
@@ -325,19 +361,32 @@ public final class LiteralAutomaton: @unchecked Sendable {
         _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ a: Int, _ b: Int, _ c: Int,
         hits: GrowableBuffer<LiteralHit>
     ) {
-        let key = Self.prefixKey(a, b, c) &+ 1
-        var slot = Self.slot(key &- 1, prefixMask)
-        var span: UInt64 = 0
+        let key = Self.prefixKey(a, b, c)
+        guard let span = bucket(key) else { return }
+        compare(sym, n, at: i, span, hits: hits)
+        if span & Self.splitFlag != 0, sym[i &+ 3] != 0, let longer = bucket(Self.longerKey(key, Int(sym[i &+ 3]))) {
+            compare(sym, n, at: i, longer, hits: hits)
+        }
+    }
+
+    /// The span of the bucket with this key, if there is one.
+    @inline(__always)
+    private func bucket(_ key: UInt64) -> UInt64? {
+        var slot = Self.slot(key, prefixMask)
         while true {
             let entry = prefixes[2 * slot]
-            if entry == 0 { return }
-            if entry == key {
-                span = prefixes[2 * slot + 1]
-                break
-            }
+            if entry == 0 { return nil }
+            if entry == key &+ 1 { return prefixes[2 * slot + 1] }
             slot = (slot + 1) & prefixMask
         }
-        var p = Int(truncatingIfNeeded: span >> 16)
+    }
+
+    /// Compares the terms of one bucket with the text at `i`.
+    @inline(__always)
+    private func compare(
+        _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ span: UInt64, hits: GrowableBuffer<LiteralHit>
+    ) {
+        var p = Int(truncatingIfNeeded: (span & ~Self.splitFlag) >> 16)
         var remaining = Int(truncatingIfNeeded: span & 0xFFFF)
         while remaining > 0 {
             remaining &-= 1

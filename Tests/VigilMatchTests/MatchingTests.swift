@@ -75,6 +75,41 @@ import Testing
         }
     }
 
+    /// A bucket of more than eight terms with the same first three characters is split by the
+    /// fourth: hits still come out complete, by start and then shortest first.
+    @Test func crowdedPrefixesAgreeWithBruteForce() throws {
+        let alphabet = Array("甲乙ab")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            var terms = ["for", "fo"]
+            for _ in 0..<30 {
+                let tail = (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+                terms.append("for" + String(tail))
+            }
+            var text = ""
+            while text.count < 200 {
+                text +=
+                    Bool.random(using: &rng)
+                    ? terms.randomElement(using: &rng)! : String(alphabet.randomElement(using: &rng)!)
+            }
+            let chars = Array(text)
+            var expected: [(String, Int)] = []
+            for start in chars.indices {
+                var atStart: [(String, Int)] = []
+                for term in Set(terms) {
+                    let t = Array(term)
+                    if start + t.count <= chars.count, Array(chars[start..<start + t.count]) == t {
+                        atStart.append((term, start + t.count - 1))
+                    }
+                }
+                expected += atStart.sorted { $0.1 < $1.1 }
+            }
+            let found = try hits(terms, text)
+            #expect(found.map(\.0) == expected.map(\.0), "terms \(terms) text \(text)")
+            #expect(found.map(\.1) == expected.map(\.1))
+        }
+    }
+
     @Test func noTermsNoHits() throws {
         #expect(try hits(["不存在的词"], "完全无关的文本 unrelated text").isEmpty)
     }
