@@ -269,10 +269,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
         tails.deallocate()
     }
 
-    @inline(__always)
-    private func symbol(_ scalar: UInt32) -> Int {
-        if scalar < 0x10000 { return Int(symbolsBMP[Int(scalar)]) }
-        return Int(symbolsSupplementary[normalizer.lowercase(scalar)] ?? 0)
+    @inline(never)
+    private func supplementarySymbol(_ scalar: UInt32) -> Int {
+        Int(symbolsSupplementary[normalizer.lowercase(scalar)] ?? 0)
     }
 
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends
@@ -296,7 +295,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
         symbols.removeAll()
         symbols.reserve(n + 2)
         let sym = symbols.base
-        for i in 0..<n { sym[i] = UInt16(truncatingIfNeeded: symbol(text[i])) }
+        let table = symbolsBMP
+        for i in 0..<n {
+            let scalar = text[i]
+            sym[i] = scalar < 0x10000 ? table[Int(scalar)] : UInt16(truncatingIfNeeded: supplementarySymbol(scalar))
+        }
         sym[n] = 0
         sym[n &+ 1] = 0
         // Then, without a branch per position, the positions where some term may start: a

@@ -210,21 +210,14 @@ public final class Normalizer: @unchecked Sendable {
                     // The common case: a CJK ideograph that folds to itself. Separators held
                     // before it are dropped (an ideograph always ends a droppable run).
                     pendingCount = 0
-                    let runStart = w.k
-                    w.putIdeograph(scalar, start)
                     lastWasIdeograph = true
                     // The rest of a run of such ideographs, without going round the general
                     // loop: they are most of a Chinese text.
-                    while i &+ 2 < n {
-                        let c0 = base[i]
-                        let c1 = base[i &+ 1]
-                        let c2 = base[i &+ 2]
-                        guard c0 & 0xF0 == 0xE0, c1 & 0xC0 == 0x80, c2 & 0xC0 == 0x80 else { break }
-                        let v = UInt32(c0 & 0x0F) << 12 | UInt32(c1 & 0x3F) << 6 | UInt32(c2 & 0x3F)
-                        guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { break }
-                        w.putIdeograph(v, i)
-                        i &+= 3
-                    }
+                    let runStart = w.k
+                    w.scalars[runStart] = scalar
+                    let count = 1 &+ Self.ideographRun(base, from: i, n, foldsBMP, into: w.scalars + (runStart &+ 1))
+                    w.putIdeographRun(base + start, count: count, origin: start)
+                    i = start &+ 3 &* count
                     // Ideographs are letters; hashed per run, so the loop above has no test.
                     if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
                     continue
@@ -321,6 +314,31 @@ public final class Normalizer: @unchecked Sendable {
         output.firstInvalidUTF8 = firstInvalid
     }
 
+    /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars to
+    /// `scalars`, and returns how many there were. Nothing else is written here: their UTF-8 is
+    /// the input's and their offsets step by three, so the caller writes those for the whole run.
+    @inline(__always)
+    private static func ideographRun(
+        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
+        into scalars: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        var p = i
+        var m = 0
+        while p &+ 2 < n {
+            let c0 = base[p]
+            let c1 = base[p &+ 1]
+            let c2 = base[p &+ 2]
+            // A lead byte E4-E9 and two continuation bytes: U+4000 to U+9FFF.
+            guard c0 &- 0xE4 < 6, (c1 & 0xC0) | (c2 & 0xC0) >> 2 == 0xA0 else { break }
+            let v = UInt32(c0 & 0x0F) << 12 | UInt32(c1 & 0x3F) << 6 | UInt32(c2 & 0x3F)
+            guard v >= 0x4E00, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { break }
+            scalars[m] = v
+            m &+= 1
+            p &+= 3
+        }
+        return m
+    }
+
     /// Whether, after the space just read, at most two more spaces and then a non-ASCII byte
     /// follow: only then can the run sit between a letter or digit and an ideograph.
     @inline(__always)
@@ -406,17 +424,21 @@ private struct Writer {
         if count > 2 { put(pending.2, from.2) }
     }
 
-    /// `put` for a CJK ideograph (three UTF-8 bytes), not hashed: the caller hashes a run of them.
+    /// `put` for a run of `count` CJK ideographs that fold to themselves, whose scalars are
+    /// already in `scalars` from `k`: their UTF-8 is the input's bytes at `bytes`, and both
+    /// offsets step by three. Not hashed: the caller hashes the run.
     @inline(__always)
-    mutating func putIdeograph(_ s: UInt32, _ origin: Int) {
-        scalars[k] = s
-        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
-        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
-        k &+= 1
-        utf8[u] = UInt8(truncatingIfNeeded: 0xE0 | (s >> 12))
-        utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))
-        utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
-        u &+= 3
+    mutating func putIdeographRun(_ bytes: UnsafePointer<UInt8>, count: Int, origin: Int) {
+        (utf8 + u).update(from: bytes, count: 3 &* count)
+        let normalized = UInt32(truncatingIfNeeded: u)
+        let original = UInt32(truncatingIfNeeded: origin)
+        for j in 0..<count {
+            let step = UInt32(truncatingIfNeeded: 3 &* j)
+            utf8Offsets[k &+ j] = normalized &+ step
+            originalOffsets[k &+ j] = original &+ step
+        }
+        k &+= count
+        u &+= 3 &* count
         digitRun = 0
         alnumRun = 0
     }

@@ -60,6 +60,41 @@ import Testing
         }
     }
 
+    /// Over random mixes of ideographs (some folding), Latin, digits, separators, full-width
+    /// forms, invisible characters, emoji and bad bytes: each scalar's UTF-8 offset is where it
+    /// sits in the normalized UTF-8, and its original offset is where the character it came from
+    /// starts (the same character, for an ideograph that folds to itself).
+    @Test func offsetsAgreeWithTheTextsOnRandomInput() {
+        let pieces: [[UInt8]] =
+            ["炸", "弹", "药", "物", "備", "門", "a", "Z", "7", " ", "-", "*", "Ｘ", "，", "。", "\u{200B}", "😀", "𠀀", "é"]
+            .map { Array($0.utf8) } + [[0xFF], [0xE4, 0xB8]]
+        var rng = SystemRandomNumberGenerator()
+        let out = NormalizedText()
+        for _ in 0..<300 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...40, using: &rng) { input += pieces.randomElement(using: &rng)! }
+            input.withUnsafeBufferPointer { n.normalize($0, into: out) }
+            let utf8 = Array(out.utf8.buffer)
+            var offset = 0
+            var previousOriginal = -1
+            for (k, scalar) in String(decoding: utf8, as: UTF8.self).unicodeScalars.enumerated() {
+                #expect(out.scalars[k] == scalar.value, "input \(input)")
+                #expect(Int(out.utf8Offsets[k]) == offset, "input \(input)")
+                let original = Int(out.originalOffsets[k])
+                #expect(original >= previousOriginal && original < input.count, "input \(input)")
+                // A character's first byte, or a stray byte that became U+FFFD.
+                #expect(input[original] & 0xC0 != 0x80 || scalar == "\u{FFFD}", "input \(input)")
+                if scalar.value >= 0x4E00 && scalar.value < 0xA000 && scalar != "备" && scalar != "门" {
+                    #expect(Array(input[original..<(original + 3)]) == Array(String(scalar).utf8), "input \(input)")
+                }
+                previousOriginal = original
+                offset += String(scalar).utf8.count
+            }
+            #expect(offset == utf8.count)
+            #expect(out.scalars.count == out.utf8Offsets.count && out.scalars.count == out.originalOffsets.count)
+        }
+    }
+
     @Test(arguments: [[0xFF], [0xC3, 0x28], [0xE4, 0xB8], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80]])
     func invalidUTF8IsReplacedAndReported(bytes: [UInt8]) {
         let out = NormalizedText()
