@@ -43,7 +43,8 @@ let package = Package(
             name: "VigilRules",
             dependencies: ["VigilMatch", "VigilTaxonomy", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "VigilDecode", swiftSettings: hotPath),
+        .target(name: "CVigilSIMD"),
+        .target(name: "VigilDecode", dependencies: ["CVigilSIMD"], swiftSettings: hotPath),
         .target(
             name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
             swiftSettings: perRecord

@@ -1,3 +1,4 @@
+import CVigilSIMD
 /// A span of bytes inside the current line.
 public struct Span: Sendable, Hashable, BitwiseCopyable {
     public var start: Int
@@ -59,6 +60,7 @@ struct JSONScanner {
             // lowest flagged byte of a word is always a real one (a false flag can only come
             // from a borrow out of a real one below it), so the scan jumps straight to it, and
             // comes back here after an escape instead of going on byte by byte.
+            i += vigil_json_plain_run(p + i, n - i)
             while i + 8 <= n {
                 let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
                 let quote = w ^ 0x2222_2222_2222_2222

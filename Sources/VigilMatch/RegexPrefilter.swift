@@ -38,9 +38,6 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
     static let minimumAlphanumericRun = 5
     static let maxSetSize = 1024
-    /// A second literal set scoring below this (a single letter, one common ideograph) occurs in
-    /// most texts: its hits would cost more than the regex runs it saves.
-    static let minimumSecondScore = 0.6
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
@@ -59,10 +56,13 @@ public struct RegexPrefilter: Sendable, Hashable {
         if let (first, _) = usable.first {
             literals = text(first)
             // Every literal of a set is looked for in every text, so a second set must earn its
-            // hits: rarer than one letter, and not implied by the first (as "e" is by "eval").
+            // hits: not implied by the first (as "e" is by "eval"), and without a lone letter or
+            // digit, which is in nearly every text (a lone ideograph is far rarer: 市 saves more
+            // regex runs than its hits cost).
             let firstSet = Set(first)
-            if let (other, _) = usable.dropFirst().prefix(while: { $0.1 >= minimumSecondScore }).first(where: {
-                !implied($0.0, by: first) && Set($0.0) != firstSet
+            if let (other, _) = usable.dropFirst().first(where: {
+                !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) } && !implied($0.0, by: first)
+                    && Set($0.0) != firstSet
             }) {
                 second = text(other)
             }
@@ -97,9 +97,11 @@ public struct RegexPrefilter: Sendable, Hashable {
         literals.allSatisfy { literal in
             let scalars = literal.unicodeScalars
             guard scalars.count == 1, let v = scalars.first?.value else { return false }
-            return (v | 0x20) &- 0x61 < 26 || v &- 0x30 < 10
+            return isAlphanumeric(v)
         }
     }
+
+    static func isAlphanumeric(_ v: UInt32) -> Bool { (v | 0x20) &- 0x61 < 26 || v &- 0x30 < 10 }
 
     /// How selective a literal set is: the weight of its weakest literal, less a little for
     /// every doubling of the set. Rare ideographs and rare punctuation weigh most; the most

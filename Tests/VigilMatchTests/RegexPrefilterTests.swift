@@ -73,6 +73,13 @@ import Testing
         #expect(p.secondLiterals?.contains("I") != true, "got \(p)")
     }
 
+    @Test func aLoneIdeographIsKeptAsASecondSet() {
+        // 市 is in a quarter of Chinese texts, but 省 and 市 together in far fewer.
+        let p = derive("[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市[一-龥]{2,8}(?:区|县)")
+        #expect(p.literals.map(Set.init) == ["省", "自治区"])
+        #expect(p.secondLiterals == ["市"])
+    }
+
     @Test func anIndependentSecondSetIsKept() {
         let p = derive("(?i)\\b(?:cmd|powershell)(?:\\.exe)?\\s*(?:&|\\||;)")
         #expect(p.literals != nil)
