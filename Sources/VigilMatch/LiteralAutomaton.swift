@@ -88,8 +88,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
             }
         }
         symbolCount = symbolOf.count
-        symbolsBMP = .allocate(capacity: 0x10000)
-        symbolsBMP.initialize(repeating: 0, count: 0x10000)
+        // One entry more than the BMP, always 0: the normalizer reads it for scalars beyond.
+        symbolsBMP = .allocate(capacity: 0x10001)
+        symbolsBMP.initialize(repeating: 0, count: 0x10001)
         var supplementary: [UInt32: UInt16] = [:]
         for (scalar, symbol) in symbolOf {
             if scalar < 0x10000 { symbolsBMP[Int(scalar)] = symbol } else { supplementary[scalar] = symbol }
@@ -282,6 +283,30 @@ public final class LiteralAutomaton: @unchecked Sendable {
             candidates: GrowableBuffer<Int32>(capacity: scalars.count))
     }
 
+    /// Each BMP scalar's symbol, and 0 at index 0x10000, for the normalizer to write a text's
+    /// symbols as it goes (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`).
+    public var symbolTable: UnsafePointer<UInt16> { UnsafePointer(symbolsBMP) }
+
+    /// Finds every term in a normalized text whose symbols the normalizer wrote with this
+    /// automaton's `symbolTable`, as `scan` does.
+    /// `symbols` is a buffer for the rare text with a character beyond the BMP whose symbol is
+    /// in a dictionary the normalizer does not read.
+    public func scan(
+        _ text: NormalizedText, into hits: GrowableBuffer<LiteralHit>, symbols: GrowableBuffer<UInt16>,
+        candidates: GrowableBuffer<Int32>
+    ) {
+        if text.hasSupplementary && !symbolsSupplementary.isEmpty {
+            scan(text.scalars.buffer, into: hits, symbols: symbols, candidates: candidates)
+            return
+        }
+        let n = text.symbols.count
+        guard n > 0 else { return }
+        text.symbols.reserve(2)
+        text.symbols.base[n] = 0
+        text.symbols.base[n &+ 1] = 0
+        findAll(text.symbols.base, n, into: hits, candidates: candidates)
+    }
+
     /// `scan` with buffers for the text's symbols and candidate positions, kept by the caller
     /// between texts.
     public func scan(
@@ -302,6 +327,15 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
         sym[n] = 0
         sym[n &+ 1] = 0
+        findAll(sym, n, into: hits, candidates: candidates)
+    }
+
+    /// The passes after the symbols: `sym` holds `n` symbols and two zeros after them.
+    @inline(__always)
+    private func findAll(
+        _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, into hits: GrowableBuffer<LiteralHit>,
+        candidates: GrowableBuffer<Int32>
+    ) {
         // Then, without a branch per position, the positions where some term may start: a
         // one-symbol term, or a longer term's first two symbols. Most positions are decided by
         // these two table reads, and deciding them without branches lets the reads of many

@@ -3,13 +3,18 @@
 /// Owned by one scanning thread and refilled for every record.
 public final class NormalizedText {
     /// The normalized text as UTF-8 (what regexes run over). Always valid UTF-8.
-    public let utf8 = GrowableBuffer<UInt8>(capacity: 4096)
+    public let utf8: GrowableBuffer<UInt8>
     /// The normalized text as scalars (what the literal automaton runs over).
-    public let scalars = GrowableBuffer<UInt32>(capacity: 2048)
+    public let scalars: GrowableBuffer<UInt32>
+    /// For each scalar, its symbol in the literal automaton whose table was given to the
+    /// normalizer (0 for a scalar no term uses, and for every scalar beyond the BMP).
+    public let symbols: GrowableBuffer<UInt16>
+    /// Whether a scalar beyond the BMP was written (its symbol above is then only a stand-in).
+    public var hasSupplementary = false
     /// For each scalar, where it starts in `utf8`.
-    public let utf8Offsets = GrowableBuffer<UInt32>(capacity: 2048)
+    public let utf8Offsets: GrowableBuffer<UInt32>
     /// For each scalar, where the original character it came from starts in the original text.
-    public let originalOffsets = GrowableBuffer<UInt32>(capacity: 2048)
+    public let originalOffsets: GrowableBuffer<UInt32>
     /// Length of the longest run of ASCII digits; regexes that need a long number skip texts without one.
     public var longestDigitRun = 0
     /// Length of the longest run of ASCII letters and digits.
@@ -21,7 +26,15 @@ public final class NormalizedText {
     /// differ only in digits, spacing, punctuation and case hash alike. 0 when not asked for.
     public var letterHash: UInt64 = 0
 
-    public init() {}
+    /// `capacity`: the characters the buffers hold before they grow (records' texts are
+    /// usually under 2,048; rule terms, normalized one by one at load, are a few).
+    public init(capacity: Int = 2048) {
+        utf8 = GrowableBuffer(capacity: 2 * capacity)
+        scalars = GrowableBuffer(capacity: capacity)
+        symbols = GrowableBuffer(capacity: capacity)
+        utf8Offsets = GrowableBuffer(capacity: capacity)
+        originalOffsets = GrowableBuffer(capacity: capacity)
+    }
 
     public var scalarCount: Int { scalars.count }
 
@@ -30,6 +43,8 @@ public final class NormalizedText {
         scalars.removeAll()
         utf8Offsets.removeAll()
         originalOffsets.removeAll()
+        symbols.removeAll()
+        hasSupplementary = false
         longestDigitRun = 0
         longestAlphanumericRun = 0
         firstInvalidUTF8 = nil

@@ -26,10 +26,14 @@ public final class Normalizer: @unchecked Sendable {
     private let supplementary: [UInt32: [UInt32]]
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
     private let lowercaseSupplementary: [UInt32: UInt32]
+    /// The symbol table of no automaton: every scalar's symbol is 0.
+    private let noSymbols: UnsafeMutablePointer<UInt16>
     private static let deleted: UInt32 = 0xFFFF_FFFF
     private static let multiFlag: UInt32 = 0x8000_0000
 
     private init() {
+        noSymbols = .allocate(capacity: 0x10001)
+        noSymbols.initialize(repeating: 0, count: 0x10001)
         bmp = .allocate(capacity: 0x10000)
         bmp.initialize(repeating: 0, count: 0x10000)
         lowercaseBMP = .allocate(capacity: 0x10000)
@@ -131,13 +135,18 @@ public final class Normalizer: @unchecked Sendable {
     ///
     /// With `hashingLetters`, `output.letterHash` is computed on the way (the daemon's repeated
     /// prompt tracking): hashing the letters as they are written costs less than a second pass.
+    ///
+    /// With `symbolTable` (`LiteralAutomaton.symbolTable`), `output.symbols` holds each scalar's
+    /// symbol, so the automaton need not look them up in a pass of its own.
     public func normalize(
-        _ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText, hashingLetters: Bool = false
+        _ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText, hashingLetters: Bool = false,
+        symbolTable: UnsafePointer<UInt16>? = nil
     ) {
         output.reset()
         let n = input.count
         output.utf8.reserve(4 &* n &+ 16)
         output.scalars.reserve(2 &* n &+ 8)
+        output.symbols.reserve(2 &* n &+ 8)
         output.utf8Offsets.reserve(2 &* n &+ 8)
         output.originalOffsets.reserve(2 &* n &+ 8)
         guard let base = input.baseAddress, n > 0 else {
@@ -148,7 +157,8 @@ public final class Normalizer: @unchecked Sendable {
         let foldsBMP = self.foldsBMP
         var w = Writer(
             utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
-            originalOffsets: output.originalOffsets.base, hashing: hashingLetters)
+            originalOffsets: output.originalOffsets.base, symbols: output.symbols.base,
+            symbolTable: symbolTable ?? UnsafePointer(noSymbols), hashing: hashingLetters)
         var lastWasIdeograph = false
         // Separators seen after an ideograph, held until the next character decides their fate.
         var pendingCount = 0
@@ -215,7 +225,12 @@ public final class Normalizer: @unchecked Sendable {
                     // loop: they are most of a Chinese text.
                     let runStart = w.k
                     w.scalars[runStart] = scalar
-                    let count = 1 &+ Self.ideographRun(base, from: i, n, foldsBMP, into: w.scalars + (runStart &+ 1))
+                    w.symbols[runStart] = w.symbolTable[Int(scalar)]
+                    let count =
+                        1
+                        &+ Self.ideographRun(
+                            base, from: i, n, foldsBMP, into: w.scalars + (runStart &+ 1),
+                            symbols: w.symbols + (runStart &+ 1), w.symbolTable)
                     w.putIdeographRun(base + start, count: count, origin: start)
                     i = start &+ 3 &* count
                     // Ideographs are letters; hashed per run, so the loop above has no test.
@@ -307,6 +322,8 @@ public final class Normalizer: @unchecked Sendable {
         if hashingLetters { output.letterHash = w.letterHash.value }
         output.utf8.count = w.u
         output.scalars.count = w.k
+        output.symbols.count = w.k
+        output.hasSupplementary = w.supplementary
         output.utf8Offsets.count = w.k
         output.originalOffsets.count = w.k
         output.longestDigitRun = w.longestDigitRun
@@ -320,7 +337,8 @@ public final class Normalizer: @unchecked Sendable {
     @inline(__always)
     private static func ideographRun(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
-        into scalars: UnsafeMutablePointer<UInt32>
+        into scalars: UnsafeMutablePointer<UInt32>, symbols: UnsafeMutablePointer<UInt16>,
+        _ symbolTable: UnsafePointer<UInt16>
     ) -> Int {
         var p = i
         var m = 0
@@ -333,6 +351,7 @@ public final class Normalizer: @unchecked Sendable {
             let v = UInt32(c0 & 0x0F) << 12 | UInt32(c1 & 0x3F) << 6 | UInt32(c2 & 0x3F)
             guard v >= 0x4E00, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { break }
             scalars[m] = v
+            symbols[m] = symbolTable[Int(v)]
             m &+= 1
             p &+= 3
         }
@@ -354,7 +373,7 @@ public final class Normalizer: @unchecked Sendable {
 
     /// Normalizes a whole string (for rule terms and tests); invalid input cannot occur here.
     public func normalize(_ text: String) -> String {
-        let out = NormalizedText()
+        let out = NormalizedText(capacity: text.utf8.count)
         var copy = text
         copy.withUTF8 { normalize($0, into: out) }
         return String(decoding: out.utf8.buffer, as: UTF8.self)
@@ -396,6 +415,10 @@ private struct Writer {
     let scalars: UnsafeMutablePointer<UInt32>
     let utf8Offsets: UnsafeMutablePointer<UInt32>
     let originalOffsets: UnsafeMutablePointer<UInt32>
+    let symbols: UnsafeMutablePointer<UInt16>
+    let symbolTable: UnsafePointer<UInt16>
+    /// Whether a scalar beyond the BMP was written.
+    var supplementary = false
     var u = 0
     var k = 0
     var digitRun = 0
@@ -408,12 +431,15 @@ private struct Writer {
 
     init(
         utf8: UnsafeMutablePointer<UInt8>, scalars: UnsafeMutablePointer<UInt32>,
-        utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>, hashing: Bool
+        utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>,
+        symbols: UnsafeMutablePointer<UInt16>, symbolTable: UnsafePointer<UInt16>, hashing: Bool
     ) {
         self.utf8 = utf8
         self.scalars = scalars
         self.utf8Offsets = utf8Offsets
         self.originalOffsets = originalOffsets
+        self.symbols = symbols
+        self.symbolTable = symbolTable
         self.hashing = hashing
     }
 
@@ -446,6 +472,7 @@ private struct Writer {
     @inline(__always)
     mutating func put(_ s: UInt32, _ origin: Int) {
         scalars[k] = s
+        symbols[k] = symbolTable[Int(min(s, 0x10000))]
         utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
         originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
         k &+= 1
@@ -481,6 +508,7 @@ private struct Writer {
             utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | (s & 0x3F))
             u &+= 3
         } else {
+            supplementary = true
             utf8[u] = UInt8(truncatingIfNeeded: 0xF0 | (s >> 18))
             utf8[u &+ 1] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 12) & 0x3F))
             utf8[u &+ 2] = UInt8(truncatingIfNeeded: 0x80 | ((s >> 6) & 0x3F))

@@ -141,7 +141,7 @@ public final class Scanner {
     ///   - hashingLetters: compute `text.letterHash` (for inputs whose prompts are tracked).
     public func scan(_ original: UnsafeBufferPointer<UInt8>, refusalCheck: Bool = true, hashingLetters: Bool = false) {
         checkingRefusal = refusalCheck
-        normalizer.normalize(original, into: text, hashingLetters: hashingLetters)
+        normalizer.normalize(original, into: text, hashingLetters: hashingLetters, symbolTable: automaton.symbolTable)
         matches.removeAll()
         topics.removeAll()
         isRefusal = false
@@ -151,7 +151,7 @@ public final class Scanner {
         coHits.removeAll()
         topicTerms.removeAll()
         gateHits.removeAll()
-        automaton.scan(text.scalars.buffer, into: hits, symbols: symbols, candidates: candidates)
+        automaton.scan(text, into: hits, symbols: symbols, candidates: candidates)
         counters.literalHits &+= hits.count
         queue.removeAll()
         stamp &+= 1

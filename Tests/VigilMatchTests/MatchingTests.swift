@@ -11,6 +11,11 @@ import Testing
         copy.withUTF8 { n.normalize($0, into: out) }
         let found = GrowableBuffer<LiteralHit>()
         automaton.scan(out.scalars.buffer, into: found)
+        // The same hits from the symbols the normalizer writes with the automaton's table.
+        copy.withUTF8 { n.normalize($0, into: out, symbolTable: automaton.symbolTable) }
+        let fromSymbols = GrowableBuffer<LiteralHit>()
+        automaton.scan(out, into: fromSymbols, symbols: GrowableBuffer(), candidates: GrowableBuffer())
+        #expect(Array(fromSymbols.buffer) == Array(found.buffer), "text \(text)")
         return (0..<found.count).map { (terms[Int(found[$0].term)], Int(found[$0].end)) }
     }
 
@@ -108,6 +113,12 @@ import Testing
             #expect(found.map(\.0) == expected.map(\.0), "terms \(terms) text \(text)")
             #expect(found.map(\.1) == expected.map(\.1))
         }
+    }
+
+    @Test func charactersBeyondTheBMP() throws {
+        // A term with such a character makes the automaton look its symbol up itself.
+        #expect(try hits(["𠀀𠀁", "炸弹"], "炸弹 𠀀𠀁 😀").map(\.0) == ["炸弹", "𠀀𠀁"])
+        #expect(try hits(["炸弹"], "😀炸弹😀").map(\.0) == ["炸弹"])
     }
 
     @Test func noTermsNoHits() throws {
