@@ -178,8 +178,9 @@ public final class Normalizer: @unchecked Sendable {
                 if !lastWasIdeograph && pendingCount == 0
                     && !(w.alnumRun > 0 && (b0 == 0x20 || b0 == 0x09) && Self.nonASCIIAfterSpaces(base, i, n))
                 {
-                    // ASCII that cannot begin a dropped separator run: no bookkeeping.
-                    w.put(UInt32(b0), start)
+                    // ASCII that cannot begin a dropped separator run: no bookkeeping, for it
+                    // and the plain ASCII after it.
+                    i = Self.asciiRun(base, from: start, n, &w)
                     continue
                 }
                 folded.0 = UInt32(b0)
@@ -329,6 +330,58 @@ public final class Normalizer: @unchecked Sendable {
         output.longestDigitRun = w.longestDigitRun
         output.longestAlphanumericRun = w.longestAlnumRun
         output.firstInvalidUTF8 = firstInvalid
+    }
+
+    /// Writes the ASCII character at `start`, which cannot begin a dropped separator run, and
+    /// those after it up to the next non-ASCII byte or a space that may begin one (after a letter
+    /// or digit, before an ideograph); returns where it stopped. Out of line, so that its few
+    /// values stay in registers instead of the general loop's many.
+    @inline(never)
+    private static func asciiRun(_ base: UnsafePointer<UInt8>, from start: Int, _ n: Int, _ w: inout Writer) -> Int {
+        let input = base + start
+        let count = n &- start
+        let scalars = w.scalars + w.k
+        let symbols = w.symbols + w.k
+        let utf8 = w.utf8 + w.u
+        let table = w.symbolTable
+        let hashing = w.hashing
+        var digitRun = w.digitRun
+        var alnumRun = w.alnumRun
+        var longestDigitRun = w.longestDigitRun
+        var longestAlnumRun = w.longestAlnumRun
+        var j = 0
+        while j < count {
+            let b = input[j]
+            if b >= 0x80 { break }
+            if j > 0, b == 0x20 || b == 0x09, alnumRun > 0, nonASCIIAfterSpaces(base, start &+ j &+ 1, n) { break }
+            scalars[j] = UInt32(b)
+            symbols[j] = table[Int(b)]
+            utf8[j] = b
+            let digit = b &- 0x30 < 10
+            let letter = (b | 0x20) &- 0x61 < 26
+            digitRun = digit ? digitRun &+ 1 : 0
+            alnumRun = digit || letter ? alnumRun &+ 1 : 0
+            longestDigitRun = max(longestDigitRun, digitRun)
+            longestAlnumRun = max(longestAlnumRun, alnumRun)
+            if hashing && letter { w.letterHash.add(UInt32(b | 0x20)) }
+            j &+= 1
+        }
+        // Both offsets step by one: filled apart, in a loop the compiler can vectorize.
+        let utf8Offsets = w.utf8Offsets + w.k
+        let originalOffsets = w.originalOffsets + w.k
+        let normalized = UInt32(truncatingIfNeeded: w.u)
+        let original = UInt32(truncatingIfNeeded: start)
+        for m in 0..<j {
+            utf8Offsets[m] = normalized &+ UInt32(truncatingIfNeeded: m)
+            originalOffsets[m] = original &+ UInt32(truncatingIfNeeded: m)
+        }
+        w.k &+= j
+        w.u &+= j
+        w.digitRun = digitRun
+        w.alnumRun = alnumRun
+        w.longestDigitRun = longestDigitRun
+        w.longestAlnumRun = longestAlnumRun
+        return start &+ j
     }
 
     /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars to
