@@ -387,7 +387,7 @@ public final class Normalizer: @unchecked Sendable {
     /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars to
     /// `scalars`, and returns how many there were. Nothing else is written here: their UTF-8 is
     /// the input's and their offsets step by three, so the caller writes those for the whole run.
-    @inline(__always)
+    @inline(never)
     private static func ideographRun(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
         into scalars: UnsafeMutablePointer<UInt32>, symbols: UnsafeMutablePointer<UInt16>,
@@ -395,6 +395,18 @@ public final class Normalizer: @unchecked Sendable {
     ) -> Int {
         var p = i
         var m = 0
+        // Four bytes read as one word while four remain: a lead byte E0-EF and two continuation
+        // bytes, decoded in place; the range test then keeps U+4E00 to U+9FFF.
+        while p &+ 3 < n {
+            let w = UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self))
+            guard w & 0xC0_C0F0 == 0x80_80E0 else { break }
+            let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
+            guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { return m }
+            scalars[m] = v
+            symbols[m] = symbolTable[Int(v)]
+            m &+= 1
+            p &+= 3
+        }
         while p &+ 2 < n {
             let c0 = base[p]
             let c1 = base[p &+ 1]
