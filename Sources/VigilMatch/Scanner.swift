@@ -73,6 +73,8 @@ public final class Scanner {
     private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
     /// Regexes searched only near their literals (see `runRegexes`): bounded, with derived literals.
     private let regexWindowed: UnsafeMutableBufferPointer<Bool>
+    /// Per regex, the scalar before which a match must start to count (`withinFirst`), or -1.
+    private let regexWithinFirst: UnsafeMutableBufferPointer<Int32>
     /// Where each windowed regex's gating literals start in the current text, in order.
     private let gateHits = GrowableBuffer<(regex: Int32, start: Int32)>(capacity: 64)
     // Per regex, for the current text (valid where the stamp is the current one).
@@ -98,6 +100,7 @@ public final class Scanner {
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
         regexWindowed = Self.copy(zip(rules.regexMaxLength, rules.regexLiteralsInMatch).map { $0 >= 0 && $1 })
+        regexWithinFirst = Self.copy(rules.regexes.map { Int32(clamping: $0.withinFirst ?? -1) })
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
@@ -125,6 +128,7 @@ public final class Scanner {
         regexNeedsSecond.baseAddress?.deallocate()
         regexIsRefusal.baseAddress?.deallocate()
         regexWindowed.baseAddress?.deallocate()
+        regexWithinFirst.baseAddress?.deallocate()
         regexStamp.baseAddress?.deallocate()
         regexSecondStamp.baseAddress?.deallocate()
         regexPrograms.baseAddress?.deallocate()
@@ -278,6 +282,11 @@ public final class Scanner {
             let started = profiling ? Self.now() : 0
             defer { if profiling { counters.nanosPerRegex[Int(r)] &+= Self.now() &- started } }
             let gated = regexStamp[Int(r)] == stamp
+            // A match that starts past the rule's window is dropped later (refusal phrases count
+            // only near the start of an output), so no search starts there.
+            let within = Int(regexWithinFirst[Int(r)])
+            let lastStart = within < 0 || within > text.scalars.count ? Int.max : within - 1
+            if lastStart < 0 { continue }
             if gated && regexWindowed[Int(r)] {
                 let maxLength = Int(rules.regexMaxLength[Int(r)])
                 // A match holds one of the literals derived from the pattern and is at most
@@ -288,8 +297,9 @@ public final class Scanner {
                 var stretch: (low: Int, high: Int)?
                 var searching = true
                 for h in 0..<gateHits.count where gateHits[h].regex == r {
-                    let at = Int(gateHits[h].start)
-                    let low = max(0, at - maxLength)
+                    let at = min(Int(gateHits[h].start), lastStart)
+                    let low = max(0, Int(gateHits[h].start) - maxLength)
+                    if low > lastStart { break }
                     if let open = stretch, low <= open.high + 1 {
                         stretch = (open.low, max(open.high, at))
                         continue
@@ -307,8 +317,9 @@ public final class Scanner {
             // one, so none starts after the last of them, and the search stops there instead of at
             // the end of the text. Hand-given literals may be context outside the match, and some
             // regexes have no gate: those search the whole text.
-            let startLimit =
+            var startLimit =
                 gated && rules.regexLiteralsInMatch[Int(r)] ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
+            if lastStart != Int.max { startLimit = min(startLimit ?? Int.max, Int(text.utf8Offsets[lastStart])) }
             var state = SearchState()
             search(r, limit: startLimit, &state)
         }

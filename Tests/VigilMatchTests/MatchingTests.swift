@@ -310,6 +310,22 @@ import Testing
         #expect(scanner.counters.regexRuns == 1)
     }
 
+    @Test func aRefusalRegexCountsOnlyWhenItStartsInsideTheWindow() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("我(?:无法|不能)提供", id: "r", signal: .refusal, origin: origin, withinFirst: 5)
+        }
+        let scanner = Scanner(rules: rules)
+        // Starts at the window's last character: counts.
+        scanner.scan("abcd我无法提供")
+        #expect(scanner.isRefusal)
+        // One character later: the search stops before it.
+        scanner.scan("abcde我无法提供")
+        #expect(!scanner.isRefusal)
+        // A text shorter than the window is searched whole.
+        scanner.scan("我不能提供")
+        #expect(scanner.isRefusal)
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
