@@ -83,6 +83,8 @@ enum TermUse: Sendable {
     case topic(Int32)
     case regexLiteral(Int32)
     case regexSecondLiteral(Int32)
+    /// A literal without which regex r's skip group cannot match (see `SkipGroup`).
+    case skipGuard(Int32)
 }
 
 /// Everything the scanner needs, compiled: immutable, shared by all scanning threads.
@@ -108,6 +110,9 @@ public final class RuleSet: Sendable {
     /// before an occurrence of the literals that let the regex run (see `Scanner.runRegexes`).
     let regexMaxLength: [Int32]
     let regexObjects: [Regex]
+    /// Per regex that opens with a skip group, the regex without it, for texts where none of
+    /// the group's guard literals occurs.
+    let regexesWithoutSkip: [Regex?]
     let regexValidators: [Validator?]
     let termLengths: [Int32]
     /// Regexes without a literal gate, checked on every text (their digit gate still applies).
@@ -142,6 +147,7 @@ public final class RuleSet: Sendable {
         regexMaxLength = builder.regexes.map { Int32($0.prefilter.maxMatchLength ?? -1) }
         regexLiteralsInMatch = builder.regexLiteralsDerived
         regexObjects = builder.regexes.map(\.regex)
+        regexesWithoutSkip = builder.regexesWithoutSkip
         regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
         automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
@@ -167,6 +173,7 @@ public final class RuleSetBuilder {
     /// Per regex: whether its gating literals were derived from the pattern (so every match
     /// holds one), not given by hand (which may be context outside the match).
     var regexLiteralsDerived: [Bool] = []
+    var regexesWithoutSkip: [Regex?] = []
     var cooccurrences: [CooccurrenceRule] = []
     var topics: [TopicRule] = []
     var allows: [AllowRule] = []
@@ -246,6 +253,15 @@ public final class RuleSetBuilder {
             if secondTerms.count != lits.count { prefilter.secondLiterals = nil }
         }
         let index = Int32(regexes.count)
+        var withoutSkip: Regex? = nil
+        if let skip = SkipGroup.split(folded) {
+            let guardTerms = skip.guards.compactMap { intern($0) }
+            if guardTerms.count == skip.guards.count, let rest = try? Regex(skip.rest) {
+                withoutSkip = rest
+                for t in Set(guardTerms) { termUses[Int(t)].append(.skipGuard(index)) }
+            }
+        }
+        regexesWithoutSkip.append(withoutSkip)
         regexLiteralsDerived.append(literals == nil)
         regexes.append(
             RegexRule(

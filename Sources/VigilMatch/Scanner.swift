@@ -85,6 +85,10 @@ public final class Scanner {
     /// The regexes' compiled programs and validators, owned here: read through the rule set's
     /// arrays, each search retained and released the regex.
     private let regexPrograms: UnsafeMutableBufferPointer<Regex.Program>
+    /// Per regex, the program without its skip group (nil when it has none), searched when the
+    /// text holds none of the group's guard literals (`skipGuardStamp` is not the current stamp).
+    private let programsWithoutSkip: UnsafeMutableBufferPointer<Regex.Program?>
+    private let skipGuardStamp: UnsafeMutableBufferPointer<UInt32>
     private let regexValidators: UnsafeMutableBufferPointer<Validator?>
 
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
@@ -106,6 +110,8 @@ public final class Scanner {
         regexSecondStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexLastStart = Self.copy(Array(repeating: 0, count: regexCount))
         regexPrograms = Self.copy(rules.regexObjects.map(\.program))
+        programsWithoutSkip = Self.copy(rules.regexesWithoutSkip.map { $0?.program })
+        skipGuardStamp = Self.copy(Array(repeating: 0, count: regexCount))
         regexValidators = Self.copy(rules.regexValidators)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: regexCount)
@@ -132,6 +138,8 @@ public final class Scanner {
         regexStamp.baseAddress?.deallocate()
         regexSecondStamp.baseAddress?.deallocate()
         regexPrograms.baseAddress?.deallocate()
+        programsWithoutSkip.baseAddress?.deallocate()
+        skipGuardStamp.baseAddress?.deallocate()
         regexValidators.baseAddress?.deallocate()
     }
 
@@ -163,6 +171,7 @@ public final class Scanner {
             for i in regexStamp.indices {
                 regexStamp[i] = 0
                 regexSecondStamp[i] = 0
+                skipGuardStamp[i] = 0
             }
             stamp = 1
         }
@@ -223,6 +232,8 @@ public final class Scanner {
                             enqueue(r, digitRun: digitRun, alphanumericRun: alphanumericRun)
                         }
                     }
+                case .skipGuard(let r):
+                    skipGuardStamp[Int(r)] = stamp
                 }
             }
         }
@@ -345,7 +356,8 @@ public final class Scanner {
     @discardableResult
     private func search(_ r: Int32, limit startLimit: Int?, _ state: inout SearchState) -> Bool {
         let bytes = text.utf8.buffer
-        let regex = regexPrograms[Int(r)]
+        var regex = regexPrograms[Int(r)]
+        if skipGuardStamp[Int(r)] != stamp, let withoutSkip = programsWithoutSkip[Int(r)] { regex = withoutSkip }
         let validator = regexValidators[Int(r)]
         while state.from <= bytes.count {
             guard state.found < maxMatchesPerRule else { return false }

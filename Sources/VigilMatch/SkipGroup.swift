@@ -1,0 +1,69 @@
+/// A pattern that opens with an optional group ending in `(*SKIP)(*F)`: the group never
+/// matches, it only moves the search past spans that must not count (the refusal pack steps over
+/// quoted text this way). Such a group defeats PCRE2's start-of-match optimizations, so the search
+/// tries every position. Where the group cannot match (none of its `guards` occurs in the text)
+/// the pattern without it finds exactly the same matches, much sooner.
+struct SkipGroup {
+    /// The pattern without the group (its leading flags kept).
+    let rest: String
+    /// One of these occurs wherever the group can match.
+    let guards: [String]
+
+    /// Splits `pattern` (already folded like text), or nil when it does not open with such a group
+    /// or the group's necessary literals are unknown.
+    static func split(_ pattern: String) -> SkipGroup? {
+        let s = Array(pattern.unicodeScalars)
+        var i = 0
+        // Leading flags such as (?i) stay with the rest.
+        if s.count > 3, s[0] == "(", s[1] == "?", s[2] != ":" {
+            var j = 2
+            while j < s.count, s[j].properties.isAlphabetic || s[j] == "-" { j += 1 }
+            guard j < s.count, s[j] == ")", j > 2 else { return nil }
+            i = j + 1
+        }
+        let flags = String(String.UnicodeScalarView(s[0..<i]))
+        guard s.count > i + 3, s[i] == "(", s[i + 1] == "?", s[i + 2] == ":" else { return nil }
+        guard let close = closingParenthesis(s, from: i) else { return nil }
+        guard close + 1 < s.count, s[close + 1] == "?" else { return nil }
+        let inner = String(String.UnicodeScalarView(s[(i + 3)..<close]))
+        guard let verbs = ["(*SKIP)(*F)", "(*SKIP)(*FAIL)"].first(where: inner.hasSuffix) else { return nil }
+        let body = Array(inner.dropLast(verbs.count).unicodeScalars)
+        var parser = PatternParser(body)
+        let node = parser.parseAlternation()
+        guard parser.i == body.count, let required = node.info.required, !required.isEmpty,
+            !required.contains(where: \.isEmpty)
+        else { return nil }
+        let guards = required.map { String(String.UnicodeScalarView($0.compactMap(Unicode.Scalar.init))) }
+        let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))
+        return SkipGroup(rest: rest, guards: guards)
+    }
+
+    /// The index of the parenthesis that closes the one at `open`, skipping escapes and classes.
+    private static func closingParenthesis(_ s: [Unicode.Scalar], from open: Int) -> Int? {
+        var depth = 0
+        var i = open
+        var inClass = false
+        while i < s.count {
+            let c = s[i]
+            if c == "\\" {
+                i += 2
+                continue
+            }
+            if inClass {
+                if c == "]" { inClass = false }
+            } else if c == "[" {
+                inClass = true
+                // A ']' right after '[' or '[^' is a literal.
+                if i + 1 < s.count, s[i + 1] == "]" { i += 1 }
+                if i + 2 < s.count, s[i + 1] == "^", s[i + 2] == "]" { i += 2 }
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+                if depth == 0 { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+}
