@@ -185,6 +185,25 @@ public final class Normalizer: @unchecked Sendable {
                 }
                 folded.0 = UInt32(b0)
             } else {
+                // Most non-ASCII characters open a run of CJK ideographs that fold to themselves:
+                // the run's loop reads them (it checks them as the general path would).
+                if b0 &- 0xE4 < 6 {
+                    let runStart = w.k
+                    let count = Self.ideographRun(
+                        base, from: start, n, foldsBMP, into: w.scalars + runStart, symbols: w.symbols + runStart,
+                        w.symbolTable)
+                    if count > 0 {
+                        // Separators held before it are dropped (an ideograph always ends a
+                        // droppable run).
+                        pendingCount = 0
+                        lastWasIdeograph = true
+                        w.putIdeographRun(base + start, count: count, origin: start)
+                        i = start &+ 3 &* count
+                        // Ideographs are letters; hashed per run, so the run's loop has no test.
+                        if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
+                        continue
+                    }
+                }
                 var scalar: UInt32 = 0xFFFD
                 var valid = false
                 if b0 & 0xE0 == 0xC0 {
@@ -214,29 +233,6 @@ public final class Normalizer: @unchecked Sendable {
                             i &+= 4
                         }
                     }
-                }
-                if valid && scalar &- 0x4E00 < 0x5200
-                    && foldsBMP[Int(scalar >> 6)] & (1 << UInt64(scalar & 63)) == 0
-                {
-                    // The common case: a CJK ideograph that folds to itself. Separators held
-                    // before it are dropped (an ideograph always ends a droppable run).
-                    pendingCount = 0
-                    lastWasIdeograph = true
-                    // The rest of a run of such ideographs, without going round the general
-                    // loop: they are most of a Chinese text.
-                    let runStart = w.k
-                    w.scalars[runStart] = scalar
-                    w.symbols[runStart] = w.symbolTable[Int(scalar)]
-                    let count =
-                        1
-                        &+ Self.ideographRun(
-                            base, from: i, n, foldsBMP, into: w.scalars + (runStart &+ 1),
-                            symbols: w.symbols + (runStart &+ 1), w.symbolTable)
-                    w.putIdeographRun(base + start, count: count, origin: start)
-                    i = start &+ 3 &* count
-                    // Ideographs are letters; hashed per run, so the loop above has no test.
-                    if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
-                    continue
                 }
                 if !valid {
                     // Not UTF-8: U+FFFD in its place, one byte consumed.
