@@ -414,4 +414,21 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(hash("") == hash("12 !?"))
         #expect(hash("abc", hashing: false) == 0)
     }
+
+    /// Letters are hashed two at a time, and a pair may span a run of ideographs and one of
+    /// Latin letters: however the letters fall into runs, the same letters hash alike.
+    @Test func pairsDoNotDependOnHowTheLettersFallIntoRuns() {
+        let letters = Array("说明书炸弹abcXYZ")
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let picked = (0..<Int.random(in: 1...12, using: &rng)).map { _ in letters.randomElement(using: &rng)! }
+            var spaced = ""
+            for c in picked {
+                spaced.append(c)
+                if Bool.random(using: &rng) { spaced += [" ", "1", "，", "-", " 2 "].randomElement(using: &rng)! }
+            }
+            #expect(hash(String(picked)) == hash(spaced), "\(String(picked)) vs \(spaced)")
+            #expect(hash(String(picked)) != hash(String(picked) + "a"))
+        }
+    }
 }
