@@ -18,8 +18,9 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
 /// of the pairs that are two-symbol terms and a Bloom filter of the first three symbols of longer
 /// terms. A position that passes looks its pair or its three symbols up in an exact table; the
 /// longer terms that share three first symbols sit together in one bucket and are compared
-/// symbol by symbol (a bucket of more than eight is split by the fourth symbol). That costs two memory reads per candidate, where a trie walk through a
-/// hashed goto table of 100,000 states missed the cache at every step.
+/// symbol by symbol (a bucket of more than eight is split by the fourth symbol). That costs two
+/// memory reads per candidate, where a trie walk through a hashed goto table of 100,000 states
+/// missed the cache at every step.
 ///
 /// The two-symbol bitmap comes first because it is small and decisive: in Chinese text three
 /// characters in four start some term of a 20,000-keyword library, but only one in nine starts
@@ -288,9 +289,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     public var symbolTable: UnsafePointer<UInt16> { UnsafePointer(symbolsBMP) }
 
     /// Finds every term in a normalized text whose symbols the normalizer wrote with this
-    /// automaton's `symbolTable`, as `scan` does.
-    /// `symbols` is a buffer for the rare text with a character beyond the BMP whose symbol is
-    /// in a dictionary the normalizer does not read.
+    /// automaton's `symbolTable`, as `scan` does. `symbols` is a buffer for the rare text with
+    /// a character beyond the BMP whose symbol is in a dictionary the normalizer does not read.
     public func scan(
         _ text: NormalizedText, into hits: GrowableBuffer<LiteralHit>, symbols: GrowableBuffer<UInt16>,
         candidates: GrowableBuffer<Int32>
@@ -336,7 +336,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, into hits: GrowableBuffer<LiteralHit>,
         candidates: GrowableBuffer<Int32>
     ) {
-        // Then, without a branch per position, the positions where some term may start: a
+        // Without a branch per position, the positions where some term may start: a
         // one-symbol term, or a longer term's first two symbols. Most positions are decided by
         // these two table reads, and deciding them without branches lets the reads of many
         // positions overlap instead of waiting behind mispredicted jumps.

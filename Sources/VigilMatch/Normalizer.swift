@@ -391,32 +391,36 @@ public final class Normalizer: @unchecked Sendable {
     ) -> Int {
         var p = i
         var m = 0
-        // Four bytes read as one word while four remain: a lead byte E0-EF and two continuation
-        // bytes, decoded in place; the range test then keeps U+4E00 to U+9FFF.
-        while p &+ 3 < n {
-            let w = UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self))
-            guard w & 0xC0_C0F0 == 0x80_80E0 else { break }
-            let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
-            guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { return m }
+        // Four bytes read as one word while four remain; the text's last character, its three
+        // bytes put together.
+        while p &+ 3 < n,
+            let v = plainIdeograph(
+                UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self)), foldsBMP)
+        {
             scalars[m] = v
             symbols[m] = symbolTable[Int(v)]
             m &+= 1
             p &+= 3
         }
-        while p &+ 2 < n {
-            let c0 = base[p]
-            let c1 = base[p &+ 1]
-            let c2 = base[p &+ 2]
-            // A lead byte E4-E9 and two continuation bytes: U+4000 to U+9FFF.
-            guard c0 &- 0xE4 < 6, (c1 & 0xC0) | (c2 & 0xC0) >> 2 == 0xA0 else { break }
-            let v = UInt32(c0 & 0x0F) << 12 | UInt32(c1 & 0x3F) << 6 | UInt32(c2 & 0x3F)
-            guard v >= 0x4E00, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { break }
+        if p &+ 3 == n,
+            let v = plainIdeograph(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16, foldsBMP)
+        {
             scalars[m] = v
             symbols[m] = symbolTable[Int(v)]
             m &+= 1
-            p &+= 3
         }
         return m
+    }
+
+    /// The CJK ideograph (U+4E00 to U+9FFF) that folds to itself whose UTF-8 is the low three
+    /// bytes of `w` (first byte lowest), or nil: a lead byte E0-EF and two continuation bytes,
+    /// decoded in place, then the range and the fold bitmap.
+    @inline(__always)
+    private static func plainIdeograph(_ w: UInt32, _ foldsBMP: UnsafeMutablePointer<UInt64>) -> UInt32? {
+        guard w & 0xC0_C0F0 == 0x80_80E0 else { return nil }
+        let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
+        guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { return nil }
+        return v
     }
 
     /// Whether, after the space just read, at most two more spaces and then a non-ASCII byte

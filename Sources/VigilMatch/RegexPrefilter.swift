@@ -46,9 +46,7 @@ public struct RegexPrefilter: Sendable, Hashable {
         let node = parser.parseAlternation()
         let info = node.info
         // Every candidate set is a necessary condition, so the two strongest can both be required.
-        func text(_ set: [Literal]) -> [String] {
-            set.map { lit in String(String.UnicodeScalarView(lit.compactMap(Unicode.Scalar.init))) }
-        }
+        func text(_ set: [Literal]) -> [String] { set.map(literalString) }
         let usable = info.candidates.map(minimal).map { ($0, score($0)) }.filter { $0.1 >= minimumScore }
             .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
@@ -58,11 +56,9 @@ public struct RegexPrefilter: Sendable, Hashable {
             // Every literal of a set is looked for in every text, so a second set must earn its
             // hits: not implied by the first (as "e" is by "eval"), and without a lone letter or
             // digit, which is in nearly every text (a lone ideograph is far rarer: 市 saves more
-            // regex runs than its hits cost).
-            let firstSet = Set(first)
+            // regex runs than its hits cost). The first set implies itself.
             if let (other, _) = usable.dropFirst().first(where: {
                 !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) } && !implied($0.0, by: first)
-                    && Set($0.0) != firstSet
             }) {
                 second = text(other)
             }
@@ -82,12 +78,7 @@ public struct RegexPrefilter: Sendable, Hashable {
         let needles = second.map(folded)
         return first.allSatisfy { literal in
             let haystack = folded(literal)
-            return needles.contains { needle in
-                !needle.isEmpty && needle.count <= haystack.count
-                    && (0...(haystack.count - needle.count)).contains {
-                        haystack[$0..<($0 + needle.count)].elementsEqual(needle)
-                    }
-            }
+            return needles.contains { contains(haystack, $0) }
         }
     }
 
@@ -163,6 +154,11 @@ private func log2(_ x: Double) -> Double {
 
 /// A literal as normalized scalar values (cheaper to combine and compare than `String`).
 typealias Literal = [UInt32]
+
+/// A literal as text.
+func literalString(_ literal: Literal) -> String {
+    String(String.UnicodeScalarView(literal.compactMap(Unicode.Scalar.init)))
+}
 
 /// What the analysis knows about one part of a pattern.
 struct PatternInfo {

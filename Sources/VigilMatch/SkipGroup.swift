@@ -33,9 +33,8 @@ struct SkipGroup {
         guard parser.i == body.count, let required = node.info.required, !required.isEmpty,
             !required.contains(where: \.isEmpty)
         else { return nil }
-        let guards = required.map { String(String.UnicodeScalarView($0.compactMap(Unicode.Scalar.init))) }
         let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))
-        return SkipGroup(rest: rest, guards: guards)
+        return SkipGroup(rest: rest, guards: required.map(literalString))
     }
 
     /// The index of the parenthesis that closes the one at `open`, skipping escapes and classes.
