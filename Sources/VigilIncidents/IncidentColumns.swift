@@ -10,7 +10,7 @@ enum IncidentColumns {
     static func risks(_ risks: [String]) -> String {
         var out = JSONOutput()
         out.strings(risks)
-        return String(decoding: out.bytes, as: UTF8.self)
+        return out.text
     }
 
     static func risks(from text: String) -> [String] { FlatJSON.strings(text) ?? [] }

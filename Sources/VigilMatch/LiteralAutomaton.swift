@@ -245,7 +245,14 @@ public final class LiteralAutomaton: @unchecked Sendable {
 
     @inline(__always)
     private static func leadingPairHash(_ a: Int, _ b: Int) -> Int {
-        let h = UInt64(truncatingIfNeeded: a << 16 ^ b) &* 0x9E37_79B9_7F4A_7C15
+        leadingPairHash(pair: UInt32(truncatingIfNeeded: b) << 16 | UInt32(truncatingIfNeeded: a))
+    }
+
+    /// The hash of two symbols read as one little-endian word (the first in the low half):
+    /// the first pass then loads a position's pair at once.
+    @inline(__always)
+    private static func leadingPairHash(pair: UInt32) -> Int {
+        let h = UInt64(pair) &* 0x9E37_79B9_7F4A_7C15
         return Int(truncatingIfNeeded: h >> (64 - UInt64(leadingPairBits)))
     }
 
@@ -344,10 +351,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
         candidates.reserve(n)
         let cand = candidates.base
         var k = 0
+        let raw = UnsafeRawPointer(sym)
         for i in 0..<n {
-            let c = Int(sym[i])
-            let next = Int(sym[i &+ 1])
-            let lead = Self.leadingPairHash(c, next)
+            let pair = raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt32.self)
+            let c = Int(truncatingIfNeeded: pair & 0xFFFF)
+            let lead = Self.leadingPairHash(pair: pair)
             let pairBit = (leadingPairs[lead >> 6] >> UInt64(lead & 63)) & 1
             let single = UInt64(starts[c] & Self.startsSingle)
             cand[k] = Int32(truncatingIfNeeded: i)

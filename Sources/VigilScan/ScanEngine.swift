@@ -51,8 +51,7 @@ public final class ScanEngine {
 
     /// Processes a batch and returns its JSON Lines output (one object per record and direction).
     public func process(_ batch: LineBatch) -> [UInt8] {
-        var out = JSONOutput()
-        out.bytes.reserveCapacity(batch.entries.count * 160)
+        var out = JSONOutput(capacity: batch.entries.count * 160)
         batch.bytes.withUnsafeBufferPointer { all in
             var number = batch.firstLine
             for entry in batch.entries {

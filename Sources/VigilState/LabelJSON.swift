@@ -17,7 +17,7 @@ enum LabelJSON {
             out.string(v)
         }
         out.raw("}")
-        return String(decoding: out.bytes, as: UTF8.self)
+        return out.text
     }
 
     /// The labels in `text`; an object that is not all strings (or no JSON at all) gives none.
