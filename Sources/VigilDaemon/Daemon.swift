@@ -33,8 +33,6 @@ public final class Daemon: @unchecked Sendable {
     var principals: PrincipalTracker
     var traffic: TrafficTracker
     var errors: ErrorRateTracker
-    /// The input of the line being processed, for records that carry both input and output.
-    private var lineInput: TextFindings?
     private var followers: [FileFollower] = []
     private var stdin: StdinSource?
     /// One engine per source (each source has its own format), by source name.
@@ -416,7 +414,8 @@ public final class Daemon: @unchecked Sendable {
             for i in range {
                 switch batch.entries[i] {
                 case .line(let start, let end):
-                    let e = engine.inspect(line: UnsafeBufferPointer(rebasing: all[start..<end])) { f in
+                    let e = engine.inspect(line: UnsafeBufferPointer(rebasing: all[start..<end])) {
+                        (f: consuming TextFindings) in
                         texts.append(Inspected(entry: i, findings: f))
                     }
                     if let e { errors.append((i, e)) }
@@ -458,16 +457,22 @@ public final class Daemon: @unchecked Sendable {
         }
         var current = -1
         var lineAlerts = alerts.count
-        for t in part.texts {
-            if t.entry != current {
-                keyByLine(batch, current, &alerts, from: lineAlerts)
-                current = t.entry
-                lineAlerts = alerts.count
-                lineInput = nil
+        // Through a buffer pointer: `for t in part.texts` copied each element, findings and all.
+        part.texts.withUnsafeBufferPointer { texts in
+            for k in texts.indices {
+                let entry = texts[k].entry
+                if entry != current {
+                    keyByLine(batch, current, &alerts, from: lineAlerts)
+                    current = entry
+                    lineAlerts = alerts.count
+                }
+                let o = origin(entry)
+                alerts += alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
+                // A record with both texts lists its input first.
+                let lineInput =
+                    k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
+                track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
             }
-            let o = origin(t.entry)
-            alerts += alertRules.alerts(for: t.findings, origin: o, observedAt: now)
-            alerts += track(t.findings, o, now)
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
     }
@@ -483,23 +488,22 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
-    /// with their inputs and judged on refusal.
-    private func track(_ f: TextFindings, _ origin: RecordOrigin, _ now: Double) -> [Alert] {
-        let failing = f.status == nil ? [] : errors.observe(f, at: now, source: origin.source)
-        return failing + trackDirection(f, origin, now)
-    }
-
-    private func trackDirection(_ f: TextFindings, _ origin: RecordOrigin, _ now: Double) -> [Alert] {
+    /// with their inputs and judged on refusal. `lineInput` is the index in `texts` of the input
+    /// of the record `f` came with, for an output whose input the correlator does not hold.
+    private func track(
+        _ f: TextFindings, lineInput: Int?, in texts: UnsafeBufferPointer<Inspected>, _ origin: RecordOrigin,
+        _ now: Double, into alerts: inout [Alert]
+    ) {
+        if f.status != nil { alerts += errors.observe(f, at: now, source: origin.source) }
         switch f.direction {
         case .input:
-            lineInput = f
             correlator.input(f, at: now)
-            return traffic.observe(at: now, source: origin.source)
-                + principals.observe(input: f, at: now, origin: origin)
+            alerts += traffic.observe(at: now, source: origin.source)
+            alerts += principals.observe(input: f, at: now, origin: origin)
         case .output:
             var exchange = correlator.output(f, at: now)
-            if exchange.input == nil, let input = lineInput { exchange.input = input }
-            return refusal.observe(exchange, at: now, source: origin.source)
+            if exchange.input == nil, let i = lineInput { exchange.input = texts[i].findings }
+            alerts += refusal.observe(exchange, at: now, source: origin.source)
         }
     }
 

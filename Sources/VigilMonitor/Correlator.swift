@@ -23,8 +23,12 @@ public struct Correlator: Sendable {
     private var head = 0
     /// The latest input, not yet in `waiting`: in a log an answer usually follows its question
     /// at once, and then the pair is made without hashing the id into the table and out again.
-    /// It counts against `capacity` like the inputs in the table.
-    private var held: (TextFindings, Double)?
+    /// It counts against `capacity` like the inputs in the table. It is moved out with `take()`,
+    /// never bound by `if let`: each binding copied the whole findings (a retain per field).
+    private var held: TextFindings?
+    private var heldAt = 0.0
+    /// The held input's request id, compared without reading `held` (which copied it).
+    private var heldKey: RequestID?
 
     public init(ttl: Double = 300, capacity: Int = 100_000) {
         self.ttl = ttl
@@ -38,16 +42,19 @@ public struct Correlator: Sendable {
     public mutating func input(_ f: TextFindings, at now: Double) {
         guard let id = f.requestKey, !id.isEmpty else { return }
         // A repeated id replaces the input held, as it replaces one in the table.
-        if let (earlier, _) = held, earlier.requestKey != id { settle() }
-        held = (f, now)
+        if heldKey != nil && heldKey != id { settle() }
+        held = f
+        heldAt = now
+        heldKey = id
         expire(now: now)
         if waiting.count + 1 > capacity { evictOldest() }
     }
 
     /// The exchange an output completes (its input when it was waiting, else none).
     public mutating func output(_ f: TextFindings, at now: Double) -> Exchange {
-        if let (input, at) = held, let id = f.requestKey, input.requestKey == id, now - at <= ttl {
-            held = nil
+        if let id = f.requestKey, heldKey == id, now - heldAt <= ttl {
+            heldKey = nil
+            let input = held.take()
             expire(now: now)
             return Exchange(input: input, output: f)
         }
@@ -62,10 +69,10 @@ public struct Correlator: Sendable {
 
     /// Moves the held input into the table, with the time it came.
     private mutating func settle() {
-        guard let (f, at) = held, let id = f.requestKey else { return }
-        held = nil
-        waiting[id] = (f, at)
-        order.append((id, at))
+        heldKey = nil
+        guard let f = held.take(), let id = f.requestKey else { return }
+        waiting[id] = (f, heldAt)
+        order.append((id, heldAt))
     }
 
     private mutating func expire(now: Double) {

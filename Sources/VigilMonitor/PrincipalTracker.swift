@@ -157,8 +157,12 @@ public struct PrincipalTracker: Sendable {
         if states[slot].riskDay == nil { states[slot].riskDay = SlidingWindow(length: 86_400, buckets: 24) }
         states[slot].riskDay?.add(at: now, hit: true)
         let s = states[slot]
-        var l = labels(kind, id, origin, f)
-        l["risks"] = f.risks.map(\.signal).joined(separator: ",")
+        // Built only when an alert is raised.
+        var l: [String: String] {
+            var l = labels(kind, id, origin, f)
+            l["risks"] = f.risks.map(\.signal).joined(separator: ",")
+            return l
+        }
         if s.streak >= inARow && enabled.contains("principal_risk_streak") {
             states[slot].streak = 0
             alerts.append(

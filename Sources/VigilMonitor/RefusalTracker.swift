@@ -55,10 +55,11 @@ public struct RefusalTracker: Sendable {
     }
 
     public mutating func observe(_ x: Exchange, at now: Double, source: String) -> [Alert] {
-        guard let refused = x.output.refusal, let input = x.input else { return [] }
+        // Read through `x.input?`, not bound: a binding copies the whole findings.
+        guard let refused = x.output.refusal, let inputTopics = x.input?.topics else { return [] }
         var alerts: [Alert] = []
-        if !input.topics.isEmpty {
-            for topic in Set(input.topics) {
+        if !inputTopics.isEmpty {
+            for topic in Set(inputTopics) {
                 topics[topic, default: SlidingWindow(length: window)].add(at: now, hit: refused)
                 let policy = policies[topic] ?? defaultPolicy
                 let c = topics[topic]!.counts(now: now)
@@ -75,7 +76,7 @@ public struct RefusalTracker: Sendable {
                         "rate": String(rate), "threshold": String(policy.threshold),
                     ], into: &alerts)
             }
-        } else if input.risks.isEmpty && input.attacks.isEmpty {
+        } else if x.input?.hasRisksOrAttacks == false {
             ordinary.add(at: now, hit: refused)
             let c = ordinary.counts(now: now)
             if c.total >= overRefusalMinSamples, Double(c.hits) > overRefusalThreshold * Double(c.total) {

@@ -105,6 +105,12 @@ public struct TextFindings: Sendable, Equatable {
         return !rare.risks.isEmpty || !rare.attacks.isEmpty || !rare.pii.isEmpty
     }
 
+    /// Whether any risk or attack was found (personal data aside).
+    public var hasRisksOrAttacks: Bool {
+        guard let rare else { return false }
+        return !rare.risks.isEmpty || !rare.attacks.isEmpty
+    }
+
     public static func == (a: TextFindings, b: TextFindings) -> Bool {
         a.direction == b.direction && a.requestKey == b.requestKey && a.userID == b.userID
             && a.clientIP == b.clientIP && a.refusal == b.refusal && a.promptHash == b.promptHash
@@ -116,7 +122,8 @@ public struct TextFindings: Sendable, Equatable {
 extension ScanEngine {
     /// Decodes and scans one line, handing each of its texts (input first) to `body`.
     /// Returns why the line could not be decoded, or nil. Counts into `summary` like `process`.
-    public func inspect(line: UnsafeBufferPointer<UInt8>, _ body: (TextFindings) -> Void) -> DecodeError? {
+    /// `body` takes each text's findings over (they are not copied for it to keep).
+    public func inspect(line: UnsafeBufferPointer<UInt8>, _ body: (consuming TextFindings) -> Void) -> DecodeError? {
         summary.lines += 1
         summary.bytes += line.count + 1
         if line.isEmpty || (line.count < 4 && line.allSatisfy({ $0 == 0x20 || $0 == 0x09 })) { return nil }

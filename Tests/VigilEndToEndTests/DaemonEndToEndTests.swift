@@ -380,6 +380,36 @@ struct DaemonTests {
         }
     }
 
+    /// A record that holds both its question and its answer, with no request id to pair them
+    /// by: the answer is judged against the question on its own line.
+    @Test func oneLineExchangesWithoutRequestIDsAreJudgedOnRefusal() throws {
+        func exchange(refused: Bool) -> String {
+            let answer = refused ? "抱歉，我无法提供关于这个话题的信息。" : "这款药目前处于三期阶段，效果有待进一步观察。"
+            return
+                #"{"request":{"messages":[{"role":"user","content":"药物X的临床试验结果怎么样？"}]},"response":{"choices":[{"message":{"content":"\#(answer)"}}]}}"#
+        }
+        try TempDir.with { tmp in
+            let config = try daemonConfig(tmp)
+            let yaml = try String(contentsOf: config, encoding: .utf8)
+            try yaml.replacingOccurrences(of: "format: gateway", with: "format: openai-exchange")
+                .write(to: config, atomically: true, encoding: .utf8)
+            let daemon = try DaemonProcess(config: config, dir: tmp.url)
+            defer { daemon.stop() }
+            let log = tmp.path("logs/app.jsonl")
+            try append(log, (0..<50).map { _ in exchange(refused: true) })
+            #expect(eventually { daemon.err.contains("vigil started") })
+            usleep(1_000_000)
+            #expect(printedAlerts(daemon).filter { $0["rule"] as? String == "refusal_rate_low" }.isEmpty)
+            try append(log, (0..<50).map { _ in exchange(refused: false) })
+            #expect(
+                eventually { printedAlerts(daemon).contains { $0["rule"] as? String == "refusal_rate_low" } },
+                "\(daemon.out)")
+            let alerts = printedAlerts(daemon).filter { $0["rule"] as? String == "refusal_rate_low" }
+            let labels = try #require(alerts.first?["labels"] as? [String: String])
+            #expect(labels["answers"] == "53" && labels["refused"] == "50", "\(labels)")
+        }
+    }
+
     @Test func ingestAPIHealthAndMetrics() throws {
         try TempDir.with { tmp in
             let port = freePort()

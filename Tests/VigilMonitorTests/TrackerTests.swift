@@ -296,6 +296,51 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(w.counts(now: 69).total == 50)
         #expect(w.counts(now: 200).total == 0)
     }
+
+    /// The counts kept for the newest slice against a sum over every bucket, the way the window
+    /// counted before it kept them, over events that mostly move forward, sometimes jump a
+    /// window ahead and sometimes step back (a clock set back).
+    @Test func keptCountsEqualTheSumOverBuckets() {
+        let buckets = 6
+        let slice = 10.0
+        var w = SlidingWindow(length: slice * Double(buckets), buckets: buckets)
+        var index = Array(repeating: Int.min, count: buckets)
+        var totals = Array(repeating: 0, count: buckets)
+        var hits = Array(repeating: 0, count: buckets)
+        func summed(_ now: Double) -> (Int, Int) {
+            let current = Int((now / slice).rounded(.down))
+            var c = (0, 0)
+            for b in 0..<buckets where index[b] > current - buckets && index[b] <= current {
+                c.0 += totals[b]
+                c.1 += hits[b]
+            }
+            return c
+        }
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: UInt64) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % n)
+        }
+        var t = 1000.0
+        for _ in 0..<5000 {
+            switch next(20) {
+            case 0: t -= Double(next(40))
+            case 1: t += Double(next(200))
+            default: t += Double(next(4))
+            }
+            let hit = next(3) == 0
+            w.add(at: t, hit: hit)
+            let i = Int((t / slice).rounded(.down))
+            let b = ((i % buckets) + buckets) % buckets
+            if index[b] != i { (index[b], totals[b], hits[b]) = (i, 0, 0) }
+            totals[b] += 1
+            if hit { hits[b] += 1 }
+            for later in [0.0, 3, 11, 35, 70] {
+                let c = w.counts(now: t + later)
+                #expect(c.total == summed(t + later).0 && c.hits == summed(t + later).1, "at \(t) + \(later)")
+            }
+        }
+    }
 }
 
 @Suite struct ErrorRateTrackerTests {
