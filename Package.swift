@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "CVigilSIMD"),
         .target(name: "VigilDecode", dependencies: ["CVigilSIMD"], swiftSettings: hotPath),
         .target(
-            name: "VigilScan", dependencies: ["VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
+            name: "VigilScan",
+            dependencies: ["CVigilSIMD", "VigilDecode", "VigilMatch", "VigilRules", "VigilTaxonomy"],
             swiftSettings: perRecord
         ),
         .target(

@@ -1,3 +1,4 @@
+import CVigilSIMD
 import VigilDecode
 
 /// Appends JSON to a byte buffer without Foundation: the findings writer runs once per record,
@@ -86,15 +87,21 @@ public struct JSONOutput: ~Copyable {
     }
 
     /// A JSON string from UTF-8 bytes (valid UTF-8 assumed). Runs that need no escape are
-    /// copied whole.
+    /// found sixteen bytes at a time and copied whole.
     mutating func string(_ b: UnsafeBufferPointer<UInt8>) {
         append(0x22)
-        var plain = 0
-        for k in 0..<b.count {
-            let c = b[k]
-            guard c < 0x20 || c == 0x22 || c == 0x5C else { continue }
-            if k > plain { append(UnsafeBufferPointer(rebasing: b[plain..<k])) }
-            plain = k + 1
+        guard let p = b.baseAddress else {
+            append(0x22)
+            return
+        }
+        var k = 0
+        while k < b.count {
+            let plain = vigil_json_plain_run(p + k, b.count - k)
+            if plain > 0 { append(p + k, plain) }
+            k += plain
+            guard k < b.count else { break }
+            let c = p[k]
+            k += 1
             switch c {
             case 0x22: raw("\\\"")
             case 0x5C: raw("\\\\")
@@ -108,7 +115,6 @@ public struct JSONOutput: ~Copyable {
                 append(hex.utf8Start[Int(c & 15)])
             }
         }
-        if b.count > plain { append(UnsafeBufferPointer(rebasing: b[plain..<b.count])) }
         append(0x22)
     }
 

@@ -97,6 +97,25 @@ func sampleAlert(_ key: String) -> Alert {
         #expect(text.contains(#"\u0007"#) && text.contains(#"\u001b"#))
     }
 
+    /// Escapes land anywhere in a value, within and across the sixteen-byte steps of the plain
+    /// run scan: Foundation's parser, not ours, reads every value back.
+    @Test func escapesAnywhereInLongValues() throws {
+        let pool: [Character] = [
+            "a", "Z", "7", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{00}", "\u{1F}", "\u{7F}", "药", "😀", "é",
+        ]
+        var seed: UInt64 = 42
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for _ in 0..<300 {
+            let value = String((0..<next(70)).map { _ in next(4) == 0 ? pool[next(pool.count)] : "x" })
+            let text = StateStore.json(["v": value])
+            let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]
+            #expect(parsed == ["v": value], "\(text)")
+        }
+    }
+
     /// Labels written by Foundation (older state files) or by hand read as JSON says.
     @Test func readsAnyJSONObjectOfStrings() throws {
         #expect(
