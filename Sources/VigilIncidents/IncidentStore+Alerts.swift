@@ -98,7 +98,7 @@ extension IncidentStore {
             let row = try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM incidents
+                        SELECT \(Self.incidentColumns) FROM incidents
                         WHERE grouping_key = ? AND state NOT IN ('closed', 'dismissed') AND last_seen >= ?
                         ORDER BY id DESC LIMIT 1
                         """), arguments: [key, at - policy.groupWindow])
