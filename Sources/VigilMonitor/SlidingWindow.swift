@@ -34,7 +34,8 @@ public struct SlidingWindow: Sendable {
             newestCounts.total += 1
             if hit { newestCounts.hits += 1 }
         } else {
-            // A new slice (or, with a clock set back, an older one): counted afresh, once.
+            // A new slice: counted afresh, once per slice. (An event in an older slice, from a
+            // clock set back, is counted afresh each time.)
             newest = max(newest, i)
             newestCounts = sum(through: newest)
         }
