@@ -74,6 +74,20 @@ public final class RecordDecoder {
     private var found: [ValueRef]
     private var values: [ValueRef]
     private var scratch: [GrowableBytes]
+    /// The JSON map's parts that every record reads, taken out of `format` once: matching on the
+    /// enum copied the whole map (and retained its paths) for every line.
+    private let isJSON: Bool
+    private let map: FieldMap
+    private let readsText: Bool
+    private let readsInput: Bool
+    private let readsOutput: Bool
+    private let namesDirection: Bool
+    private let defaultDirection: Direction?
+    /// Per slot: the index in `found` of a one-segment path's value, -1 for a slot without a
+    /// path, -2 for a longer path (followed with `navigate`).
+    private let directRoots: [Int]
+    /// The slots whose paths have more than one segment.
+    private let nestedSlots: [Int]
 
     /// Field slots, in the order of `paths`.
     enum Slot: Int, CaseIterable {
@@ -101,6 +115,19 @@ public final class RecordDecoder {
         found = Array(repeating: .missing, count: keys.count)
         values = Array(repeating: .missing, count: Slot.allCases.count)
         scratch = Slot.allCases.map { _ in GrowableBytes() }
+        if case .jsonLines = format { isJSON = true } else { isJSON = false }
+        self.map = map
+        readsText = map.text != nil
+        readsInput = map.input != nil
+        readsOutput = map.output != nil
+        namesDirection = map.direction != nil
+        defaultDirection = map.defaultDirection
+        let (paths, rootSlots) = (self.paths, self.rootSlots)
+        directRoots = paths.indices.map { slot in
+            guard let path = paths[slot] else { return -1 }
+            return path.segments.count == 1 ? rootSlots[slot] : -2
+        }
+        nestedSlots = paths.indices.filter { (paths[$0]?.segments.count ?? 0) > 1 }
     }
 
     /// The decoded record; valid until the next call.
@@ -117,60 +144,68 @@ public final class RecordDecoder {
 
     /// Decodes one line (without its newline).
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> Record {
-        switch format {
-        case .plain(let direction):
-            return direction == .input ? Record(input: line) : Record(output: line)
-        case .jsonLines(let map):
-            var scanner = JSONScanner(line)
-            do {
-                try scanner.readTopLevel(keys: keys, into: &found)
-            } catch {
-                throw .invalidJSON(offset: error.offset, reason: error.reason)
+        guard isJSON else {
+            if case .plain(let direction) = format {
+                return direction == .input ? Record(input: line) : Record(output: line)
             }
-            for (slot, path) in paths.enumerated() {
-                guard let path else {
-                    values[slot] = .missing
-                    continue
-                }
-                let root = found[rootSlots[slot]]
-                values[slot] = path.segments.count == 1 ? root : scanner.navigate(root, path.segments.dropFirst())
-            }
-            var record = Record()
-            record.requestID = try optionalString(.requestID, line)
-            record.userID = try optionalString(.userID, line)
-            record.clientIP = try optionalString(.clientIP, line)
-            record.timestamp = try optionalString(.timestamp, line)
-            record.status = try optionalString(.status, line)
-            record.apiKey = try optionalString(.apiKey, line)
-            if map.text != nil {
-                var direction = map.defaultDirection
-                if let d = try optionalString(.direction, line) {
-                    // The two canonical spellings without building a string; others the long way.
-                    if Self.spells(d, "input") {
-                        direction = .input
-                    } else if Self.spells(d, "output") {
-                        direction = .output
-                    } else {
-                        let value = String(decoding: d, as: UTF8.self)
-                        guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
-                        direction = parsed
-                    }
-                } else if map.direction != nil && direction == nil {
-                    throw .missingField(map.direction?.description ?? "direction")
-                }
-                guard let text = try optionalString(.text, line) else {
-                    throw .missingField(map.text?.description ?? "text")
-                }
-                if direction == .output { record.output = text } else { record.input = text }
-            }
-            if map.input != nil { record.input = try optionalString(.input, line) ?? record.input }
-            if map.output != nil { record.output = try optionalString(.output, line) ?? record.output }
-            if record.input == nil && record.output == nil {
-                let names = [map.text, map.input, map.output].compactMap { $0?.description }.joined(separator: " or ")
-                throw .missingField(names)
-            }
-            return record
+            return Record()
         }
+        var scanner = JSONScanner(line)
+        do {
+            try scanner.readTopLevel(keys: keys, into: &found)
+        } catch {
+            throw .invalidJSON(offset: error.offset, reason: error.reason)
+        }
+        values.withUnsafeMutableBufferPointer { values in
+            found.withUnsafeBufferPointer { found in
+                directRoots.withUnsafeBufferPointer { roots in
+                    for slot in 0..<values.count {
+                        let root = roots[slot]
+                        values[slot] = root >= 0 ? found[root] : .missing
+                    }
+                }
+            }
+        }
+        for slot in nestedSlots {
+            if let path = paths[slot] {
+                values[slot] = scanner.navigate(found[rootSlots[slot]], path.segments.dropFirst())
+            }
+        }
+        var record = Record()
+        record.requestID = try optionalString(.requestID, line)
+        record.userID = try optionalString(.userID, line)
+        record.clientIP = try optionalString(.clientIP, line)
+        record.timestamp = try optionalString(.timestamp, line)
+        record.status = try optionalString(.status, line)
+        record.apiKey = try optionalString(.apiKey, line)
+        if readsText {
+            var direction = defaultDirection
+            if let d = try optionalString(.direction, line) {
+                // The two canonical spellings without building a string; others the long way.
+                if Self.spells(d, "input") {
+                    direction = .input
+                } else if Self.spells(d, "output") {
+                    direction = .output
+                } else {
+                    let value = String(decoding: d, as: UTF8.self)
+                    guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
+                    direction = parsed
+                }
+            } else if namesDirection && direction == nil {
+                throw .missingField(map.direction?.description ?? "direction")
+            }
+            guard let text = try optionalString(.text, line) else {
+                throw .missingField(map.text?.description ?? "text")
+            }
+            if direction == .output { record.output = text } else { record.input = text }
+        }
+        if readsInput { record.input = try optionalString(.input, line) ?? record.input }
+        if readsOutput { record.output = try optionalString(.output, line) ?? record.output }
+        if record.input == nil && record.output == nil {
+            let names = [map.text, map.input, map.output].compactMap { $0?.description }.joined(separator: " or ")
+            throw .missingField(names)
+        }
+        return record
     }
 
     /// A message content given as a list of parts (OpenAI's `[{"type":"text","text":"…"}]`, or
