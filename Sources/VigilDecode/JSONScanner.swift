@@ -200,16 +200,19 @@ struct JSONScanner {
 
     /// Reads the whole line as one object, recording the value of each wanted top-level key.
     mutating func readTopLevel(keys: [[UInt8]], into found: inout [ValueRef]) throws(JSONError) {
-        for k in found.indices { found[k] = .missing }
-        skipWhitespace()
-        guard i < n, p[i] == 0x7B else { throw fail("a record must be a JSON object") }
-        try readList(close: 0x7D, inside: "the record") { s throws(JSONError) in
-            let (keySpan, _) = try s.readMemberName()
-            let value = try s.readValue(depth: 1)
-            let length = keySpan.end - keySpan.start
-            keys.withUnsafeBufferPointer { keys in
-                for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
-                    if s.memoryEqual(s.p + keySpan.start, keys[slot], length) { found[slot] = value }
+        // Through buffers: writing the array in place checked its uniqueness at every member.
+        try found.withUnsafeMutableBufferPointer { found throws(JSONError) in
+            found.update(repeating: .missing)
+            skipWhitespace()
+            guard i < n, p[i] == 0x7B else { throw fail("a record must be a JSON object") }
+            try keys.withUnsafeBufferPointer { keys throws(JSONError) in
+                try readList(close: 0x7D, inside: "the record") { s throws(JSONError) in
+                    let (keySpan, _) = try s.readMemberName()
+                    let value = try s.readValue(depth: 1)
+                    let length = keySpan.end - keySpan.start
+                    for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
+                        if s.memoryEqual(s.p + keySpan.start, keys[slot], length) { found[slot] = value }
+                    }
                 }
             }
         }
