@@ -457,22 +457,20 @@ public final class Daemon: @unchecked Sendable {
         }
         var current = -1
         var lineAlerts = alerts.count
-        // Through a buffer pointer: `for t in part.texts` copied each element, findings and all.
-        part.texts.withUnsafeBufferPointer { texts in
-            for k in texts.indices {
-                let entry = texts[k].entry
-                if entry != current {
-                    keyByLine(batch, current, &alerts, from: lineAlerts)
-                    current = entry
-                    lineAlerts = alerts.count
-                }
-                let o = origin(entry)
-                alerts += alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
-                // A record with both texts lists its input first.
-                let lineInput =
-                    k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
-                track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
+        let texts = part.texts
+        for k in texts.indices {
+            let entry = texts[k].entry
+            if entry != current {
+                keyByLine(batch, current, &alerts, from: lineAlerts)
+                current = entry
+                lineAlerts = alerts.count
             }
+            let o = origin(entry)
+            alerts += alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
+            // A record with both texts lists its input first.
+            let lineInput =
+                k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
+            track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
     }
@@ -491,7 +489,7 @@ public final class Daemon: @unchecked Sendable {
     /// with their inputs and judged on refusal. `lineInput` is the index in `texts` of the input
     /// of the record `f` came with, for an output whose input the correlator does not hold.
     private func track(
-        _ f: TextFindings, lineInput: Int?, in texts: UnsafeBufferPointer<Inspected>, _ origin: RecordOrigin,
+        _ f: TextFindings, lineInput: Int?, in texts: [Inspected], _ origin: RecordOrigin,
         _ now: Double, into alerts: inout [Alert]
     ) {
         if f.status != nil { alerts += errors.observe(f, at: now, source: origin.source) }

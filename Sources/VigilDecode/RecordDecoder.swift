@@ -74,17 +74,12 @@ public final class RecordDecoder {
     private var found: [ValueRef]
     private var values: [ValueRef]
     private var scratch: [GrowableBytes]
-    /// The JSON map's parts that every record reads, taken out of `format` once: matching on the
-    /// enum copied the whole map (and retained its paths) for every line.
-    private let isJSON: Bool
+    /// `format` taken apart once: matching on the enum copied the whole map (and retained its
+    /// paths) for every line. `plainDirection` is nil for JSON lines, whose map is `map`.
+    private let plainDirection: Direction?
     private let map: FieldMap
-    private let readsText: Bool
-    private let readsInput: Bool
-    private let readsOutput: Bool
-    private let namesDirection: Bool
-    private let defaultDirection: Direction?
-    /// Per slot: the index in `found` of a one-segment path's value, -1 for a slot without a
-    /// path, -2 for a longer path (followed with `navigate`).
+    /// Per slot: the index in `found` of a one-segment path's value, or -1 (no path, or a
+    /// longer one, followed with `navigate`).
     private let directRoots: [Int]
     /// The slots whose paths have more than one segment.
     private let nestedSlots: [Int]
@@ -101,7 +96,10 @@ public final class RecordDecoder {
     public init(format: RecordFormat) {
         self.format = format
         let map: FieldMap
-        if case .jsonLines(let m) = format { map = m } else { map = FieldMap() }
+        switch format {
+        case .jsonLines(let m): (map, plainDirection) = (m, nil)
+        case .plain(let direction): (map, plainDirection) = (FieldMap(), direction)
+        }
         paths = [
             map.requestID, map.userID, map.clientIP, map.timestamp, map.direction, map.text, map.input, map.output,
             map.status, map.apiKey,
@@ -115,18 +113,9 @@ public final class RecordDecoder {
         found = Array(repeating: .missing, count: keys.count)
         values = Array(repeating: .missing, count: Slot.allCases.count)
         scratch = Slot.allCases.map { _ in GrowableBytes() }
-        if case .jsonLines = format { isJSON = true } else { isJSON = false }
         self.map = map
-        readsText = map.text != nil
-        readsInput = map.input != nil
-        readsOutput = map.output != nil
-        namesDirection = map.direction != nil
-        defaultDirection = map.defaultDirection
         let (paths, rootSlots) = (self.paths, self.rootSlots)
-        directRoots = paths.indices.map { slot in
-            guard let path = paths[slot] else { return -1 }
-            return path.segments.count == 1 ? rootSlots[slot] : -2
-        }
+        directRoots = paths.indices.map { paths[$0]?.segments.count == 1 ? rootSlots[$0] : -1 }
         nestedSlots = paths.indices.filter { (paths[$0]?.segments.count ?? 0) > 1 }
     }
 
@@ -144,12 +133,7 @@ public final class RecordDecoder {
 
     /// Decodes one line (without its newline).
     public func decode(_ line: UnsafeBufferPointer<UInt8>) throws(DecodeError) -> Record {
-        guard isJSON else {
-            if case .plain(let direction) = format {
-                return direction == .input ? Record(input: line) : Record(output: line)
-            }
-            return Record()
-        }
+        if let direction = plainDirection { return direction == .input ? Record(input: line) : Record(output: line) }
         var scanner = JSONScanner(line)
         do {
             try scanner.readTopLevel(keys: keys, into: &found)
@@ -178,8 +162,8 @@ public final class RecordDecoder {
         record.timestamp = try optionalString(.timestamp, line)
         record.status = try optionalString(.status, line)
         record.apiKey = try optionalString(.apiKey, line)
-        if readsText {
-            var direction = defaultDirection
+        if map.text != nil {
+            var direction = map.defaultDirection
             if let d = try optionalString(.direction, line) {
                 // The two canonical spellings without building a string; others the long way.
                 if Self.spells(d, "input") {
@@ -191,7 +175,7 @@ public final class RecordDecoder {
                     guard let parsed = Direction(loose: value) else { throw .unknownDirection(value) }
                     direction = parsed
                 }
-            } else if namesDirection && direction == nil {
+            } else if map.direction != nil && direction == nil {
                 throw .missingField(map.direction?.description ?? "direction")
             }
             guard let text = try optionalString(.text, line) else {
@@ -199,8 +183,8 @@ public final class RecordDecoder {
             }
             if direction == .output { record.output = text } else { record.input = text }
         }
-        if readsInput { record.input = try optionalString(.input, line) ?? record.input }
-        if readsOutput { record.output = try optionalString(.output, line) ?? record.output }
+        if map.input != nil { record.input = try optionalString(.input, line) ?? record.input }
+        if map.output != nil { record.output = try optionalString(.output, line) ?? record.output }
         if record.input == nil && record.output == nil {
             let names = [map.text, map.input, map.output].compactMap { $0?.description }.joined(separator: " or ")
             throw .missingField(names)

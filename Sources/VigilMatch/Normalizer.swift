@@ -362,15 +362,7 @@ public final class Normalizer: @unchecked Sendable {
             if hashing && letter { w.letterHash.add(UInt32(b | 0x20)) }
             j &+= 1
         }
-        // Both offsets step by one: filled apart, in a loop the compiler can vectorize.
-        let utf8Offsets = w.utf8Offsets + w.k
-        let originalOffsets = w.originalOffsets + w.k
-        let normalized = UInt32(truncatingIfNeeded: w.u)
-        let original = UInt32(truncatingIfNeeded: start)
-        for m in 0..<j {
-            utf8Offsets[m] = normalized &+ UInt32(truncatingIfNeeded: m)
-            originalOffsets[m] = original &+ UInt32(truncatingIfNeeded: m)
-        }
+        w.putOffsets(count: j, step: 1, origin: start)
         w.k &+= j
         w.u &+= j
         w.digitRun = digitRun
@@ -380,9 +372,9 @@ public final class Normalizer: @unchecked Sendable {
         return start &+ j
     }
 
-    /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars to
-    /// `scalars`, and returns how many there were. Nothing else is written here: their UTF-8 is
-    /// the input's and their offsets step by three, so the caller writes those for the whole run.
+    /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars and
+    /// symbols, and returns how many there were. Nothing else is written here: their UTF-8 is the
+    /// input's and their offsets step by three, so the caller writes those for the whole run.
     @inline(never)
     private static func ideographRun(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
@@ -521,17 +513,25 @@ private struct Writer {
     @inline(__always)
     mutating func putIdeographRun(_ bytes: UnsafePointer<UInt8>, count: Int, origin: Int) {
         (utf8 + u).update(from: bytes, count: 3 &* count)
-        let normalized = UInt32(truncatingIfNeeded: u)
-        let original = UInt32(truncatingIfNeeded: origin)
-        for j in 0..<count {
-            let step = UInt32(truncatingIfNeeded: 3 &* j)
-            utf8Offsets[k &+ j] = normalized &+ step
-            originalOffsets[k &+ j] = original &+ step
-        }
+        putOffsets(count: count, step: 3, origin: origin)
         k &+= count
         u &+= 3 &* count
         digitRun = 0
         alnumRun = 0
+    }
+
+    /// Both offsets of the `count` characters from `k` of a run whose characters are each `step`
+    /// bytes long, in the output as in the input (which starts at `origin`): filled apart from
+    /// the characters, in a loop the compiler can vectorize.
+    @inline(__always)
+    func putOffsets(count: Int, step: Int, origin: Int) {
+        let normalized = UInt32(truncatingIfNeeded: u)
+        let original = UInt32(truncatingIfNeeded: origin)
+        for j in 0..<count {
+            let d = UInt32(truncatingIfNeeded: step &* j)
+            utf8Offsets[k &+ j] = normalized &+ d
+            originalOffsets[k &+ j] = original &+ d
+        }
     }
 
     @inline(__always)

@@ -42,7 +42,7 @@ public struct Correlator: Sendable {
     public mutating func input(_ f: TextFindings, at now: Double) {
         guard let id = f.requestKey, !id.isEmpty else { return }
         // A repeated id replaces the input held, as it replaces one in the table.
-        if heldKey != nil && heldKey != id { settle() }
+        if heldKey != id { settle() }
         held = f
         heldAt = now
         heldKey = id
