@@ -78,29 +78,40 @@ public final class LiteralAutomaton: @unchecked Sendable {
         termCount = terms.count
         termLengths = terms.map { Int32($0.count) }
 
-        // Symbols: one per distinct scalar across the terms.
-        var symbolOf: [UInt32: UInt16] = [:]
+        // Symbols: one per distinct scalar across the terms, numbered in order of first use.
+        // BMP scalars are numbered in the final table itself (a dictionary lookup per scalar
+        // of 20,000 terms was a sixth of building the automaton).
+        // One entry more than the BMP, always 0: the normalizer reads it for scalars beyond.
+        let bmp = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
+        bmp.initialize(repeating: 0, count: 0x10001)
+        var supplementary: [UInt32: UInt16] = [:]
+        var count = 0
         for term in terms {
-            for s in term where symbolOf[s] == nil {
-                guard symbolOf.count < Int(UInt16.max) - 1 else {
-                    throw MatchError.tooManyCharacters(symbolOf.count)
+            for s in term {
+                let known = s < 0x10000 ? bmp[Int(s)] != 0 : supplementary[s] != nil
+                if known { continue }
+                guard count < Int(UInt16.max) - 1 else {
+                    bmp.deallocate()
+                    throw MatchError.tooManyCharacters(count)
                 }
-                symbolOf[s] = UInt16(symbolOf.count + 1)
+                count += 1
+                if s < 0x10000 { bmp[Int(s)] = UInt16(count) } else { supplementary[s] = UInt16(count) }
             }
         }
-        symbolCount = symbolOf.count
-        // One entry more than the BMP, always 0: the normalizer reads it for scalars beyond.
-        symbolsBMP = .allocate(capacity: 0x10001)
-        symbolsBMP.initialize(repeating: 0, count: 0x10001)
-        var supplementary: [UInt32: UInt16] = [:]
-        for (scalar, symbol) in symbolOf {
-            if scalar < 0x10000 { symbolsBMP[Int(scalar)] = symbol } else { supplementary[scalar] = symbol }
-        }
-        // Upper-case (and other case) variants map to the symbol of their lowercase.
-        for u in 0..<UInt32(0x10000) where symbolsBMP[Int(u)] == 0 {
+        symbolCount = count
+        func symbolOf(_ s: UInt32) -> UInt16 { s < 0x10000 ? bmp[Int(s)] : supplementary[s] ?? 0 }
+        // Upper-case (and other case) variants map to the symbol of their lowercase; found
+        // first and written after, so a variant never maps through another variant.
+        var variants: [(Int, UInt16)] = []
+        for u in 0..<UInt32(0x10000) where bmp[Int(u)] == 0 {
             let lower = normalizer.lowercase(u)
-            if lower != u, let symbol = symbolOf[lower] { symbolsBMP[Int(u)] = symbol }
+            if lower != u {
+                let symbol = symbolOf(lower)
+                if symbol != 0 { variants.append((Int(u), symbol)) }
+            }
         }
+        for (u, symbol) in variants { bmp[u] = symbol }
+        symbolsBMP = bmp
         symbolsSupplementary = supplementary
 
         singleTerm = .allocate(capacity: symbolCount + 1)
@@ -119,7 +130,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         var bucketOrder: [UInt64] = []
         var seenLonger: Set<[UInt32]> = []
         for (index, term) in terms.enumerated() where !term.isEmpty {
-            let symbols = term.map { Int(symbolOf[$0] ?? 0) }
+            let symbols = term.map { Int(symbolOf($0)) }
             let first = symbols[0]
             if symbols.count >= 2 {
                 let bit = Self.leadingPairHash(first, symbols[1])
@@ -174,7 +185,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
                     kept.append(t)
                     continue
                 }
-                let longer = Self.longerKey(key, Int(symbolOf[term[3]] ?? 0))
+                let longer = Self.longerKey(key, Int(symbolOf(term[3])))
                 if buckets[longer] == nil { keyOrder.append(longer) }
                 buckets[longer, default: []].append(t)
             }
@@ -193,7 +204,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 tailPool.append(UInt16(truncatingIfNeeded: t >> 16))
                 tailPool.append(UInt16(truncatingIfNeeded: t))
                 tailPool.append(UInt16(term.count))
-                for s in term.dropFirst(3) { tailPool.append(symbolOf[s] ?? 0) }
+                for s in term.dropFirst(3) { tailPool.append(symbolOf(s)) }
             }
             guard sorted.count <= 0xFFFF else { throw MatchError.tooManyTerms(sorted.count) }
             bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count) | (split.contains(key) ? Self.splitFlag : 0)

@@ -47,7 +47,8 @@ public struct RegexPrefilter: Sendable, Hashable {
         let info = node.info
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }
-        let usable = info.candidates.map(minimal).map { ($0, score($0)) }.filter { $0.1 >= minimumScore }
+        let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map(minimal)
+        let usable = candidates.map { ($0, score($0)) }.filter { $0.1 >= minimumScore }
             .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
         var second: [String]? = nil
@@ -99,7 +100,7 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// common Chinese characters, digits, spaces and everyday punctuation weigh little, and
     /// letters count for little until a literal is a real word.
     static func score(_ set: [Literal]) -> Double {
-        guard !set.isEmpty, !set.contains(where: \.isEmpty) else { return -1 }
+        guard !set.isEmpty, !set.contains(where: { $0.isEmpty }) else { return -1 }
         var weakest = Double.infinity
         for literal in set {
             var weight = 0.0
@@ -114,7 +115,7 @@ public struct RegexPrefilter: Sendable, Hashable {
                 default:
                     if Normalizer.isIdeograph(v) {
                         ideographs += 1
-                        weight += commonIdeographs.contains(v) ? 0.45 : 1.5
+                        weight += isCommonIdeograph(v) ? 0.45 : 1.5
                     } else {
                         weight += 1.0
                     }
@@ -135,6 +136,23 @@ public struct RegexPrefilter: Sendable, Hashable {
         }
         return weakest - 0.1 * log2(Double(set.count))
     }
+
+    /// Whether `v` is one of `commonIdeographs`, by a bitmap over the main ideograph block:
+    /// the analysis scores sets of hundreds of literals, and a `Set` lookup hashed each one.
+    static func isCommonIdeograph(_ v: UInt32) -> Bool {
+        let i = Int(v) - 0x4E00
+        guard i >= 0, i < 0x5200 else { return false }
+        return commonIdeographBits[i >> 6] & (1 << UInt64(i & 63)) != 0
+    }
+
+    private static let commonIdeographBits: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 0x5200 / 64)
+        for v in commonIdeographs {
+            let i = Int(v) - 0x4E00
+            if i >= 0, i < 0x5200 { bits[i >> 6] |= 1 << UInt64(i & 63) }
+        }
+        return bits
+    }()
 
     /// The most frequent Chinese characters: a literal made of these alone occurs in most texts.
     static let commonIdeographs: Set<UInt32> = Set(
@@ -157,7 +175,9 @@ typealias Literal = [UInt32]
 
 /// A literal as text.
 func literalString(_ literal: Literal) -> String {
-    String(String.UnicodeScalarView(literal.compactMap(Unicode.Scalar.init)))
+    var text = String.UnicodeScalarView()
+    for v in literal { if let scalar = Unicode.Scalar(v) { text.append(scalar) } }
+    return String(text)
 }
 
 /// What the analysis knows about one part of a pattern.
@@ -184,6 +204,9 @@ struct PatternInfo {
     var alnumRun: Int = 0
     /// The longest match, in characters; nil when unbounded.
     var maxLength: Int? = 0
+    /// Every candidate set is already `minimal` (sets run to a thousand literals: minimizing
+    /// one again is most of the analysis's time).
+    var candidatesAreMinimal = false
 
     static let opaque = PatternInfo(
         exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
@@ -225,17 +248,19 @@ indirect enum PatternNode {
             for i in infos {
                 exact = union(exact, i.exact)
                 let own = i.exact?.contains([]) == false ? i.exact : nil
-                let all = i.candidates + (own.map { [$0] } ?? [])
-                strongest = union(strongest, all.max { RegexPrefilter.score($0) < RegexPrefilter.score($1) })
-                let acceptable = all.filter { RegexPrefilter.score($0) >= RegexPrefilter.minimumScore }
-                smallest = union(smallest, acceptable.min { $0.count < $1.count } ?? all.first)
+                let all = (i.candidates + (own.map { [$0] } ?? [])).map { ($0, RegexPrefilter.score($0)) }
+                strongest = union(strongest, all.max { $0.1 < $1.1 }?.0)
+                let acceptable = all.filter { $0.1 >= RegexPrefilter.minimumScore }
+                smallest = union(smallest, acceptable.min { $0.0.count < $1.0.count }?.0 ?? all.first?.0)
             }
             let options = [strongest, smallest].compactMap { $0 }.filter { !$0.isEmpty }.map(minimal)
-            return PatternInfo(
+            var info = PatternInfo(
                 exact: exact, candidates: options, digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
                 maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0)
+            info.candidatesAreMinimal = true
+            return info
         case .repeated(let node, let min, let max):
             let i = node.info
             var exact: [Literal]? = nil
@@ -259,8 +284,9 @@ indirect enum PatternNode {
                 alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
                 maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }))
         case .concat(let parts):
-            var exact: [Literal]? = [[]]
-            var candidates: [[Literal]] = []
+            // The run of exact parts; while it spans every part so far, it is the exact set too.
+            var whole = true
+            var candidates: [(set: [Literal], isMinimal: Bool)] = []
             var run: [Literal]? = [[]]
             var digitRun = 0
             var currentDigits = 0
@@ -273,17 +299,18 @@ indirect enum PatternNode {
             for part in parts {
                 let i = part.info
                 maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
-                exact = product(exact, i.exact)
-                candidates.append(contentsOf: i.candidates)
+                candidates.append(contentsOf: i.candidates.map { ($0, i.candidatesAreMinimal) })
                 if let e = i.exact {
                     if let extended = product(run, e) {
                         run = extended
                     } else {
-                        if let r = run { candidates.append(r) }
+                        whole = false
+                        if let r = run { candidates.append((r, false)) }
                         run = e
                     }
                 } else {
-                    if let r = run { candidates.append(r) }
+                    whole = false
+                    if let r = run { candidates.append((r, false)) }
                     run = [[]]
                 }
                 if i.digitsOnly {
@@ -298,15 +325,36 @@ indirect enum PatternNode {
                 minLength += i.minLength
                 digitsOnly = digitsOnly && i.digitsOnly
             }
-            if let r = run { candidates.append(r) }
+            let exact = whole ? run : nil
+            if let r = run { candidates.append((r, false)) }
             // Keep the strongest few, so an enclosing alternation has choices.
-            let kept = candidates.filter { !$0.isEmpty && !$0.contains([]) }.map(minimal)
-                .sorted { RegexPrefilter.score($0) > RegexPrefilter.score($1) }.prefix(8)
-            return PatternInfo(
-                exact: exact, candidates: Array(kept), digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun,
+            let kept = candidates.filter { !$0.set.isEmpty && !$0.set.contains([]) }
+                .map { $0.isMinimal ? $0.set : minimal($0.set) }
+                .map { ($0, RegexPrefilter.score($0)) }.sorted { $0.1 > $1.1 }.prefix(8).map(\.0)
+            var info = PatternInfo(
+                exact: exact, candidates: kept, digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun,
                 alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength)
+            info.candidatesAreMinimal = true
+            return info
         }
     }
+}
+
+/// A literal as a set member, hashed once by FNV-1a: `Hasher` over an array feeds it every
+/// scalar, and the analysis hashes sets of up to a thousand literals for every pattern part.
+struct LiteralKey: Hashable {
+    let literal: Literal
+    let hash: Int
+
+    init(_ literal: Literal) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in literal { h = (h ^ UInt64(v)) &* 0x100_0000_01b3 }
+        self.literal = literal
+        self.hash = Int(truncatingIfNeeded: h)
+    }
+
+    static func == (a: LiteralKey, b: LiteralKey) -> Bool { a.hash == b.hash && a.literal == b.literal }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 }
 
 /// Drops every literal that contains another literal of the set: a text holding the longer
@@ -315,8 +363,41 @@ indirect enum PatternNode {
 func minimal(_ set: [Literal]) -> [Literal] {
     let sorted = set.sorted { $0.count < $1.count }
     var kept: [Literal] = []
-    for s in sorted where !kept.contains(where: { contains(s, $0) }) { kept.append(s) }
+    // Kept literals of the length at hand, which can only be contained by being equal.
+    var sameLength = Set<LiteralKey>()
+    // Shorter kept literals by their first scalar, so a literal is compared only with those
+    // that start somewhere in it (sets run to a thousand literals).
+    var shorter: [UInt32: [Int]] = [:]
+    var indexed = 0
+    for s in sorted {
+        if let last = kept.last, last.count < s.count {
+            if last.isEmpty { break }  // the empty literal is in every literal
+            for k in indexed..<kept.count { shorter[kept[k][0], default: []].append(k) }
+            indexed = kept.count
+            sameLength.removeAll(keepingCapacity: true)
+        }
+        let key = LiteralKey(s)
+        guard !sameLength.contains(key), !contains(s, anyOf: shorter, in: kept) else { continue }
+        kept.append(s)
+        sameLength.insert(key)
+    }
     return kept
+}
+
+/// Whether `haystack` contains one of `literals`, indexed by first scalar.
+private func contains(_ haystack: Literal, anyOf index: [UInt32: [Int]], in literals: [Literal]) -> Bool {
+    guard !index.isEmpty else { return false }
+    for start in haystack.indices {
+        guard let candidates = index[haystack[start]] else { continue }
+        for k in candidates {
+            let needle = literals[k]
+            guard needle.count <= haystack.count - start else { continue }
+            var j = 1
+            while j < needle.count && haystack[start + j] == needle[j] { j += 1 }
+            if j == needle.count { return true }
+        }
+    }
+    return false
 }
 
 /// Whether `needle` occurs in `haystack`.
@@ -333,19 +414,35 @@ func contains(_ haystack: Literal, _ needle: Literal) -> Bool {
 
 private func union(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     guard let a, let b else { return nil }
-    var seen = Set(a)
+    var seen = Set(a.map(LiteralKey.init))
     var result = a
-    for s in b where seen.insert(s).inserted { result.append(s) }
+    for s in b where seen.insert(LiteralKey(s)).inserted { result.append(s) }
     return result.count <= RegexPrefilter.maxSetSize ? result : nil
 }
 
+/// Every literal of `a` followed by one of `b`. Both sets hold no duplicates, so when the
+/// literals of either all have one length, no two concatenations are equal.
 private func product(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     guard let a, let b, a.count * b.count <= RegexPrefilter.maxSetSize else { return nil }
     var result: [Literal] = []
     result.reserveCapacity(a.count * b.count)
-    var seen = Set<Literal>()
-    for x in a { for y in b where seen.insert(x + y).inserted { result.append(x + y) } }
+    if uniformLength(a) || uniformLength(b) {
+        for x in a { for y in b { result.append(x + y) } }
+        return result
+    }
+    var seen = Set<LiteralKey>()
+    for x in a {
+        for y in b {
+            let joined = LiteralKey(x + y)
+            if seen.insert(joined).inserted { result.append(joined.literal) }
+        }
+    }
     return result
+}
+
+private func uniformLength(_ set: [Literal]) -> Bool {
+    guard let first = set.first?.count else { return true }
+    return set.allSatisfy { $0.count == first }
 }
 
 private func power(_ a: [Literal]?, _ n: Int) -> [Literal]? {

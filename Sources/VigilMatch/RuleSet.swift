@@ -180,6 +180,7 @@ public final class RuleSetBuilder {
     var terms: [[UInt32]] = []
     var termUses: [[TermUse]] = []
     private var termIndex: [[UInt32]: Int32] = [:]
+    private let termScratch = NormalizedText(capacity: 256)
     private var keywordAllowTerms = Set<Int32>()
     var repeatFolded: [KeywordRule] = []
     var repeatFoldedTerms: [[UInt32]] = []
@@ -188,7 +189,7 @@ public final class RuleSetBuilder {
 
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
     func intern(_ text: String) -> Int32? {
-        let scalars = normalizer.normalizedTerm(text)
+        let scalars = normalizer.normalizedTerm(text, scratch: termScratch)
         guard !scalars.isEmpty else { return nil }
         if let id = termIndex[scalars] { return id }
         let id = Int32(terms.count)

@@ -345,28 +345,41 @@ struct PackReader {
             error(node, "\(key): \(path) is not UTF-8")
             return nil
         }
-        return (path, text.split(separator: "\n", omittingEmptySubsequences: false))
+        // Split by bytes: a CRLF pair is one `Character`, so splitting the string by "\n"
+        // left Windows-edited files as one line (and cost a grapheme break per character).
+        let lines = text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            $0.last == UInt8(ascii: "\r") ? Substring($0.dropLast()) : Substring($0)
+        }
+        return (path, lines)
+    }
+
+    /// A field without surrounding white space. Most fields have none, and Foundation's
+    /// trimming cost more than the rest of reading a keyword line.
+    func trimmed(_ field: Substring) -> String {
+        guard let first = field.utf8.first, let last = field.utf8.last else { return "" }
+        func bare(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x80 }
+        return bare(first) && bare(last) ? String(field) : field.trimmingCharacters(in: .whitespaces)
     }
 
     mutating func readKeywordsFile(_ node: Node, into pack: inout RulePack) {
         guard let (path, lines) = readLines(node, "keywords_file") else { return }
-        for (index, raw) in lines.enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        for (index, line) in lines.enumerated() {
+            if line.isEmpty || line.utf8.first == UInt8(ascii: "#") { continue }
             let location = SourceLocation(file: path, line: index + 1)
-            let parts = line.split(separator: "\t", omittingEmptySubsequences: false)
+            let parts = line.utf8.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty else {
                 errors.append(RuleError(location, "expected 'keyword<TAB>risk id'"))
                 continue
             }
-            let riskID = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            let riskID = trimmed(Substring(parts[1]))
             guard Risk.named(riskID) != nil else {
                 errors.append(RuleError(location, "unknown risk id '\(riskID)' (expected A.1.a … A.4.g)"))
                 continue
             }
             pack.keywords.append(
                 KeywordEntry(
-                    term: String(parts[0]), signal: .risk(riskID), allow: [], foldRepeats: false, location: location))
+                    term: String(Substring(parts[0])), signal: .risk(riskID), allow: [], foldRepeats: false,
+                    location: location))
         }
     }
 
@@ -386,16 +399,15 @@ struct PackReader {
             guard let s = signal(in: item, required: true) else { continue }
             entries.append(MapEntry(glob: glob, signal: s, validator: validator(item["validator"])))
         }
-        for (index, raw) in lines.enumerated() {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        for (index, line) in lines.enumerated() {
+            if line.isEmpty || line.utf8.first == UInt8(ascii: "#") { continue }
             let location = SourceLocation(file: path, line: index + 1)
-            guard let tab = line.lastIndex(of: "\t") else {
+            guard let tab = line.utf8.lastIndex(of: UInt8(ascii: "\t")) else {
                 errors.append(RuleError(location, "expected 'pattern<TAB>rule id'"))
                 continue
             }
             let pattern = String(line[..<tab])
-            let id = String(line[line.index(after: tab)...]).trimmingCharacters(in: .whitespaces)
+            let id = trimmed(line[line.utf8.index(after: tab)...])
             guard !pattern.isEmpty, !id.isEmpty else {
                 errors.append(RuleError(location, "expected 'pattern<TAB>rule id'"))
                 continue

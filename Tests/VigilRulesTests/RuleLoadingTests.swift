@@ -134,6 +134,31 @@ import VigilRules
         }
     }
 
+    /// Lists edited on Windows end their lines with CRLF; "\r\n" is one `Character` in Swift,
+    /// so a reader that splits by "\n" sees the whole file as one bad line.
+    @Test func tsvListsWithCRLFLineEndsAndPaddedIDs() throws {
+        let yaml = "pack: crlf\nkeywords_file: words.tsv\nregex_file: rules.tsv\nrisk: A.1.h\n"
+        let words = "# comment\r\n修订激光器\tA.2.c\r\nlaunder bank accounts\t A.1.h \r\n\r\n坏\tZ.1\r\n"
+        let rules = "忽略(?:之前|以上)的指令\tinj.zh.ignore \r\n"
+        try withPack(yaml, extra: ["words.tsv": words, "rules.tsv": rules]) { dir in
+            do {
+                _ = try RuleLibrary.load(directories: [dir])
+                Issue.record("loaded an unknown risk id")
+            } catch let error as RuleErrors {
+                #expect(error.errors.count == 1, "\(error)")
+                #expect(error.description.contains("words.tsv:5: unknown risk id 'Z.1'"), "\(error)")
+            }
+        }
+        try withPack(
+            yaml, extra: ["words.tsv": words.replacingOccurrences(of: "坏\tZ.1\r\n", with: ""), "rules.tsv": rules]
+        ) {
+            dir in
+            let set = try RuleLibrary.load(directories: [dir]).ruleSet
+            #expect(set.keywords.map(\.signal) == [.risk("A.2.c"), .risk("A.1.h")])
+            #expect(set.regexes.map(\.id) == ["inj.zh.ignore"])
+        }
+    }
+
     @Test func failingExampleIsReported() throws {
         let yaml = """
             risk: A.1.d
