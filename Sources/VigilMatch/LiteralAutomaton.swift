@@ -361,18 +361,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
         candidates.removeAll()
         candidates.reserve(n)
         let cand = candidates.base
-        var k = 0
-        let raw = UnsafeRawPointer(sym)
-        for i in 0..<n {
-            let pair = raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt32.self)
-            let c = Int(truncatingIfNeeded: pair & 0xFFFF)
-            let lead = Self.leadingPairHash(pair: pair)
-            let pairBit = (leadingPairs[lead >> 6] >> UInt64(lead & 63)) & 1
-            let single = UInt64(starts[c] & Self.startsSingle)
-            cand[k] = Int32(truncatingIfNeeded: i)
-            k &+= Int(truncatingIfNeeded: pairBit | single)
-        }
-        for j in 0..<k {
+        let kept = filterPass(sym, cand, firstPass(sym, n, into: cand))
+        for j in 0..<kept {
             let i = Int(cand[j])
             let c = Int(sym[i])
             if c == 0 { continue }
@@ -396,6 +386,50 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 if trigrams[word] & mask == mask { findLonger(sym, n, at: i, c, next, after, hits: hits) }
             }
         }
+    }
+
+    /// The second pass, also without branches: keeps the candidates that may start a term by
+    /// their symbol's flags, the bigram filter and the trigram Bloom filter. The Bloom filter
+    /// (128 KiB) is read from the L2 cache; with no branch between them, the reads of many
+    /// candidates overlap instead of each waiting behind the last. A superset of what the
+    /// exact tests after it report; compacts `cand` in place and returns how many are left.
+    @inline(__always)
+    private func filterPass(_ sym: UnsafeMutablePointer<UInt16>, _ cand: UnsafeMutablePointer<Int32>, _ k: Int) -> Int {
+        var kept = 0
+        for j in 0..<k {
+            let i = Int(cand[j])
+            let c = Int(sym[i])
+            let next = Int(sym[i &+ 1])
+            let after = Int(sym[i &+ 2])
+            let flags = UInt64(starts[c])
+            let pair = Self.bigramHash(c, next)
+            let pairBit = (bigrams[pair >> 6] >> UInt64(pair & 63)) & (flags >> 1)
+            let (word, mask) = Self.trigramSlot(c, next, after)
+            let longerBit = (trigrams[word] & mask == mask ? 1 : 0) & (flags >> 2)
+            cand[kept] = Int32(truncatingIfNeeded: i)
+            kept &+= Int(truncatingIfNeeded: (flags | pairBit | longerBit) & 1)
+        }
+        return kept
+    }
+
+    /// The first pass: every position that may start a one-symbol term or, by the leading
+    /// pair bitmap, a longer one.
+    @inline(__always)
+    private func firstPass(_ sym: UnsafeMutablePointer<UInt16>, _ n: Int, into cand: UnsafeMutablePointer<Int32>)
+        -> Int
+    {
+        var k = 0
+        let raw = UnsafeRawPointer(sym)
+        for i in 0..<n {
+            let pair = raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt32.self)
+            let c = Int(truncatingIfNeeded: pair & 0xFFFF)
+            let lead = Self.leadingPairHash(pair: pair)
+            let pairBit = (leadingPairs[lead >> 6] >> UInt64(lead & 63)) & 1
+            let single = UInt64(starts[c] & Self.startsSingle)
+            cand[k] = Int32(truncatingIfNeeded: i)
+            k &+= Int(truncatingIfNeeded: pairBit | single)
+        }
+        return k
     }
 
     @inline(__always)
