@@ -210,16 +210,13 @@ public final class Normalizer: @unchecked Sendable {
                 // the run's loop reads them (it checks them as the general path would).
                 if b0 &- 0xE4 < 6 {
                     let runStart = w.k
-                    let count = Self.ideographRun(
-                        base, from: start, n, foldsBMP, into: w.scalars + runStart, symbols: w.symbols + runStart,
-                        w.symbolTable)
-                    if count > 0 {
+                    let run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w)
+                    if run.end > start {
                         // Separators held before it are dropped (an ideograph always ends a
                         // droppable run).
                         pendingCount = 0
-                        lastWasIdeograph = true
-                        w.putIdeographRun(base + start, count: count, origin: start)
-                        i = start &+ 3 &* count
+                        lastWasIdeograph = run.endsWithIdeograph
+                        i = run.end
                         // Ideographs are letters; hashed per run, so the run's loop has no test.
                         if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
                         continue
@@ -393,9 +390,66 @@ public final class Normalizer: @unchecked Sendable {
         return start &+ j
     }
 
+    /// Where a run of CJK text ended (`end` is its first byte not read; `start` when there was
+    /// none), and whether its last character is an ideograph.
+    private struct RunEnd {
+        var end: Int
+        var endsWithIdeograph: Bool
+    }
+
+    /// Writes the run of CJK text from byte `i` on: ideographs that fold to themselves, and the
+    /// punctuation between them that needs none of the general loop's rules (see
+    /// `runPunctuation`), so that a sentence is one run instead of one per clause. The
+    /// ideographs of a stretch between two punctuation marks are read by a loop that only
+    /// decodes, tests and writes scalars and symbols; their UTF-8 is the input's and their
+    /// offsets step by three, so both are written for the whole stretch after it.
+    @inline(never)
+    private static func cjkRun(
+        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
+        _ folds: UnsafeMutablePointer<UInt32>, _ w: inout Writer
+    ) -> RunEnd {
+        var p = i
+        var endsWithIdeograph = false
+        while true {
+            let count = ideographRun(
+                base, from: p, n, foldsBMP, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable)
+            if count > 0 {
+                endsWithIdeograph = w.scalars[w.k &+ count &- 1] >= 0x3400
+                w.putIdeographRun(base + p, count: count, origin: p)
+                p &+= 3 &* count
+            } else if p == i {
+                return RunEnd(end: i, endsWithIdeograph: false)
+            }
+            guard p &+ 2 < n else { break }
+            let s = runPunctuation(base + p, foldsBMP, folds)
+            if s == 0 { break }
+            w.putRunPunctuation(s, origin: p)
+            p &+= 3
+            endsWithIdeograph = false
+        }
+        return RunEnd(end: p, endsWithIdeograph: endsWithIdeograph)
+    }
+
+    /// The ASCII character that the full-width form (U+FF00 to U+FFEF) at `c` folds to, when it
+    /// may sit inside a CJK run: neither a separator nor a letter or digit (`，` `！` `？` `；`
+    /// `：`). For these the general loop's rules come to writing the character and ending the
+    /// letter and digit runs, which the character before them has ended already. 0 for any
+    /// other character.
+    @inline(__always)
+    private static func runPunctuation(
+        _ c: UnsafePointer<UInt8>, _ foldsBMP: UnsafeMutablePointer<UInt64>, _ folds: UnsafeMutablePointer<UInt32>
+    ) -> UInt32 {
+        guard c[0] == 0xEF, c[1] & 0xFE == 0xBC, c[2] & 0xC0 == 0x80 else { return 0 }
+        let v = 0xF000 | UInt32(c[1] & 0x3F) << 6 | UInt32(c[2] & 0x3F)
+        guard foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 else { return 0 }
+        let f = folds[Int(v)]
+        guard f < 0x80, !isSeparator(f), (f | 0x20) &- 0x61 >= 26, f &- 0x30 >= 10 else { return 0 }
+        return f
+    }
+
     /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars and
     /// symbols, and returns how many there were. Nothing else is written here: their UTF-8 is the
-    /// input's and their offsets step by three, so the caller writes those for the whole run.
+    /// input's and their offsets step by three, so the caller writes those for the whole stretch.
     @inline(never)
     private static func ideographRun(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
@@ -407,7 +461,7 @@ public final class Normalizer: @unchecked Sendable {
         // Four bytes read as one word while four remain; the text's last character, its three
         // bytes put together.
         while p &+ 3 < n,
-            let v = plainIdeograph(
+            let v = runCharacter(
                 UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self)), foldsBMP)
         {
             scalars[m] = v
@@ -416,13 +470,24 @@ public final class Normalizer: @unchecked Sendable {
             p &+= 3
         }
         if p &+ 3 == n,
-            let v = plainIdeograph(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16, foldsBMP)
+            let v = runCharacter(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16, foldsBMP)
         {
             scalars[m] = v
             symbols[m] = symbolTable[Int(v)]
             m &+= 1
         }
         return m
+    }
+
+    /// `plainIdeograph`, or CJK punctuation below U+3400 that folds to itself and is no
+    /// separator (`。` `、` `「`): the same bytes in the output, and not hashed as a letter.
+    @inline(__always)
+    private static func runCharacter(_ w: UInt32, _ foldsBMP: UnsafeMutablePointer<UInt64>) -> UInt32? {
+        if let v = plainIdeograph(w, foldsBMP) { return v }
+        guard w & 0xC0_C0FF == 0x80_80E3 else { return nil }
+        let v = 0x3000 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
+        guard v < 0x3400, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0, !isSeparator(v) else { return nil }
+        return v
     }
 
     /// The CJK ideograph (U+4E00 to U+9FFF) that folds to itself whose UTF-8 is the low three
@@ -548,6 +613,19 @@ private struct Writer {
         alnumRun = 0
     }
 
+    /// `put` for the ASCII punctuation a full-width form inside a CJK run folds to
+    /// (`runPunctuation`); the letter and digit runs are ended already.
+    @inline(__always)
+    mutating func putRunPunctuation(_ s: UInt32, origin: Int) {
+        scalars[k] = s
+        symbols[k] = symbolTable[Int(s)]
+        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
+        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
+        k &+= 1
+        utf8[u] = UInt8(truncatingIfNeeded: s)
+        u &+= 1
+    }
+
     /// Both offsets of the `count` characters from `k` of a run whose characters are each `step`
     /// bytes long, in the output as in the input (which starts at `origin`): filled apart from
     /// the characters, in a loop the compiler can vectorize.
@@ -625,7 +703,7 @@ struct LetterHash {
 
     @inline(__always)
     mutating func add(_ scalars: UnsafeMutablePointer<UInt32>, _ range: Range<Int>) {
-        for j in range { add(scalars[j]) }
+        for j in range where scalars[j] >= 0x3400 { add(scalars[j]) }
     }
 
     var value: UInt64 {

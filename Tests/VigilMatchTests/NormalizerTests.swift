@@ -38,6 +38,43 @@ import Testing
         #expect(n.normalize("抱歉，我无法") == "抱歉,我无法")  // commas are not separators
     }
 
+    /// Punctuation between ideographs is read inside the ideographs' run; it must come out as
+    /// the general rules would have it: folded, kept, with offsets into both texts, unhashed.
+    @Test func punctuationInsideARunOfIdeographs() throws {
+        let text = "甲乙，丙丁。戊！己？庚；辛：壬、癸"
+        #expect(n.normalize(text) == "甲乙,丙丁。戊!己?庚;辛:壬、癸")
+        let out = NormalizedText()
+        var copy = text
+        copy.withUTF8 { n.normalize($0, into: out, hashingLetters: true) }
+        let original = Array(text.unicodeScalars)
+        #expect(out.scalars.count == original.count)
+        var utf8Offset = 0
+        for (k, scalar) in String(decoding: out.utf8.buffer, as: UTF8.self).unicodeScalars.enumerated() {
+            #expect(Int(out.originalOffsets[k]) == 3 * k)
+            #expect(Int(out.utf8Offsets[k]) == utf8Offset)
+            utf8Offset += String(scalar).utf8.count
+        }
+        let lettersOnly = NormalizedText()
+        var letters = "甲乙丙丁戊己庚辛壬癸"
+        letters.withUTF8 { n.normalize($0, into: lettersOnly, hashingLetters: true) }
+        #expect(out.letterHash == lettersOnly.letterHash)
+    }
+
+    @Test(arguments: [
+        ("炸＊弹", "炸弹"), ("炸．弹", "炸弹"), ("炸・弹", "炸弹"), ("炸，-弹", "炸,-弹"), ("炸-，弹", "炸-,弹"),
+        ("炸， 弹", "炸, 弹"), ("编号：１２３４５", "编号:12345"), ("药物。X", "药物。X"), ("药物，Ａ", "药物,A"),
+    ])
+    func punctuationAndSeparatorsAtTheEdgesOfARun(text: String, expected: String) {
+        #expect(n.normalize(text) == expected)
+    }
+
+    @Test func fullWidthDigitsAfterIdeographsCountAsADigitRun() {
+        let out = NormalizedText()
+        var text = "编号，１２３４５６７"
+        text.withUTF8 { n.normalize($0, into: out) }
+        #expect(out.longestDigitRun == 7)
+    }
+
     @Test func zeroWidthRemovedEverywhere() {
         #expect(n.normalize("ig\u{200B}no\u{200D}re") == "ignore")
     }
