@@ -14,7 +14,8 @@ final class ScanJob: @unchecked Sendable {
     let blocks: Int
     /// The engine the loop thread scans this batch's lines with (the source's own).
     let engine: ScanEngine
-    static let linesPerBlock = 128
+    /// Small enough that the thread left waiting for a chunk's last block waits little.
+    static let linesPerBlock = 64
     private let condition = NSCondition()
     private var next = 0
     private var finished: [Bool]
