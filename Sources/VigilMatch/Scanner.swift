@@ -63,9 +63,11 @@ public final class Scanner {
     // scanner owns: read through the rule set's arrays, each access retained and released them.
     private let normalizer: Normalizer
     private let automaton: LiteralAutomaton
-    private let useStart: UnsafeMutableBufferPointer<Int32>
+    /// Per term, where its uses start in `uses` and its length, side by side: a literal hit
+    /// reads one cache line for both (two arrays were two misses), and its uses end where the
+    /// next term's start. One entry more than there are terms.
+    private let termEntries: UnsafeMutableBufferPointer<(useStart: Int32, length: Int32)>
     private let uses: UnsafeMutableBufferPointer<TermUse>
-    private let termLengths: UnsafeMutableBufferPointer<Int32>
     private let ungatedRegexes: UnsafeMutableBufferPointer<Int32>
     private let regexDigitGate: UnsafeMutableBufferPointer<Int32>
     private let regexAlphanumericGate: UnsafeMutableBufferPointer<Int32>
@@ -95,9 +97,11 @@ public final class Scanner {
         self.rules = rules
         normalizer = rules.normalizer
         automaton = rules.automaton
-        useStart = Self.copy(rules.useStart)
+        termEntries = Self.copy(
+            rules.useStart.indices.map {
+                (rules.useStart[$0], $0 < rules.termLengths.count ? rules.termLengths[$0] : 0)
+            })
         uses = Self.copy(rules.uses)
-        termLengths = Self.copy(rules.termLengths)
         ungatedRegexes = Self.copy(rules.ungatedRegexes)
         regexDigitGate = Self.copy(rules.regexDigitGate)
         regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
@@ -126,11 +130,12 @@ public final class Scanner {
 
     deinit {
         for buffer in [
-            useStart, termLengths, ungatedRegexes, regexDigitGate, regexAlphanumericGate, regexLastStart,
+            ungatedRegexes, regexDigitGate, regexAlphanumericGate, regexLastStart,
         ] {
             buffer.baseAddress?.deallocate()
         }
         uses.baseAddress?.deallocate()
+        termEntries.baseAddress?.deallocate()
         regexNeedsSecond.baseAddress?.deallocate()
         regexIsRefusal.baseAddress?.deallocate()
         regexWindowed.baseAddress?.deallocate()
@@ -203,8 +208,9 @@ public final class Scanner {
         for h in 0..<hits.count {
             let hit = hits[h]
             let end = hit.end + 1
-            let start = end - termLengths[Int(hit.term)]
-            for u in Int(useStart[Int(hit.term)])..<Int(useStart[Int(hit.term) + 1]) {
+            let term = termEntries[Int(hit.term)]
+            let start = end - term.length
+            for u in Int(term.useStart)..<Int(termEntries[Int(hit.term) + 1].useStart) {
                 switch uses[u] {
                 case .keyword(let k):
                     matches.append(Match(rule: .keyword(k), start: start, end: end))
