@@ -52,6 +52,10 @@ public final class Daemon: @unchecked Sendable {
     /// What `/metrics`, `/healthz` and `/readyz` show; written by the loop, read by the API.
     let status = StatusBoard()
     private var lastPublished = 0.0
+    /// Whether lines were processed since the status was last published.
+    private var workedSincePublished = false
+    /// When the loop last found nothing more to read after reading something (Unix time).
+    private var caughtUpAt = 0.0
     private let counterLock = NSLock()
     private var failuresByReceiver: [String: Int] = [:]
     private var reloadCounts = (success: 0, failure: 0)
@@ -314,15 +318,24 @@ public final class Daemon: @unchecked Sendable {
                 worked = true
                 item.finish(try process(item.batch, item.source))
             }
+            if worked { workedSincePublished = true }
             if now - lastPublished >= 0.25 {
                 publish(now: now)
                 lastPublished = now
+                workedSincePublished = false
             }
             let ticked = traffic.tick(now: now, source: "all")
             if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
             if !worked {
                 try flushScannedChunk()
                 try commitDeferred()
+                if workedSincePublished {
+                    // Caught up: the figures show it now, not at the next quarter second.
+                    caughtUpAt = Date().timeIntervalSince1970
+                    publish(now: caughtUpAt)
+                    lastPublished = caughtUpAt
+                    workedSincePublished = false
+                }
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
                     _ = wakeUp.wait(until: Date(timeIntervalSinceNow: config.pollInterval))
@@ -590,6 +603,7 @@ public final class Daemon: @unchecked Sendable {
     private func publish(now: Double) {
         var snapshot = StatusBoard.Snapshot()
         snapshot.heartbeat = now
+        snapshot.caughtUpAt = caughtUpAt
         for (name, engine) in engines {
             var summary = carried[name] ?? ScanSummary()
             summary.merge(engine.summary)

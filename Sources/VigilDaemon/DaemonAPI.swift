@@ -169,6 +169,10 @@ extension Daemon {
         m.sample("vigil_up", [("ready", ready ? "true" : "false")], 1)
         m.family("vigil_start_time_seconds", "gauge", "When the daemon started (Unix time).")
         m.sample("vigil_start_time_seconds", [], status.startedAt)
+        m.family(
+            "vigil_caught_up_time_seconds", "gauge",
+            "When the daemon last finished all the input it had read (Unix time; 0 before any).")
+        m.sample("vigil_caught_up_time_seconds", [], s.caughtUpAt)
         let sources = s.sources.sorted { $0.key < $1.key }
         m.family("vigil_lines_total", "counter", "Lines read, per source.")
         for (name, sum) in sources { m.sample("vigil_lines_total", [("source", name)], Double(sum.lines)) }

@@ -6,6 +6,7 @@ import VigilScan
 final class StatusBoard: @unchecked Sendable {
     struct Snapshot: Sendable {
         var heartbeat = 0.0
+        var caughtUpAt = 0.0
         var sources: [String: ScanSummary] = [:]
         var lag: [String: [(path: String, bytes: Int64)]] = [:]
         var alertsByRule: [String: Int] = [:]

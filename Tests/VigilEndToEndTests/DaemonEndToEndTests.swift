@@ -442,6 +442,7 @@ struct DaemonTests {
             #expect(
                 http("POST", base + "/v1/ingest", headers: ["Authorization": "Bearer wrong"], body: body).status == 401)
             let auth = ["Authorization": "Bearer t0ken", "Content-Type": "application/x-ndjson"]
+            let beforePosting = Date().timeIntervalSince1970
             let posted = http("POST", base + "/v1/ingest", headers: auth, body: body)
             #expect(posted.status == 200, "\(posted.text)")
             #expect(posted.json?["lines"] as? Int == 4)
@@ -470,6 +471,12 @@ struct DaemonTests {
             ] {
                 #expect(metrics.text.contains(line + "\n"), "missing: \(line)\n\(metrics.text)")
             }
+            // When the loop last ran out of input: after the posts, and published at once.
+            let caughtUp = metrics.text.split(separator: "\n").first { $0.hasPrefix("vigil_caught_up_time_seconds ") }
+                .flatMap { Double($0.split(separator: " ")[1]) }
+            #expect(
+                caughtUp.map { $0 >= beforePosting && $0 <= Date().timeIntervalSince1970 } == true,
+                "\(String(describing: caughtUp)) \(beforePosting)")
 
             // Back-pressure: with room for one waiting batch, eight concurrent posts cannot all
             // be taken: some are answered 429 with Retry-After, the others are processed whole.
