@@ -264,12 +264,12 @@ indirect enum PatternNode {
         case .repeated(let node, let min, let max):
             let i = node.info
             var exact: [Literal]? = nil
-            if let e = i.exact, let max, max <= 8 {
+            if let e = i.exact, let max, max <= 8, !overflows(e, powers: min...max) {
                 var all: [Literal]? = []
                 var power: [Literal]? = [[]]
                 for k in 0...max {
                     if k >= min { all = union(all, power) }
-                    power = product(power, e)
+                    if k < max { power = product(power, e) }
                 }
                 exact = all
             }
@@ -440,13 +440,29 @@ private func product(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
     return result
 }
 
+/// Whether the powers of `set` in `range`, taken together, are sure to hold more than
+/// `maxSetSize` literals, so that building them would end in nil: when the literals all have
+/// one length, no two concatenations are equal, and the powers' sizes are exact (`[0-9]{5}`
+/// built sets of 10, 100 and 1,000 literals before giving up).
+private func overflows(_ set: [Literal], powers range: ClosedRange<Int>) -> Bool {
+    guard set.count > 1, let length = set.first?.count, length > 0, uniformLength(set) else { return false }
+    var total = 0
+    var size = 1
+    for k in 0...range.upperBound {
+        if k > 0 { size *= set.count }
+        if size > RegexPrefilter.maxSetSize { return true }
+        if k >= range.lowerBound { total += size }
+    }
+    return total > RegexPrefilter.maxSetSize
+}
+
 private func uniformLength(_ set: [Literal]) -> Bool {
     guard let first = set.first?.count else { return true }
     return set.allSatisfy { $0.count == first }
 }
 
 private func power(_ a: [Literal]?, _ n: Int) -> [Literal]? {
-    guard n <= 8 else { return nil }
+    guard n <= 8, let a, !overflows(a, powers: n...n) else { return nil }
     var result: [Literal]? = [[]]
     for _ in 0..<n { result = product(result, a) }
     return result
