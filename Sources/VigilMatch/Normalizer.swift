@@ -430,7 +430,7 @@ public final class Normalizer: @unchecked Sendable {
         return RunEnd(end: p, endsWithIdeograph: endsWithIdeograph)
     }
 
-    /// The ASCII character that the full-width form (U+FF00 to U+FFEF) at `c` folds to, when it
+    /// The ASCII character that the full-width form (U+FF00 to U+FF7F) at `c` folds to, when it
     /// may sit inside a CJK run: neither a separator nor a letter or digit (`，` `！` `？` `；`
     /// `：`). For these the general loop's rules come to writing the character and ending the
     /// letter and digit runs, which the character before them has ended already. 0 for any
@@ -447,9 +447,10 @@ public final class Normalizer: @unchecked Sendable {
         return f
     }
 
-    /// Reads CJK ideographs that fold to themselves from byte `i` on, writing their scalars and
-    /// symbols, and returns how many there were. Nothing else is written here: their UTF-8 is the
-    /// input's and their offsets step by three, so the caller writes those for the whole stretch.
+    /// Reads CJK ideographs and punctuation that fold to themselves (`runCharacter`) from byte
+    /// `i` on, writing their scalars and symbols, and returns how many there were. Nothing else
+    /// is written here: their UTF-8 is the input's and their offsets step by three, so the
+    /// caller writes those for the whole stretch.
     @inline(never)
     private static func ideographRun(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
@@ -600,9 +601,9 @@ private struct Writer {
         if count > 2 { put(pending.2, from.2) }
     }
 
-    /// `put` for a run of `count` CJK ideographs that fold to themselves, whose scalars are
-    /// already in `scalars` from `k`: their UTF-8 is the input's bytes at `bytes`, and both
-    /// offsets step by three. Not hashed: the caller hashes the run.
+    /// `put` for a stretch of `count` CJK characters that fold to themselves (`runCharacter`),
+    /// whose scalars are already in `scalars` from `k`: their UTF-8 is the input's bytes at
+    /// `bytes`, and both offsets step by three. Not hashed: the caller hashes the run.
     @inline(__always)
     mutating func putIdeographRun(_ bytes: UnsafePointer<UInt8>, count: Int, origin: Int) {
         (utf8 + u).update(from: bytes, count: 3 &* count)
