@@ -52,8 +52,8 @@ public final class Daemon: @unchecked Sendable {
     /// What `/metrics`, `/healthz` and `/readyz` show; written by the loop, read by the API.
     let status = StatusBoard()
     private var lastPublished = 0.0
-    /// Whether lines were processed since the status was last published.
-    private var workedSincePublished = false
+    /// Whether lines were processed since the loop last ran out of input.
+    private var workedSinceCaughtUp = false
     /// When the loop last found nothing more to read after reading something (Unix time).
     private var caughtUpAt = 0.0
     private let counterLock = NSLock()
@@ -318,23 +318,24 @@ public final class Daemon: @unchecked Sendable {
                 worked = true
                 item.finish(try process(item.batch, item.source))
             }
-            if worked { workedSincePublished = true }
+            if worked { workedSinceCaughtUp = true }
             if now - lastPublished >= 0.25 {
                 publish(now: now)
                 lastPublished = now
-                workedSincePublished = false
             }
             let ticked = traffic.tick(now: now, source: "all")
             if !ticked.isEmpty { try commit(ticked, checkpoint: nil, forget: false) }
             if !worked {
                 try flushScannedChunk()
                 try commitDeferred()
-                if workedSincePublished {
-                    // Caught up: the figures show it now, not at the next quarter second.
+                if workedSinceCaughtUp {
+                    // Caught up: the figures show it now, not at the next quarter second. (Not
+                    // skipped when a periodic publish came after the last lines: that one was
+                    // taken before they were raised.)
                     caughtUpAt = Date().timeIntervalSince1970
                     publish(now: caughtUpAt)
                     lastPublished = caughtUpAt
-                    workedSincePublished = false
+                    workedSinceCaughtUp = false
                 }
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
