@@ -423,7 +423,7 @@ public final class Normalizer: @unchecked Sendable {
             guard p &+ 2 < n else { break }
             let s = runPunctuation(base + p, foldsBMP, folds)
             if s == 0 { break }
-            w.putRunPunctuation(s, origin: p)
+            w.put(s, p)
             p &+= 3
             endsWithIdeograph = false
         }
@@ -612,19 +612,6 @@ private struct Writer {
         u &+= 3 &* count
         digitRun = 0
         alnumRun = 0
-    }
-
-    /// `put` for the ASCII punctuation a full-width form inside a CJK run folds to
-    /// (`runPunctuation`); the letter and digit runs are ended already.
-    @inline(__always)
-    mutating func putRunPunctuation(_ s: UInt32, origin: Int) {
-        scalars[k] = s
-        symbols[k] = symbolTable[Int(s)]
-        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
-        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
-        k &+= 1
-        utf8[u] = UInt8(truncatingIfNeeded: s)
-        u &+= 1
     }
 
     /// Both offsets of the `count` characters from `k` of a run whose characters are each `step`
