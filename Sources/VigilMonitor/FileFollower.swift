@@ -71,6 +71,7 @@ public final class FileFollower {
     /// one transaction; at 1 MiB, the ends of chunks (one thread finishing the last block, the
     /// commit) left the helper thread idle a fifth of the time on a backlog.
     static let readSize = 4 << 20
+    private static let chunkRounding = 1 << 20
 
     public init(
         source: String, patterns: [String], startAtEnd: Bool = false, maxLineBytes: Int = 8 << 20,
@@ -212,7 +213,11 @@ public final class FileFollower {
         file.pending = []
         let scanFrom = pending.count
         var n = 0
-        let data = [UInt8](unsafeUninitializedCapacity: scanFrom + want) { space, initialized in
+        // Every chunk's array the same size (whole MiB): one freed by an earlier chunk then fits
+        // the next, where sizes that differed by the unfinished line sent glibc to the top of the
+        // heap for fresh pages, faulted in and zeroed by the kernel.
+        let capacity = (scanFrom + want + Self.chunkRounding - 1) / Self.chunkRounding * Self.chunkRounding
+        let data = [UInt8](unsafeUninitializedCapacity: capacity) { space, initialized in
             guard let base = space.baseAddress else { return }
             pending.withUnsafeBufferPointer { if let p = $0.baseAddress { base.initialize(from: p, count: scanFrom) } }
             n = max(0, pread(file.fd, base + scanFrom, want, off_t(file.readOffset)))
