@@ -139,6 +139,59 @@ public final class LineReader {
         return batch
     }
 
+    /// The lines that sit whole in the read buffer, handed to `body` where they are instead of
+    /// copied into a batch: `bytes` is the buffer, each entry's offsets index it, and `firstLine`
+    /// is the first entry's line number. Valid only during the call. Returns false at end of
+    /// input (without calling `body`). For a reader that scans as it reads, on one thread: the
+    /// lines are read once from the buffer the kernel filled, not once more from a copy.
+    public func withNextLines(
+        _ body: (_ bytes: UnsafeBufferPointer<UInt8>, _ entries: [LineBatch.Entry], _ firstLine: Int) throws -> Void
+    ) throws -> Bool {
+        var entries = borrowed
+        entries.removeAll(keepingCapacity: true)
+        borrowed = []
+        defer { borrowed = entries }
+        let first = nextLine
+        while true {
+            let pending = end - start
+            if pending > 0, let newline = memchr(buffer + start, 0x0A, pending) {
+                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                entries.append(entry(start, position))
+                start = position + 1
+                continue
+            }
+            // No whole line left: hand over those found before the buffer is refilled or moved.
+            if !entries.isEmpty { break }
+            if pending > maxLineBytes {
+                var skipped = LineBatch(firstLine: nextLine, sequence: 0)
+                try skipLongLine(alreadySeen: pending, into: &skipped)
+                entries += skipped.entries
+                continue
+            }
+            if !(eof ? false : try fill()) {
+                if end > start {
+                    entries.append(entry(start, end))
+                    start = end
+                }
+                break
+            }
+        }
+        guard !entries.isEmpty else { return false }
+        try body(UnsafeBufferPointer(start: buffer, count: end), entries, first)
+        return true
+    }
+
+    /// Entries kept between calls of `withNextLines`, so that it does not allocate each time.
+    private var borrowed: [LineBatch.Entry] = []
+
+    /// The entry for the line in `buffer[from..<to]` (its CR dropped); counts the line.
+    private func entry(_ from: Int, _ to: Int) -> LineBatch.Entry {
+        var stop = to
+        if stop > from, buffer[stop - 1] == 0x0D { stop -= 1 }
+        nextLine += 1
+        return stop - from > maxLineBytes ? .tooLong(bytes: stop - from) : .line(start: from, end: stop)
+    }
+
     private func append(_ from: Int, _ to: Int, to batch: inout LineBatch) {
         var stop = to
         if stop > from, buffer[stop - 1] == 0x0D { stop -= 1 }

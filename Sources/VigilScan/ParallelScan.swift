@@ -115,8 +115,10 @@ public final class ParallelScan: @unchecked Sendable {
         let engine = ScanEngine(library: library, options: options)
         engine.maxLineBytes = reader.maxLineBytes
         var count = 0
-        while let batch = try reader.nextBatch() {
-            write(engine.process(batch))
+        // Scanned where the reader read them: one thread, so nothing needs a copy of its own.
+        while try reader.withNextLines({ bytes, entries, first in
+            write(engine.process(bytes, entries, firstLine: first))
+        }) {
             count += 1
             progress?(count)
         }

@@ -51,21 +51,24 @@ public final class ScanEngine {
 
     /// Processes a batch and returns its JSON Lines output (one object per record and direction).
     public func process(_ batch: LineBatch) -> [UInt8] {
-        var out = JSONOutput(capacity: batch.entries.count * 160)
-        batch.bytes.withUnsafeBufferPointer { all in
-            var number = batch.firstLine
-            for entry in batch.entries {
-                switch entry {
-                case .line(let start, let end):
-                    summary.bytes += end - start + 1
-                    process(line: UnsafeBufferPointer(rebasing: all[start..<end]), number: number, into: &out)
-                case .tooLong(let bytes):
-                    summary.bytes += bytes + 1
-                    error(.lineTooLong(bytes: bytes, limit: maxLineBytes), line: number, into: &out)
-                }
-                summary.lines += 1
-                number += 1
+        batch.bytes.withUnsafeBufferPointer { process($0, batch.entries, firstLine: batch.firstLine) }
+    }
+
+    /// `process(_:)` for lines whose entries index `bytes` (see `LineReader.withNextLines`).
+    public func process(_ bytes: UnsafeBufferPointer<UInt8>, _ entries: [LineBatch.Entry], firstLine: Int) -> [UInt8] {
+        var out = JSONOutput(capacity: entries.count * 160)
+        var number = firstLine
+        for entry in entries {
+            switch entry {
+            case .line(let start, let end):
+                summary.bytes += end - start + 1
+                process(line: UnsafeBufferPointer(rebasing: bytes[start..<end]), number: number, into: &out)
+            case .tooLong(let bytes):
+                summary.bytes += bytes + 1
+                error(.lineTooLong(bytes: bytes, limit: maxLineBytes), line: number, into: &out)
             }
+            summary.lines += 1
+            number += 1
         }
         summary.regexRuns = scanner.counters.regexRuns
         summary.runsPerRegex = scanner.counters.runsPerRegex

@@ -189,6 +189,40 @@ import Testing
         }
     }
 
+    /// The lines handed over in place (`withNextLines`, as `vigil scan --jobs 1` reads) are the
+    /// lines written, numbered as read, across refills, CRs, empty and over-long lines, and a
+    /// last line without a newline.
+    @Test func linesInPlaceComeOutWholeAndNumbered() throws {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var expected: [[UInt8]?] = []  // nil: too long
+            var data: [UInt8] = []
+            for n in 0..<300 {
+                let length = Int.random(in: 0...(n % 37 == 0 ? 3000 : 200), using: &rng)
+                let line = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+                data += line
+                if n < 299 || round % 2 == 0 { data += Bool.random(using: &rng) ? [0x0D, 0x0A] : [0x0A] }
+                expected.append(length > 1024 ? nil : line)
+            }
+            let fd = try pipeReader(data)
+            let reader = LineReader(fd: fd, maxLineBytes: 1024, chunkSize: Int.random(in: 256...2048, using: &rng))
+            var lines: [[UInt8]?] = []
+            var numbersFollow = true
+            while try reader.withNextLines({ bytes, entries, first in
+                numbersFollow = numbersFollow && first == lines.count + 1
+                for e in entries {
+                    switch e {
+                    case .line(let start, let end): lines.append(Array(bytes[start..<end]))
+                    case .tooLong: lines.append(nil)
+                    }
+                }
+            }) {}
+            close(fd)
+            #expect(numbersFollow)
+            #expect(lines == expected)
+        }
+    }
+
     /// A pipe with `data` written into it by another thread; returns the read end.
     func pipeReader(_ data: [UInt8]) throws -> Int32 {
         var fds: [Int32] = [0, 0]
