@@ -162,15 +162,7 @@ import Testing
     @Test func everyLineComesOutWhole() throws {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<20 {
-            var expected: [[UInt8]?] = []  // nil: too long
-            var data: [UInt8] = []
-            for n in 0..<300 {
-                let length = Int.random(in: 0...(n % 37 == 0 ? 3000 : 200), using: &rng)
-                let line = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
-                let crlf = Bool.random(using: &rng)
-                data += line + (crlf ? [0x0D, 0x0A] : [0x0A])
-                expected.append(length > 1024 ? nil : line)
-            }
+            let (data, expected) = randomLines(lastNewline: true, &rng)
             let fds = try pipeReader(data)
             let reader = LineReader(
                 fd: fds, maxLineBytes: 1024, batchBytes: Int.random(in: 64...4096, using: &rng),
@@ -195,15 +187,7 @@ import Testing
     @Test func linesInPlaceComeOutWholeAndNumbered() throws {
         var rng = SystemRandomNumberGenerator()
         for round in 0..<20 {
-            var expected: [[UInt8]?] = []  // nil: too long
-            var data: [UInt8] = []
-            for n in 0..<300 {
-                let length = Int.random(in: 0...(n % 37 == 0 ? 3000 : 200), using: &rng)
-                let line = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
-                data += line
-                if n < 299 || round % 2 == 0 { data += Bool.random(using: &rng) ? [0x0D, 0x0A] : [0x0A] }
-                expected.append(length > 1024 ? nil : line)
-            }
+            let (data, expected) = randomLines(lastNewline: round % 2 == 0, &rng)
             let fd = try pipeReader(data)
             let reader = LineReader(fd: fd, maxLineBytes: 1024, chunkSize: Int.random(in: 256...2048, using: &rng))
             var lines: [[UInt8]?] = []
@@ -221,6 +205,22 @@ import Testing
             #expect(numbersFollow)
             #expect(lines == expected)
         }
+    }
+
+    /// 300 lines of printable ASCII, some over the 1,024-byte limit, ended by LF or CRLF (the
+    /// last one by neither unless `lastNewline`); and each line as a reader should give it (nil:
+    /// too long).
+    func randomLines(lastNewline: Bool, _ rng: inout SystemRandomNumberGenerator) -> ([UInt8], [[UInt8]?]) {
+        var expected: [[UInt8]?] = []
+        var data: [UInt8] = []
+        for n in 0..<300 {
+            let length = Int.random(in: 0...(n % 37 == 0 ? 3000 : 200), using: &rng)
+            let line = (0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) }
+            data += line
+            if n < 299 || lastNewline { data += Bool.random(using: &rng) ? [0x0D, 0x0A] : [0x0A] }
+            expected.append(length > 1024 ? nil : line)
+        }
+        return (data, expected)
     }
 
     /// A pipe with `data` written into it by another thread; returns the read end.
