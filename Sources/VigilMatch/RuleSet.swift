@@ -1,3 +1,5 @@
+import Dispatch
+
 /// What a rule's hit means. Values are the public ids: a risk id (`A.2.e`), an attack kind
 /// (`xss`), a PII kind (`cn_id`).
 public enum Signal: Hashable, Sendable {
@@ -187,6 +189,30 @@ public final class RuleSetBuilder {
 
     public init(normalizer: Normalizer = .standard) { self.normalizer = normalizer }
 
+    /// A folded pattern compiled and analysed, ahead of `addRegex`.
+    struct Compiled: Sendable {
+        var regex: Result<Regex, MatchError>
+        var prefilter: RegexPrefilter
+
+        init(_ folded: String) {
+            regex = Result { () throws(MatchError) in try Regex(folded) }
+            prefilter = RegexPrefilter.derive(from: folded)
+        }
+    }
+
+    /// What `precompile` did, by folded pattern.
+    private var compiled: [String: Compiled] = [:]
+
+    /// Compiles and analyses `patterns` on every core, so that `addRegex` finds them done: the
+    /// analysis and PCRE2's JIT are about half of start-up, and each pattern's are its own.
+    public func precompile(_ patterns: [String]) {
+        // Folded here, one at a time: the normalizer writes into buffers of its own.
+        let folded = Array(Set(patterns.map { normalizer.normalizePattern($0) }))
+        let results = CompiledSlots(count: folded.count)
+        DispatchQueue.concurrentPerform(iterations: folded.count) { i in results.store(Compiled(folded[i]), at: i) }
+        for (i, pattern) in folded.enumerated() { compiled[pattern] = results.take(at: i) }
+    }
+
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
     func intern(_ text: String) -> Int32? {
         let scalars = normalizer.normalizedTerm(text, scratch: termScratch)
@@ -226,8 +252,9 @@ public final class RuleSetBuilder {
         literals: [String]? = nil, withinFirst: Int? = nil
     ) throws(MatchError) -> RegexPrefilter {
         let folded = normalizer.normalizePattern(pattern)
-        let regex = try Regex(folded)
-        var prefilter = RegexPrefilter.derive(from: folded)
+        let done = compiled[folded] ?? Compiled(folded)
+        let regex = try done.regex.get()
+        var prefilter = done.prefilter
         if let literals {
             prefilter.literals = literals.isEmpty ? nil : literals
             prefilter.secondLiterals = nil
@@ -317,4 +344,26 @@ enum RepeatFolding {
         for s in scalars where result.last != s { result.append(s) }
         return result
     }
+}
+
+/// One slot per pattern for `RuleSetBuilder.precompile`'s workers, each writing its own slots
+/// through a pointer (an array's storage would be reached through the array, from every thread).
+private final class CompiledSlots: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<RuleSetBuilder.Compiled?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    func store(_ c: RuleSetBuilder.Compiled, at i: Int) { slots[i] = c }
+
+    func take(at i: Int) -> RuleSetBuilder.Compiled? { slots[i] }
 }

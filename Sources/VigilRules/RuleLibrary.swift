@@ -25,6 +25,7 @@ public final class RuleLibrary: Sendable {
     public init(packs: [RulePack]) throws(RuleErrors) {
         self.packs = packs
         let builder = RuleSetBuilder()
+        builder.precompile(packs.flatMap { $0.regexes.map(\.pattern) })
         var errors: [RuleError] = []
         var warnings: [RuleError] = []
         for (index, pack) in packs.enumerated() {
