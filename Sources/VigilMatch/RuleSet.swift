@@ -1,5 +1,3 @@
-import Dispatch
-
 /// What a rule's hit means. Values are the public ids: a risk id (`A.2.e`), an attack kind
 /// (`xss`), a PII kind (`cn_id`).
 public enum Signal: Hashable, Sendable {
@@ -208,9 +206,8 @@ public final class RuleSetBuilder {
     public func precompile(_ patterns: [String]) {
         // Folded here, one at a time: the normalizer writes into buffers of its own.
         let folded = Array(Set(patterns.map { normalizer.normalizePattern($0) }))
-        let results = CompiledSlots(count: folded.count)
-        DispatchQueue.concurrentPerform(iterations: folded.count) { i in results.store(Compiled(folded[i]), at: i) }
-        for (i, pattern) in folded.enumerated() { compiled[pattern] = results.take(at: i) }
+        let results = [Compiled](count: folded.count) { Compiled(folded[$0]) }
+        for (pattern, result) in zip(folded, results) { compiled[pattern] = result }
     }
 
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
@@ -344,26 +341,4 @@ enum RepeatFolding {
         for s in scalars where result.last != s { result.append(s) }
         return result
     }
-}
-
-/// One slot per pattern for `RuleSetBuilder.precompile`'s workers, each writing its own slots
-/// through a pointer (an array's storage would be reached through the array, from every thread).
-private final class CompiledSlots: @unchecked Sendable {
-    private let slots: UnsafeMutablePointer<RuleSetBuilder.Compiled?>
-    private let count: Int
-
-    init(count: Int) {
-        self.count = count
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil, count: count)
-    }
-
-    deinit {
-        slots.deinitialize(count: count)
-        slots.deallocate()
-    }
-
-    func store(_ c: RuleSetBuilder.Compiled, at i: Int) { slots[i] = c }
-
-    func take(at i: Int) -> RuleSetBuilder.Compiled? { slots[i] }
 }

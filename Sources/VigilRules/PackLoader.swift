@@ -4,7 +4,7 @@ import VigilTaxonomy
 import Yams
 
 /// Reads rule packs from rule directories. Every problem is collected with its file and line.
-public struct PackLoader {
+public struct PackLoader: Sendable {
     public init() {}
 
     /// Loads every `*.yaml` / `*.yml` under the directories (recursively, sorted by path).
@@ -20,6 +20,7 @@ public struct PackLoader {
     public func loadCollectingErrors(directories: [String]) -> ([RulePack], [RuleError]) {
         var packs: [RulePack] = []
         var errors: [RuleError] = []
+        var files: [(path: String, relative: String)] = []
         for directory in directories {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
@@ -31,22 +32,26 @@ public struct PackLoader {
             }
             // Follow a symlinked rule directory: the enumerator does not.
             let resolved = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
-            let files = (FileManager.default.enumerator(atPath: resolved)?.allObjects as? [String] ?? [])
+            let found = (FileManager.default.enumerator(atPath: resolved)?.allObjects as? [String] ?? [])
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
-            if files.isEmpty {
+            if found.isEmpty {
                 errors.append(
                     RuleError(
                         SourceLocation(file: directory, line: 0),
                         "no rule packs (*.yaml) in this directory; a rule directory must hold at least one"))
             }
-            for relative in files {
-                let path = (directory as NSString).appendingPathComponent(relative)
-                do {
-                    packs.append(try loadPack(path: path, relativePath: relative))
-                } catch {
-                    errors.append(contentsOf: error.errors)
-                }
+            files += found.map { ((directory as NSString).appendingPathComponent($0), $0) }
+        }
+        // Each pack is read on its own (a large keyword list takes as long as the rest together).
+        let paths = files
+        let loaded = [Result<RulePack, RuleErrors>](count: paths.count) { i in
+            Result { () throws(RuleErrors) in try loadPack(path: paths[i].path, relativePath: paths[i].relative) }
+        }
+        for result in loaded {
+            switch result {
+            case .success(let pack): packs.append(pack)
+            case .failure(let error): errors.append(contentsOf: error.errors)
             }
         }
         var seen: [String: String] = [:]
