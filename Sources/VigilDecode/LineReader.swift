@@ -84,7 +84,10 @@ public final class LineReader {
 
     /// Reads more bytes after `end`; returns false at end of input.
     private func fill() throws(ReadError) -> Bool {
-        if start > 0 && (capacity - end) < chunkSize {
+        // The unfinished line goes back to the front once a chunk has been read past, not only
+        // when the buffer runs out: reads then land in the same few hundred KiB, which stay in
+        // the L2 cache, instead of walking through all 8 MiB.
+        if start > 0 && (start >= chunkSize || capacity - end < chunkSize) {
             let pending = end - start
             if pending > 0 { memmove(buffer, buffer + start, pending) }
             start = 0
