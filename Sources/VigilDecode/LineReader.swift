@@ -195,18 +195,16 @@ public final class LineReader {
         return stop - from > maxLineBytes ? .tooLong(bytes: stop - from) : .line(start: from, end: stop)
     }
 
+    /// Copies the line in `buffer[from..<to]` into `batch` (its CR dropped); counts the line.
     private func append(_ from: Int, _ to: Int, to batch: inout LineBatch) {
-        var stop = to
-        if stop > from, buffer[stop - 1] == 0x0D { stop -= 1 }
-        let length = stop - from
-        if length > maxLineBytes {
-            batch.entries.append(.tooLong(bytes: length))
-        } else {
+        switch entry(from, to) {
+        case .line(let start, let end):
             let offset = batch.bytes.count
-            batch.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer + from, count: length))
-            batch.entries.append(.line(start: offset, end: offset + length))
+            batch.bytes.append(contentsOf: UnsafeBufferPointer(start: buffer + start, count: end - start))
+            batch.entries.append(.line(start: offset, end: offset + end - start))
+        case let tooLong:
+            batch.entries.append(tooLong)
         }
-        nextLine += 1
     }
 
     /// Discards the rest of an over-long line, counting its bytes.
