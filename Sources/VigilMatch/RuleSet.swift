@@ -187,27 +187,30 @@ public final class RuleSetBuilder {
 
     public init(normalizer: Normalizer = .standard) { self.normalizer = normalizer }
 
-    /// A folded pattern compiled and analysed, ahead of `addRegex`.
+    /// A pattern folded like text, compiled and analysed, ahead of `addRegex`.
     struct Compiled: Sendable {
+        var folded: String
         var regex: Result<Regex, MatchError>
         var prefilter: RegexPrefilter
 
-        init(_ folded: String) {
+        init(folded: String) {
+            self.folded = folded
             regex = Result { () throws(MatchError) in try Regex(folded) }
             prefilter = RegexPrefilter.derive(from: folded)
         }
     }
 
-    /// What `precompile` did, by folded pattern.
+    /// What `precompile` did, by pattern as written.
     private var compiled: [String: Compiled] = [:]
 
     /// Compiles and analyses `patterns` on every core, so that `addRegex` finds them done: the
     /// analysis and PCRE2's JIT are about half of start-up, and each pattern's are its own.
     public func precompile(_ patterns: [String]) {
+        let distinct = Array(Set(patterns))
         // Folded here, one at a time: the normalizer writes into buffers of its own.
-        let folded = Array(Set(patterns.map { normalizer.normalizePattern($0) }))
-        let results = [Compiled](count: folded.count) { Compiled(folded[$0]) }
-        for (pattern, result) in zip(folded, results) { compiled[pattern] = result }
+        let folded = distinct.map { normalizer.normalizePattern($0) }
+        let results = [Compiled](count: folded.count) { Compiled(folded: folded[$0]) }
+        for (pattern, result) in zip(distinct, results) { compiled[pattern] = result }
     }
 
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
@@ -248,8 +251,8 @@ public final class RuleSetBuilder {
         _ pattern: String, id: String, signal: Signal, origin: RuleOrigin, validator: Validator? = nil,
         literals: [String]? = nil, withinFirst: Int? = nil
     ) throws(MatchError) -> RegexPrefilter {
-        let folded = normalizer.normalizePattern(pattern)
-        let done = compiled[folded] ?? Compiled(folded)
+        let done = compiled[pattern] ?? Compiled(folded: normalizer.normalizePattern(pattern))
+        let folded = done.folded
         let regex = try done.regex.get()
         var prefilter = done.prefilter
         if let literals {
