@@ -471,20 +471,24 @@ public final class Daemon: @unchecked Sendable {
         }
         var current = -1
         var lineAlerts = alerts.count
-        let texts = part.texts
-        for k in texts.indices {
-            let entry = texts[k].entry
-            if entry != current {
-                keyByLine(batch, current, &alerts, from: lineAlerts)
-                current = entry
-                lineAlerts = alerts.count
+        // Through a buffer: an array's subscript copied each whole element (a retain per
+        // reference in its findings) to read one field of it.
+        part.texts.withUnsafeBufferPointer { texts in
+            for k in texts.indices {
+                let entry = texts[k].entry
+                if entry != current {
+                    keyByLine(batch, current, &alerts, from: lineAlerts)
+                    current = entry
+                    lineAlerts = alerts.count
+                }
+                let o = origin(entry)
+                let raised = alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
+                if !raised.isEmpty { alerts += raised }
+                // A record with both texts lists its input first.
+                let lineInput =
+                    k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
+                track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
             }
-            let o = origin(entry)
-            alerts += alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
-            // A record with both texts lists its input first.
-            let lineInput =
-                k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
-            track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
     }
@@ -503,19 +507,21 @@ public final class Daemon: @unchecked Sendable {
     /// with their inputs and judged on refusal. `lineInput` is the index in `texts` of the input
     /// of the record `f` came with, for an output whose input the correlator does not hold.
     private func track(
-        _ f: TextFindings, lineInput: Int?, in texts: [Inspected], _ origin: RecordOrigin,
+        _ f: TextFindings, lineInput: Int?, in texts: UnsafeBufferPointer<Inspected>, _ origin: RecordOrigin,
         _ now: Double, into alerts: inout [Alert]
     ) {
-        if f.status != nil { alerts += errors.observe(f, at: now, source: origin.source) }
+        // Most calls raise nothing: appending an empty array still cost a call each.
+        func add(_ raised: [Alert]) { if !raised.isEmpty { alerts += raised } }
+        if f.status != nil { add(errors.observe(f, at: now, source: origin.source)) }
         switch f.direction {
         case .input:
             correlator.input(f, at: now)
-            alerts += traffic.observe(at: now, source: origin.source)
-            alerts += principals.observe(input: f, at: now, origin: origin)
+            add(traffic.observe(at: now, source: origin.source))
+            add(principals.observe(input: f, at: now, origin: origin))
         case .output:
             var exchange = correlator.output(f, at: now)
-            if exchange.input == nil, let i = lineInput { exchange.input = texts[i].findings }
-            alerts += refusal.observe(exchange, at: now, source: origin.source)
+            if exchange.question == nil, let i = lineInput { exchange.question = Question(texts[i].findings) }
+            add(refusal.observe(exchange, at: now, source: origin.source))
         }
     }
 

@@ -1,9 +1,32 @@
 import VigilScan
 
+/// What an answer is judged against: the topics its question hit, and whether the question
+/// carried a risk or an attack. The correlator keeps this, not the question's findings, so an
+/// input waiting for its answer is a few words to copy instead of every field of its findings.
+public struct Question: Sendable, Equatable {
+    public var topics: [String]
+    public var hasRisksOrAttacks: Bool
+
+    public init(_ input: TextFindings) {
+        topics = input.topics
+        hasRisksOrAttacks = input.hasRisksOrAttacks
+    }
+}
+
 /// An answer with the question it answers, when the question was seen.
 public struct Exchange: Sendable {
-    public var input: TextFindings?
-    public var output: TextFindings
+    public var question: Question?
+    /// Whether the answer reads as a refusal (nil: not classified).
+    public var refusal: Bool?
+
+    public init(question: Question?, refusal: Bool?) {
+        self.question = question
+        self.refusal = refusal
+    }
+
+    public init(input: TextFindings?, output: TextFindings) {
+        self.init(question: input.map(Question.init), refusal: output.refusal)
+    }
 }
 
 /// Pairs inputs and outputs that arrive as separate records, by request id, so that each answer
@@ -18,17 +41,16 @@ public struct Correlator: Sendable {
     /// Outputs whose input was never seen (or had expired).
     public private(set) var orphanOutputs = 0
 
-    private var waiting: [RequestID: (TextFindings, Double)] = [:]
+    private var waiting: [RequestID: (Question, Double)] = [:]
     private var order: [(RequestID, Double)] = []
     private var head = 0
     /// The latest input, not yet in `waiting`: in a log an answer usually follows its question
     /// at once, and then the pair is made without hashing the id into the table and out again.
-    /// It counts against `capacity` like the inputs in the table. It is moved out with `take()`,
-    /// never bound by `if let`: each binding copied the whole findings (a retain per field).
-    private var held: TextFindings?
+    /// It counts against `capacity` like the inputs in the table.
+    private var held: Question?
     private var heldAt = 0.0
-    /// The held input's request id, compared without reading `held` (which copied it).
-    private var heldKey: RequestID?
+    /// Empty when nothing is held.
+    private var heldKey = RequestID()
 
     public init(ttl: Double = 300, capacity: Int = 100_000) {
         self.ttl = ttl
@@ -40,39 +62,39 @@ public struct Correlator: Sendable {
 
     /// Remembers an input until its output arrives.
     public mutating func input(_ f: TextFindings, at now: Double) {
-        guard let id = f.requestKey, !id.isEmpty else { return }
+        guard !f.requestKey.isEmpty else { return }
         // A repeated id replaces the input held, as it replaces one in the table.
-        if heldKey != id { settle() }
-        held = f
+        if heldKey != f.requestKey { settle() }
+        held = Question(f)
         heldAt = now
-        heldKey = id
+        heldKey = f.requestKey
         expire(now: now)
         if waiting.count + 1 > capacity { evictOldest() }
     }
 
     /// The exchange an output completes (its input when it was waiting, else none).
     public mutating func output(_ f: TextFindings, at now: Double) -> Exchange {
-        if let id = f.requestKey, heldKey == id, now - heldAt <= ttl {
-            heldKey = nil
-            let input = held.take()
+        if !f.requestKey.isEmpty, heldKey == f.requestKey, now - heldAt <= ttl {
+            heldKey = RequestID()
+            let question = held.take()
             expire(now: now)
-            return Exchange(input: input, output: f)
+            return Exchange(question: question, refusal: f.refusal)
         }
         settle()
         expire(now: now)
-        if let id = f.requestKey, let (input, _) = waiting.removeValue(forKey: id) {
-            return Exchange(input: input, output: f)
+        if !f.requestKey.isEmpty, let (question, _) = waiting.removeValue(forKey: f.requestKey) {
+            return Exchange(question: question, refusal: f.refusal)
         }
         orphanOutputs += 1
-        return Exchange(input: nil, output: f)
+        return Exchange(question: nil, refusal: f.refusal)
     }
 
     /// Moves the held input into the table, with the time it came.
     private mutating func settle() {
-        heldKey = nil
-        guard let f = held.take(), let id = f.requestKey else { return }
-        waiting[id] = (f, heldAt)
-        order.append((id, heldAt))
+        guard let question = held.take() else { return }
+        waiting[heldKey] = (question, heldAt)
+        order.append((heldKey, heldAt))
+        heldKey = RequestID()
     }
 
     private mutating func expire(now: Double) {

@@ -55,8 +55,8 @@ public struct RefusalTracker: Sendable {
     }
 
     public mutating func observe(_ x: Exchange, at now: Double, source: String) -> [Alert] {
-        // Read through `x.input?`, not bound: a binding copies the whole findings.
-        guard let refused = x.output.refusal, let inputTopics = x.input?.topics else { return [] }
+        guard let refused = x.refusal, let question = x.question else { return [] }
+        let inputTopics = question.topics
         var alerts: [Alert] = []
         if !inputTopics.isEmpty {
             for topic in Set(inputTopics) {
@@ -76,7 +76,7 @@ public struct RefusalTracker: Sendable {
                         "rate": String(rate), "threshold": String(policy.threshold),
                     ], into: &alerts)
             }
-        } else if x.input?.hasRisksOrAttacks == false {
+        } else if !question.hasRisksOrAttacks {
             ordinary.add(at: now, hit: refused)
             let c = ordinary.counts(now: now)
             if c.total >= overRefusalMinSamples, Double(c.hits) > overRefusalThreshold * Double(c.total) {

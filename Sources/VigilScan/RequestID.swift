@@ -8,16 +8,27 @@ public struct RequestID: Hashable, Sendable, CustomStringConvertible {
     private var words: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     /// Bytes held in `words` (0 when `long` holds the id).
     private var count: UInt8 = 0
-    private var long: String?
+    /// A class reference rather than a `String?`: an optional id is then copied by a retain
+    /// and a few moves, where a string inside made Swift copy it through the runtime's generic
+    /// value witnesses (about 130 instructions a copy).
+    private var long: Long?
+
+    private final class Long: Sendable {
+        let text: String
+        init(_ text: String) { self.text = text }
+    }
 
     private static let inlineCapacity = 40
+
+    /// The empty id, which stands for none.
+    public init() {}
 
     /// An id from its bytes (invalid UTF-8 is repaired, as `String(decoding:)` does).
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         var ascii: UInt8 = 0
         for b in bytes { ascii |= b }
         guard bytes.count <= Self.inlineCapacity, ascii < 0x80 else {
-            long = String(decoding: bytes, as: UTF8.self)
+            long = Long(String(decoding: bytes, as: UTF8.self))
             return
         }
         // An empty id is inline too, whether or not its buffer has an address.
@@ -31,21 +42,21 @@ public struct RequestID: Hashable, Sendable, CustomStringConvertible {
         self = copy.withUTF8 { RequestID($0) }
     }
 
-    public var isEmpty: Bool { count == 0 && (long?.isEmpty ?? true) }
+    public var isEmpty: Bool { count == 0 && (long?.text.isEmpty ?? true) }
 
     public var description: String {
-        if let long { return long }
+        if let long { return long.text }
         return withUnsafeBytes(of: words) { String(decoding: $0.prefix(Int(count)), as: UTF8.self) }
     }
 
     public static func == (a: RequestID, b: RequestID) -> Bool {
         a.count == b.count && a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2
-            && a.words.3 == b.words.3 && a.words.4 == b.words.4 && a.long == b.long
+            && a.words.3 == b.words.3 && a.words.4 == b.words.4 && a.long?.text == b.long?.text
     }
 
     public func hash(into hasher: inout Hasher) {
         if let long {
-            hasher.combine(long)
+            hasher.combine(long.text)
             return
         }
         hasher.combine(count)

@@ -18,11 +18,14 @@ public struct TextFindings: Sendable, Equatable {
     }
 
     public var direction: Direction
-    /// The record's request id (see `RequestID` for why not a string).
-    public var requestKey: RequestID?
+    /// The record's request id (see `RequestID` for why not a string); empty when it has none.
+    /// Not an optional: Swift copied an optional id through the runtime's generic value
+    /// witnesses, about 130 instructions a copy, several times per text on the loop thread.
+    public var requestKey = RequestID()
+    /// The request id, nil when the record has none (or an empty one).
     public var requestID: String? {
-        get { requestKey?.description }
-        set { requestKey = newValue.map(RequestID.init) }
+        get { requestKey.isEmpty ? nil : requestKey.description }
+        set { requestKey = newValue.map(RequestID.init) ?? RequestID() }
     }
     public var userID: String?
     public var clientIP: String?
@@ -154,7 +157,7 @@ extension ScanEngine {
     ) -> TextFindings {
         scanner.scan(text, refusalCheck: direction == .output, hashingLetters: direction == .input)
         var f = TextFindings(direction: direction)
-        f.requestKey = record.requestID.map { RequestID($0) }
+        if let id = record.requestID { f.requestKey = RequestID(id) }
         f.userID = record.userID.map { String(decoding: $0, as: UTF8.self) }
         f.clientIP = record.clientIP.map { String(decoding: $0, as: UTF8.self) }
         f.apiKey = record.apiKey.map { String(decoding: $0, as: UTF8.self) }

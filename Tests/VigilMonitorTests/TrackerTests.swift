@@ -237,36 +237,50 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
 }
 
 @Suite struct CorrelatorTests {
+    /// An input whose topics name it, so a test can tell which question an answer was paired with.
+    func question(_ id: String, tag: String? = nil) -> TextFindings { input(id, topics: [tag ?? id]) }
+
     @Test func pairsByRequestIDAndCountsOrphans() {
         var c = Correlator(ttl: 10, capacity: 2)
-        c.input(input("a"), at: 0)
-        #expect(c.output(output("a", refused: true), at: 1).input?.requestID == "a")
-        #expect(c.output(output("b", refused: true), at: 2).input == nil)
+        c.input(question("a"), at: 0)
+        #expect(c.output(output("a", refused: true), at: 1).question?.topics == ["a"])
+        #expect(c.output(output("b", refused: true), at: 2).question == nil)
         #expect(c.orphanOutputs == 1)
-        c.input(input("c"), at: 3)
-        #expect(c.output(output("c", refused: true), at: 20).input == nil, "expired after the TTL")
+        c.input(question("c"), at: 3)
+        #expect(c.output(output("c", refused: true), at: 20).question == nil, "expired after the TTL")
         #expect(c.orphanInputs == 1)
-        c.input(input("d"), at: 30)
-        c.input(input("e"), at: 31)
-        c.input(input("f"), at: 32)
+        c.input(question("d"), at: 30)
+        c.input(question("e"), at: 31)
+        c.input(question("f"), at: 32)
         #expect(c.pending == 2, "capacity bounds what waits")
-        #expect(c.output(output("d", refused: true), at: 33).input == nil, "the oldest was evicted")
+        #expect(c.output(output("d", refused: true), at: 33).question == nil, "the oldest was evicted")
+        #expect(c.output(output("e", refused: true), at: 34).question?.topics == ["e"])
     }
 
     @Test func pairsAdjacentAndInterleavedExchangesAlike() {
         var c = Correlator(ttl: 10, capacity: 10)
-        c.input(input("a", user: "first"), at: 0)
-        c.input(input("a", user: "retry"), at: 1)
-        #expect(c.output(output("a", refused: false), at: 2).input?.userID == "retry", "a repeated id replaces")
-        c.input(input("b"), at: 3)
-        c.input(input("c"), at: 4)
+        c.input(question("a", tag: "first"), at: 0)
+        c.input(question("a", tag: "retry"), at: 1)
+        #expect(c.output(output("a", refused: false), at: 2).question?.topics == ["retry"], "a repeated id replaces")
+        c.input(question("b"), at: 3)
+        c.input(question("c"), at: 4)
         #expect(c.pending == 2)
-        #expect(c.output(output("b", refused: false), at: 5).input?.requestID == "b")
-        #expect(c.output(output("c", refused: false), at: 6).input?.requestID == "c")
+        #expect(c.output(output("b", refused: false), at: 5).question?.topics == ["b"])
+        #expect(c.output(output("c", refused: false), at: 6).question?.topics == ["c"])
         #expect(c.pending == 0)
-        c.input(input("d"), at: 7)
-        #expect(c.output(output("d", refused: false), at: 30).input == nil, "the one held expires too")
+        c.input(question("d"), at: 7)
+        #expect(c.output(output("d", refused: false), at: 30).question == nil, "the one held expires too")
         #expect(c.orphanInputs == 1 && c.orphanOutputs == 1)
+    }
+
+    @Test func anExchangeCarriesWhatTheRefusalTrackerJudges() {
+        var c = Correlator(ttl: 10, capacity: 10)
+        c.input(input("a", topics: ["drug-x"], risky: true), at: 0)
+        let x = c.output(output("a", refused: true), at: 1)
+        #expect(x.question == Question(input("a", topics: ["drug-x"], risky: true)))
+        #expect(x.question?.hasRisksOrAttacks == true && x.refusal == true)
+        c.input(input("b"), at: 2)
+        #expect(c.output(output("b", refused: false), at: 3).question?.hasRisksOrAttacks == false)
     }
 }
 
