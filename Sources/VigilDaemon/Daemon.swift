@@ -256,8 +256,10 @@ public final class Daemon: @unchecked Sendable {
                 statePath: config.statePath, policy: config.incidents, receivers: config.receivers.map(\.name),
                 log: log,
                 onAlerts: { for d in dispatchers { d.wake() } },
-                refusalRates: { status.snapshot.0.refusalRates })
+                refusalRates: { status.snapshot.0.refusalRates },
+                loopBehind: { status.snapshot.0.behind })
             desk.sampleInterval = config.refusalSampleInterval
+            desk.backlogDelay = config.incidentBacklogDelay
             desk.start()
             self.desk = desk
         }
@@ -332,10 +334,10 @@ public final class Daemon: @unchecked Sendable {
                     // Caught up: the figures show it now, not at the next quarter second. (Not
                     // skipped when a periodic publish came after the last lines: that one was
                     // taken before they were raised.)
+                    workedSinceCaughtUp = false
                     caughtUpAt = Date().timeIntervalSince1970
                     publish(now: caughtUpAt)
                     lastPublished = caughtUpAt
-                    workedSinceCaughtUp = false
                 }
                 wakeUp.lock()
                 if !pendingWake && !stopRequested {
@@ -611,6 +613,7 @@ public final class Daemon: @unchecked Sendable {
         var snapshot = StatusBoard.Snapshot()
         snapshot.heartbeat = now
         snapshot.caughtUpAt = caughtUpAt
+        snapshot.behind = workedSinceCaughtUp
         for (name, engine) in engines {
             var summary = carried[name] ?? ScanSummary()
             summary.merge(engine.summary)

@@ -42,6 +42,10 @@ public struct DaemonConfig: Sendable {
     public var incidentsEnabled = true
     /// How often each hot topic's refusal rate is kept for the review report (seconds).
     public var refusalSampleInterval: Double = 600
+    /// While the line loop has a backlog, the desk takes its rounds at most this often
+    /// (seconds), so that reading and scanning keep the machine; 0: it never holds back
+    /// (`incidents.backlog_delay`).
+    public var incidentBacklogDelay: Double = 10
 
     public init() {}
 

@@ -7,7 +7,7 @@ extension Reader {
     mutating func incidents(_ node: Node, into c: inout DaemonConfig) {
         let keys: Set<String> = [
             "enabled", "services", "group_window", "ignore_rules", "grading", "report", "plans",
-            "refusal_sample_interval",
+            "refusal_sample_interval", "backlog_delay",
         ]
         for (key, _, v) in mapping(node, "incidents", allowed: keys) {
             switch key {
@@ -20,6 +20,8 @@ extension Reader {
             case "group_window": if let n = number(v, "incidents.group_window", min: 1) { c.incidents.groupWindow = n }
             case "refusal_sample_interval":
                 if let n = number(v, "incidents.refusal_sample_interval", min: 1) { c.refusalSampleInterval = n }
+            case "backlog_delay":
+                if let n = number(v, "incidents.backlog_delay", min: 0) { c.incidentBacklogDelay = n }
             case "ignore_rules": c.incidents.ignoredRules = Set(strings(v, "incidents.ignore_rules"))
             case "services": c.incidents.services = services(v)
             case "grading": grading(v, into: &c.incidents.grading)

@@ -7,6 +7,8 @@ final class StatusBoard: @unchecked Sendable {
     struct Snapshot: Sendable {
         var heartbeat = 0.0
         var caughtUpAt = 0.0
+        /// Whether the loop read lines since it last ran out of input: it has a backlog.
+        var behind = false
         var sources: [String: ScanSummary] = [:]
         var lag: [String: [(path: String, bytes: Int64)]] = [:]
         var alertsByRule: [String: Int] = [:]
