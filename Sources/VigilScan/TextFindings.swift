@@ -108,6 +108,9 @@ public struct TextFindings: Sendable, Equatable {
         return !rare.risks.isEmpty || !rare.attacks.isEmpty || !rare.pii.isEmpty
     }
 
+    /// Whether any risk was found (without copying the list out).
+    public var hasRisks: Bool { rare.map { !$0.risks.isEmpty } ?? false }
+
     /// Whether any risk or attack was found (personal data aside).
     public var hasRisksOrAttacks: Bool {
         guard let rare else { return false }
