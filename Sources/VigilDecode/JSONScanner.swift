@@ -199,21 +199,25 @@ struct JSONScanner {
     }
 
     /// Reads the whole line as one object, recording the value of each wanted top-level key.
-    mutating func readTopLevel(keys: [[UInt8]], into found: inout [ValueRef]) throws(JSONError) {
+    /// `keys` knows which names are wanted and remembers, by position, which key the previous
+    /// line's members had: log lines repeat their shape, so a member is usually matched by one
+    /// comparison, and a name of a length no key has by none.
+    mutating func readTopLevel(keys: TopLevelKeys, into found: inout [ValueRef]) throws(JSONError) {
         // Through buffers: writing the array in place checked its uniqueness at every member.
         try found.withUnsafeMutableBufferPointer { found throws(JSONError) in
             found.update(repeating: .missing)
             skipWhitespace()
             guard i < n, p[i] == 0x7B else { throw fail("a record must be a JSON object") }
-            try keys.withUnsafeBufferPointer { keys throws(JSONError) in
-                try readList(close: 0x7D, inside: "the record") { s throws(JSONError) in
-                    let (keySpan, _) = try s.readMemberName()
-                    let value = try s.readValue(depth: 1)
-                    let length = keySpan.end - keySpan.start
-                    for slot in 0..<keys.count where keys[slot].count == length && found[slot].kind == .missing {
-                        if s.memoryEqual(s.p + keySpan.start, keys[slot], length) { found[slot] = value }
-                    }
+            var member = 0
+            try readList(close: 0x7D, inside: "the record") { s throws(JSONError) in
+                let (keySpan, _) = try s.readMemberName()
+                let value = try s.readValue(depth: 1)
+                if let slot = keys.slot(of: s.p + keySpan.start, keySpan.end - keySpan.start, member: member),
+                    found[slot].kind == .missing
+                {
+                    found[slot] = value
                 }
+                member &+= 1
             }
         }
         skipWhitespace()
@@ -295,6 +299,69 @@ struct JSONScanner {
         }
         if index < 0, elements.count + index >= 0 { return elements[elements.count + index] }
         return .missing
+    }
+}
+
+/// The top-level member names a decoder wants, and a guess per member position of which one it
+/// is (the key the member at that position had last time).
+final class TopLevelKeys {
+    let names: [[UInt8]]
+    /// Bit `n` set when some name is `n` bytes long (names of 64 bytes or more set bit 63).
+    private let lengths: UInt64
+    /// Per member position, the slot it matched last time plus one; 0 when unknown.
+    private var guesses = [Int8](repeating: 0, count: 64)
+
+    init(_ names: [[UInt8]]) {
+        self.names = names
+        lengths = names.reduce(0) { $0 | 1 << UInt64(min($1.count, 63)) }
+    }
+
+    var count: Int { names.count }
+
+    /// The slot of the name of `length` bytes at `name`, the `member`th of its object.
+    @inline(__always)
+    func slot(of name: UnsafePointer<UInt8>, _ length: Int, member: Int) -> Int? {
+        guard lengths & 1 << UInt64(min(length, 63)) != 0 else { return nil }
+        if member < guesses.count {
+            let guess = Int(guesses[member]) &- 1
+            if guess >= 0, names[guess].count == length, Self.equal(name, names[guess], length) { return guess }
+        }
+        for slot in 0..<names.count where names[slot].count == length && Self.equal(name, names[slot], length) {
+            if member < guesses.count { guesses[member] = Int8(slot &+ 1) }
+            return slot
+        }
+        return nil
+    }
+
+    /// Whether `length` bytes at `a` equal `b` (of that length): words where they fit, the
+    /// last one overlapping, so no byte beyond either is read.
+    @inline(__always)
+    static func equal(_ a: UnsafePointer<UInt8>, _ b: [UInt8], _ length: Int) -> Bool {
+        b.withUnsafeBufferPointer { b in
+            guard let q = b.baseAddress else { return length == 0 }
+            let x = UnsafeRawPointer(a)
+            let y = UnsafeRawPointer(q)
+            if length >= 8 {
+                var k = 0
+                while k &+ 8 < length {
+                    if x.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                        != y.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                    {
+                        return false
+                    }
+                    k &+= 8
+                }
+                return x.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
+                    == y.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
+            }
+            if length >= 4 {
+                return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+                    && x.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
+                        == y.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
+            }
+            for k in 0..<length where a[k] != q[k] { return false }
+            return true
+        }
     }
 }
 

@@ -67,7 +67,7 @@ public enum RecordFormat: Sendable, Hashable {
 /// buffers it returns stay valid until the next `decode`.
 public final class RecordDecoder {
     public let format: RecordFormat
-    private let keys: [[UInt8]]
+    private let keys: TopLevelKeys
     private let paths: [FieldPath?]
     /// For each path, the index in `keys` of its first segment.
     private let rootSlots: [Int]
@@ -108,7 +108,7 @@ public final class RecordDecoder {
         for path in paths {
             if let path, !keys.contains(Array(path.rootKey.utf8)) { keys.append(Array(path.rootKey.utf8)) }
         }
-        self.keys = keys
+        self.keys = TopLevelKeys(keys)
         rootSlots = paths.map { path in path.flatMap { keys.firstIndex(of: Array($0.rootKey.utf8)) } ?? 0 }
         found = Array(repeating: .missing, count: keys.count)
         values = Array(repeating: .missing, count: Slot.allCases.count)
