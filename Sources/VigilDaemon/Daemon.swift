@@ -381,9 +381,8 @@ public final class Daemon: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         var alerts: [Alert] = []
         for block in 0..<job.blocks {
-            raise(job.results(block, alongside: alongside), chunk.batch, source, now, into: &alerts) { i in
-                base.at(chunk.lineOffsets[i])
-            }
+            var (texts, errors) = job.results(block, alongside: alongside)
+            raise(&texts, errors, chunk.batch, source, now, into: &alerts) { i in base.at(chunk.lineOffsets[i]) }
         }
         try commit(alerts, checkpoint: chunk.checkpoint, forget: chunk.finished)
     }
@@ -454,42 +453,46 @@ public final class Daemon: @unchecked Sendable {
         var alerts: [Alert] = []
         var notDecoded = 0
         for block in 0..<job.blocks {
-            let part = job.results(block)
+            var (texts, errors) = job.results(block)
             // As the engines count them: a text with a byte that is not UTF-8 counts too.
-            notDecoded += part.errors.count + part.texts.reduce(0) { $0 + ($1.findings.invalidUTF8 == nil ? 0 : 1) }
-            raise(part, batch, source, now, into: &alerts, origin)
+            notDecoded += errors.count + texts.reduce(0) { $0 + ($1.findings.invalidUTF8 == nil ? 0 : 1) }
+            raise(&texts, errors, batch, source, now, into: &alerts, origin)
         }
         return (alerts, notDecoded)
     }
 
-    /// The alerts of scanned lines, in line order.
+    /// The alerts of scanned lines, in line order. Each text's findings are moved out of
+    /// `texts` (a placeholder left in their place), so handing them to the trackers copies
+    /// nothing: read in place, Swift copied them for every call (a retain and a release per
+    /// reference, on objects the helper thread made).
     private func raise(
-        _ part: (texts: [Inspected], errors: [(Int, DecodeError)]), _ batch: LineBatch, _ source: String,
+        _ texts: inout [Inspected], _ errors: [(Int, DecodeError)], _ batch: LineBatch, _ source: String,
         _ now: Double, into alerts: inout [Alert], _ origin: (Int) -> RecordOrigin
     ) {
-        for (i, error) in part.errors {
+        for (i, error) in errors {
             log(
                 .warning, "line not decoded", ["source": source, "at": origin(i).location, "reason": error.description])
         }
         var current = -1
         var lineAlerts = alerts.count
-        // Through a buffer: an array's subscript copied each whole element (a retain per
-        // reference in its findings) to read one field of it.
-        part.texts.withUnsafeBufferPointer { texts in
+        // The input of the record being raised, for its output (a record lists its input first).
+        var lineInput: TextFindings? = nil
+        texts.withUnsafeMutableBufferPointer { texts in
             for k in texts.indices {
                 let entry = texts[k].entry
                 if entry != current {
                     keyByLine(batch, current, &alerts, from: lineAlerts)
                     current = entry
                     lineAlerts = alerts.count
+                    lineInput = nil
                 }
+                var f = TextFindings(direction: .input)
+                swap(&f, &texts[k].findings)
                 let o = origin(entry)
-                let raised = alertRules.alerts(for: texts[k].findings, origin: o, observedAt: now)
+                let raised = alertRules.alerts(for: f, origin: o, observedAt: now)
                 if !raised.isEmpty { alerts += raised }
-                // A record with both texts lists its input first.
-                let lineInput =
-                    k > 0 && texts[k - 1].entry == entry && texts[k - 1].findings.direction == .input ? k - 1 : nil
-                track(texts[k].findings, lineInput: lineInput, in: texts, o, now, into: &alerts)
+                track(f, lineInput: lineInput, o, now, into: &alerts)
+                if f.direction == .input { lineInput = consume f }
             }
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
@@ -506,11 +509,11 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
-    /// with their inputs and judged on refusal. `lineInput` is the index in `texts` of the input
-    /// of the record `f` came with, for an output whose input the correlator does not hold.
+    /// with their inputs and judged on refusal. `lineInput` is the input of the record `f` came
+    /// with, for an output whose input the correlator does not hold.
     private func track(
-        _ f: TextFindings, lineInput: Int?, in texts: UnsafeBufferPointer<Inspected>, _ origin: RecordOrigin,
-        _ now: Double, into alerts: inout [Alert]
+        _ f: TextFindings, lineInput: borrowing TextFindings?, _ origin: RecordOrigin, _ now: Double,
+        into alerts: inout [Alert]
     ) {
         // Most calls raise nothing: appending an empty array still cost a call each.
         func add(_ raised: [Alert]) { if !raised.isEmpty { alerts += raised } }
@@ -522,7 +525,7 @@ public final class Daemon: @unchecked Sendable {
             add(principals.observe(input: f, at: now, origin: origin))
         case .output:
             var exchange = correlator.output(f, at: now)
-            if exchange.question == nil, let i = lineInput { exchange.question = Question(texts[i].findings) }
+            if exchange.question == nil, lineInput != nil { exchange.question = lineInput.map(Question.init) }
             add(refusal.observe(exchange, at: now, source: origin.source))
         }
     }
