@@ -475,8 +475,11 @@ public final class Daemon: @unchecked Sendable {
         }
         var current = -1
         var lineAlerts = alerts.count
-        // The input of the record being raised, for its output (a record lists its input first).
-        var lineInput: TextFindings? = nil
+        // The input of the record being raised, for its output (a record lists its input
+        // first). Not an optional: Swift copied an optional of findings through the runtime's
+        // generic value witnesses.
+        var lineInput = TextFindings(direction: .input)
+        var hasLineInput = false
         texts.withUnsafeMutableBufferPointer { texts in
             for k in texts.indices {
                 let entry = texts[k].entry
@@ -484,15 +487,18 @@ public final class Daemon: @unchecked Sendable {
                     keyByLine(batch, current, &alerts, from: lineAlerts)
                     current = entry
                     lineAlerts = alerts.count
-                    lineInput = nil
+                    hasLineInput = false
                 }
                 var f = TextFindings(direction: .input)
                 swap(&f, &texts[k].findings)
                 let o = origin(entry)
                 let raised = alertRules.alerts(for: f, origin: o, observedAt: now)
                 if !raised.isEmpty { alerts += raised }
-                track(f, lineInput: lineInput, o, now, into: &alerts)
-                if f.direction == .input { lineInput = consume f }
+                track(f, lineInput: lineInput, hasLineInput, o, now, into: &alerts)
+                if f.direction == .input {
+                    lineInput = consume f
+                    hasLineInput = true
+                }
             }
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
@@ -510,10 +516,10 @@ public final class Daemon: @unchecked Sendable {
 
     /// Feeds the trackers: inputs count as requests of their principals, outputs are paired
     /// with their inputs and judged on refusal. `lineInput` is the input of the record `f` came
-    /// with, for an output whose input the correlator does not hold.
+    /// with (when `hasLineInput`), for an output whose input the correlator does not hold.
     private func track(
-        _ f: TextFindings, lineInput: borrowing TextFindings?, _ origin: RecordOrigin, _ now: Double,
-        into alerts: inout [Alert]
+        _ f: TextFindings, lineInput: borrowing TextFindings, _ hasLineInput: Bool, _ origin: RecordOrigin,
+        _ now: Double, into alerts: inout [Alert]
     ) {
         // Most calls raise nothing: appending an empty array still cost a call each.
         func add(_ raised: [Alert]) { if !raised.isEmpty { alerts += raised } }
@@ -525,7 +531,7 @@ public final class Daemon: @unchecked Sendable {
             add(principals.observe(input: f, at: now, origin: origin))
         case .output:
             var exchange = correlator.output(f, at: now)
-            if exchange.question == nil, lineInput != nil { exchange.question = lineInput.map(Question.init) }
+            if exchange.question == nil, hasLineInput { exchange.question = Question(copy lineInput) }
             add(refusal.observe(exchange, at: now, source: origin.source))
         }
     }
