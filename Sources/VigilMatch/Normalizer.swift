@@ -209,16 +209,25 @@ public final class Normalizer: @unchecked Sendable {
                 // Most non-ASCII characters open a run of CJK ideographs that fold to themselves:
                 // the run's loop reads them (it checks them as the general path would).
                 if b0 &- 0xE4 < 6 {
-                    let runStart = w.k
-                    let run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w)
+                    // Ideographs are letters: hashed in the run's own loop, whose other work
+                    // hides the hash's chain of multiplies (a loop of its own after the run
+                    // waited on it). The hash is taken out of `w` for the run: the run writes
+                    // no letter through `w` (its punctuation is none).
+                    let run: RunEnd
+                    if w.hashing {
+                        var hash = w.letterHash
+                        run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w, &hash)
+                        w.letterHash = hash
+                    } else {
+                        var none = NoLetters()
+                        run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w, &none)
+                    }
                     if run.end > start {
                         // Separators held before it are dropped (an ideograph always ends a
                         // droppable run).
                         pendingCount = 0
                         lastWasIdeograph = run.endsWithIdeograph
                         i = run.end
-                        // Ideographs are letters; hashed per run, so the run's loop has no test.
-                        if w.hashing { w.letterHash.add(w.scalars, runStart..<w.k) }
                         continue
                     }
                 }
@@ -404,15 +413,15 @@ public final class Normalizer: @unchecked Sendable {
     /// decodes, tests and writes scalars and symbols; their UTF-8 is the input's and their
     /// offsets step by three, so both are written for the whole stretch after it.
     @inline(never)
-    private static func cjkRun(
+    private static func cjkRun<Letters: LetterSink>(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
-        _ folds: UnsafeMutablePointer<UInt32>, _ w: inout Writer
+        _ folds: UnsafeMutablePointer<UInt32>, _ w: inout Writer, _ letters: inout Letters
     ) -> RunEnd {
         var p = i
         var endsWithIdeograph = false
         while true {
             let count = ideographRun(
-                base, from: p, n, foldsBMP, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable)
+                base, from: p, n, foldsBMP, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable, &letters)
             if count > 0 {
                 endsWithIdeograph = w.scalars[w.k &+ count &- 1] >= 0x3400
                 w.putIdeographRun(base + p, count: count, origin: p)
@@ -450,15 +459,16 @@ public final class Normalizer: @unchecked Sendable {
     /// Reads CJK ideographs and punctuation that fold to themselves (`runCharacter`) from byte
     /// `i` on, writing their scalars and symbols, and returns how many there were. Nothing else
     /// is written here: their UTF-8 is the input's and their offsets step by three, so the
-    /// caller writes those for the whole stretch.
+    /// caller writes those for the whole stretch. Ideographs (from U+3400) go to `letters`.
     @inline(never)
-    private static func ideographRun(
+    private static func ideographRun<Letters: LetterSink>(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
         into scalars: UnsafeMutablePointer<UInt32>, symbols: UnsafeMutablePointer<UInt16>,
-        _ symbolTable: UnsafePointer<UInt16>
+        _ symbolTable: UnsafePointer<UInt16>, _ letters: inout Letters
     ) -> Int {
         var p = i
         var m = 0
+        var sink = letters
         // Four bytes read as one word while four remain; the text's last character, its three
         // bytes put together.
         while p &+ 3 < n,
@@ -467,6 +477,7 @@ public final class Normalizer: @unchecked Sendable {
         {
             scalars[m] = v
             symbols[m] = symbolTable[Int(v)]
+            if v >= 0x3400 { sink.add(v) }
             m &+= 1
             p &+= 3
         }
@@ -475,8 +486,10 @@ public final class Normalizer: @unchecked Sendable {
         {
             scalars[m] = v
             symbols[m] = symbolTable[Int(v)]
+            if v >= 0x3400 { sink.add(v) }
             m &+= 1
         }
+        letters = sink
         return m
     }
 
@@ -576,7 +589,7 @@ private struct Writer {
     var longestDigitRun = 0
     var alnumRun = 0
     var longestAlnumRun = 0
-    /// Whether letters are hashed into `letterHash` (ideographs by the caller, per run).
+    /// Whether letters are hashed into `letterHash` (a CJK run's ideographs by the run, with the hash taken out).
     let hashing: Bool
     var letterHash = LetterHash()
 
@@ -677,9 +690,20 @@ private struct Writer {
     }
 }
 
+/// Where a run's letters go: the letter hash, or nowhere (`NoLetters`, for which the run's
+/// loops are compiled without the hashing).
+protocol LetterSink {
+    mutating func add(_ s: UInt32)
+}
+
+struct NoLetters: LetterSink {
+    @inline(__always)
+    func add(_ s: UInt32) {}
+}
+
 /// The hash of a text's letters (`NormalizedText.letterHash`): FNV-1a over their scalars, then a
 /// final mix with their count that spreads every bit.
-struct LetterHash {
+struct LetterHash: LetterSink {
     private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     private var letters = 0
 
@@ -687,11 +711,6 @@ struct LetterHash {
     mutating func add(_ s: UInt32) {
         hash = (hash ^ UInt64(s)) &* 0x100_0000_01b3
         letters &+= 1
-    }
-
-    @inline(__always)
-    mutating func add(_ scalars: UnsafeMutablePointer<UInt32>, _ range: Range<Int>) {
-        for j in range where scalars[j] >= 0x3400 { add(scalars[j]) }
     }
 
     var value: UInt64 {
