@@ -224,10 +224,35 @@ struct JSONScanner {
         guard i == n else { throw fail("unexpected data after the record") }
     }
 
+    /// Whether `length` bytes at `a` equal `b` (of that length): words where they fit, the
+    /// last one overlapping, so no byte beyond either is read.
     @inline(__always)
-    func memoryEqual(_ a: UnsafePointer<UInt8>, _ b: [UInt8], _ length: Int) -> Bool {
-        for k in 0..<length where a[k] != b[k] { return false }
-        return true
+    static func memoryEqual(_ a: UnsafePointer<UInt8>, _ b: [UInt8], _ length: Int) -> Bool {
+        b.withUnsafeBufferPointer { b in
+            guard let q = b.baseAddress else { return length == 0 }
+            let x = UnsafeRawPointer(a)
+            let y = UnsafeRawPointer(q)
+            if length >= 8 {
+                var k = 0
+                while k &+ 8 < length {
+                    if x.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                        != y.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                    {
+                        return false
+                    }
+                    k &+= 8
+                }
+                return x.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
+                    == y.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
+            }
+            if length >= 4 {
+                return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+                    && x.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
+                        == y.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
+            }
+            for k in 0..<length where a[k] != q[k] { return false }
+            return true
+        }
     }
 
     /// Follows `segments` (after the first) into a value already known to be valid.
@@ -258,7 +283,9 @@ struct JSONScanner {
             s.skipWhitespace()
             s.i += 1  // ':'
             guard let value = try? s.readValue(depth: 1) else { return .missing }
-            if keySpan.end - keySpan.start == key.count, memoryEqual(p + keySpan.start, key, key.count) { return value }
+            if keySpan.end - keySpan.start == key.count, Self.memoryEqual(p + keySpan.start, key, key.count) {
+                return value
+            }
             s.skipWhitespace()
             guard s.i < s.n, s.p[s.i] == 0x2C else { return .missing }
             s.i += 1
@@ -303,9 +330,9 @@ struct JSONScanner {
 }
 
 /// The top-level member names a decoder wants, and a guess per member position of which one it
-/// is (the key the member at that position had last time).
+/// is (the key the member at that position had last time). Its decoder's, on its thread.
 final class TopLevelKeys {
-    let names: [[UInt8]]
+    private let names: [[UInt8]]
     /// Bit `n` set when some name is `n` bytes long (names of 64 bytes or more set bit 63).
     private let lengths: UInt64
     /// Per member position, the slot it matched last time plus one; 0 when unknown.
@@ -316,52 +343,22 @@ final class TopLevelKeys {
         lengths = names.reduce(0) { $0 | 1 << UInt64(min($1.count, 63)) }
     }
 
-    var count: Int { names.count }
-
     /// The slot of the name of `length` bytes at `name`, the `member`th of its object.
     @inline(__always)
     func slot(of name: UnsafePointer<UInt8>, _ length: Int, member: Int) -> Int? {
         guard lengths & 1 << UInt64(min(length, 63)) != 0 else { return nil }
         if member < guesses.count {
             let guess = Int(guesses[member]) &- 1
-            if guess >= 0, names[guess].count == length, Self.equal(name, names[guess], length) { return guess }
+            if guess >= 0, names[guess].count == length, JSONScanner.memoryEqual(name, names[guess], length) {
+                return guess
+            }
         }
-        for slot in 0..<names.count where names[slot].count == length && Self.equal(name, names[slot], length) {
+        for slot in 0..<names.count
+        where names[slot].count == length && JSONScanner.memoryEqual(name, names[slot], length) {
             if member < guesses.count { guesses[member] = Int8(slot &+ 1) }
             return slot
         }
         return nil
-    }
-
-    /// Whether `length` bytes at `a` equal `b` (of that length): words where they fit, the
-    /// last one overlapping, so no byte beyond either is read.
-    @inline(__always)
-    static func equal(_ a: UnsafePointer<UInt8>, _ b: [UInt8], _ length: Int) -> Bool {
-        b.withUnsafeBufferPointer { b in
-            guard let q = b.baseAddress else { return length == 0 }
-            let x = UnsafeRawPointer(a)
-            let y = UnsafeRawPointer(q)
-            if length >= 8 {
-                var k = 0
-                while k &+ 8 < length {
-                    if x.loadUnaligned(fromByteOffset: k, as: UInt64.self)
-                        != y.loadUnaligned(fromByteOffset: k, as: UInt64.self)
-                    {
-                        return false
-                    }
-                    k &+= 8
-                }
-                return x.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
-                    == y.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
-            }
-            if length >= 4 {
-                return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
-                    && x.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
-                        == y.loadUnaligned(fromByteOffset: length &- 4, as: UInt32.self)
-            }
-            for k in 0..<length where a[k] != q[k] { return false }
-            return true
-        }
     }
 }
 

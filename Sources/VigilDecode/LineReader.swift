@@ -114,27 +114,13 @@ public final class LineReader {
     public func nextBatch() throws(ReadError) -> LineBatch? {
         var batch = LineBatch(firstLine: nextLine, sequence: sequence)
         batch.bytes.reserveCapacity(batchBytes + 4096)
-        while batch.bytes.count < batchBytes {
-            let pending = end - start
-            let newline = pending > 0 ? memchr(buffer + start, 0x0A, pending) : nil
-            if let newline {
-                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
-                append(start, position, to: &batch)
-                start = position + 1
-                continue
-            }
-            if pending > maxLineBytes {
-                try skipLongLine(alreadySeen: pending, into: &batch)
-                continue
-            }
-            if !waitsForFullBatches && !batch.entries.isEmpty { break }
-            let more = eof ? false : try fill()
-            if !more {
-                if end > start {
-                    append(start, end, to: &batch)
-                    start = end
-                }
-                break
+        // Its lines are copied as they come, so the buffer may be refilled or reused at any time.
+        while batch.bytes.count < batchBytes,
+            let next = try takeLine(mayDiscard: true, mayFill: waitsForFullBatches || batch.entries.isEmpty)
+        {
+            switch next {
+            case .line(let from, let to): append(from, to, to: &batch)
+            case .skipped(let entry): batch.entries.append(entry)
             }
         }
         guard !batch.entries.isEmpty else { return nil }
@@ -155,33 +141,52 @@ public final class LineReader {
         borrowed = []
         defer { borrowed = entries }
         let first = nextLine
-        while true {
-            let pending = end - start
-            if pending > 0, let newline = memchr(buffer + start, 0x0A, pending) {
-                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
-                entries.append(entry(start, position))
-                start = position + 1
-                continue
-            }
-            // No whole line left: hand over those found before the buffer is refilled or moved.
-            if !entries.isEmpty { break }
-            if pending > maxLineBytes {
-                var skipped = LineBatch(firstLine: nextLine, sequence: 0)
-                try skipLongLine(alreadySeen: pending, into: &skipped)
-                entries += skipped.entries
-                continue
-            }
-            if !(eof ? false : try fill()) {
-                if end > start {
-                    entries.append(entry(start, end))
-                    start = end
-                }
-                break
+        // The buffer is refilled or reused only before the first line: the entries index it.
+        while let next = try takeLine(mayDiscard: entries.isEmpty, mayFill: entries.isEmpty) {
+            switch next {
+            case .line(let from, let to): entries.append(entry(from, to))
+            case .skipped(let entry): entries.append(entry)
             }
         }
         guard !entries.isEmpty else { return false }
         try body(UnsafeBufferPointer(start: buffer, count: end), entries, first)
         return true
+    }
+
+    /// What `takeLine` found.
+    private enum Next {
+        /// A line in `buffer[from..<to]`, its newline left out (and a CR before it not yet).
+        case line(from: Int, to: Int)
+        /// An over-long line, read past and counted.
+        case skipped(LineBatch.Entry)
+    }
+
+    /// The next line, reading more input as allowed: `mayDiscard` lets it skip an over-long
+    /// line, and `mayFill` lets it read, either of which may move or reuse what the buffer
+    /// holds. Nil when no line can be had on those terms, or at end of input; the last line is
+    /// handed out even without a newline.
+    @inline(__always)
+    private func takeLine(mayDiscard: Bool, mayFill: Bool) throws(ReadError) -> Next? {
+        while true {
+            let pending = end - start
+            if pending > 0, let newline = memchr(buffer + start, 0x0A, pending) {
+                let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
+                let from = start
+                start = position + 1
+                return .line(from: from, to: position)
+            }
+            if pending > maxLineBytes {
+                guard mayDiscard else { return nil }
+                return .skipped(try skipLongLine(alreadySeen: pending))
+            }
+            guard mayFill else { return nil }
+            if !(eof ? false : try fill()) {
+                guard end > start else { return nil }
+                let from = start
+                start = end
+                return .line(from: from, to: end)
+            }
+        }
     }
 
     /// Entries kept between calls of `withNextLines`, so that it does not allocate each time.
@@ -207,8 +212,8 @@ public final class LineReader {
         }
     }
 
-    /// Discards the rest of an over-long line, counting its bytes.
-    private func skipLongLine(alreadySeen: Int, into batch: inout LineBatch) throws(ReadError) {
+    /// Discards the rest of an over-long line; its entry, with every byte of it counted.
+    private func skipLongLine(alreadySeen: Int) throws(ReadError) -> LineBatch.Entry {
         var seen = alreadySeen
         start = 0
         end = 0
@@ -218,15 +223,14 @@ public final class LineReader {
                 let position = UnsafeMutablePointer<UInt8>(newline.assumingMemoryBound(to: UInt8.self)) - buffer
                 seen += position
                 start = position + 1
-                batch.entries.append(.tooLong(bytes: seen))
                 nextLine += 1
-                return
+                return .tooLong(bytes: seen)
             }
             seen += end
             start = 0
             end = 0
         }
-        batch.entries.append(.tooLong(bytes: seen))
         nextLine += 1
+        return .tooLong(bytes: seen)
     }
 }

@@ -211,8 +211,8 @@ public final class Normalizer: @unchecked Sendable {
                 if b0 &- 0xE4 < 6 {
                     // Ideographs are letters: hashed in the run's own loop, whose other work
                     // hides the hash's chain of multiplies (a loop of its own after the run
-                    // waited on it). The hash is taken out of `w` for the run: the run writes
-                    // no letter through `w` (its punctuation is none).
+                    // waited on it). The hash is taken out of `w` for the run, which writes
+                    // nothing through `w` that is hashed: the punctuation it puts is no letter.
                     let run: RunEnd
                     if w.hashing {
                         var hash = w.letterHash
@@ -589,7 +589,8 @@ private struct Writer {
     var longestDigitRun = 0
     var alnumRun = 0
     var longestAlnumRun = 0
-    /// Whether letters are hashed into `letterHash` (a CJK run's ideographs by the run, with the hash taken out).
+    /// Whether letters are hashed into `letterHash` (a CJK run's ideographs by the run's own
+    /// loop, into the hash taken out of here for the run).
     let hashing: Bool
     var letterHash = LetterHash()
 

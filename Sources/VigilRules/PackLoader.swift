@@ -21,13 +21,17 @@ public struct PackLoader: Sendable {
         var packs: [RulePack] = []
         var errors: [RuleError] = []
         var files: [(path: String, relative: String)] = []
+        // A directory's own problem, with the number of files found before it, so that it is
+        // reported where reading in order would have: before its packs', after earlier ones'.
+        var directoryErrors: [(before: Int, error: RuleError)] = []
+        func problem(_ directory: String, _ message: String) {
+            directoryErrors.append((files.count, RuleError(SourceLocation(file: directory, line: 0), message)))
+        }
         for directory in directories {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
             else {
-                errors.append(
-                    RuleError(
-                        SourceLocation(file: directory, line: 0), "no such rule directory (give one with --rules DIR)"))
+                problem(directory, "no such rule directory (give one with --rules DIR)")
                 continue
             }
             // Follow a symlinked rule directory: the enumerator does not.
@@ -36,10 +40,7 @@ public struct PackLoader: Sendable {
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
             if found.isEmpty {
-                errors.append(
-                    RuleError(
-                        SourceLocation(file: directory, line: 0),
-                        "no rule packs (*.yaml) in this directory; a rule directory must hold at least one"))
+                problem(directory, "no rule packs (*.yaml) in this directory; a rule directory must hold at least one")
             }
             files += found.map { ((directory as NSString).appendingPathComponent($0), $0) }
         }
@@ -48,12 +49,18 @@ public struct PackLoader: Sendable {
         let loaded = [Result<RulePack, RuleErrors>](count: paths.count) { i in
             Result { () throws(RuleErrors) in try loadPack(path: paths[i].path, relativePath: paths[i].relative) }
         }
-        for result in loaded {
+        var pendingDirectoryErrors = directoryErrors[...]
+        for (i, result) in loaded.enumerated() {
+            while let first = pendingDirectoryErrors.first, first.before == i {
+                errors.append(first.error)
+                pendingDirectoryErrors.removeFirst()
+            }
             switch result {
             case .success(let pack): packs.append(pack)
             case .failure(let error): errors.append(contentsOf: error.errors)
             }
         }
+        errors += pendingDirectoryErrors.map(\.error)
         var seen: [String: String] = [:]
         for pack in packs {
             if let other = seen[pack.id] {

@@ -68,6 +68,27 @@ import VigilRules
         }
     }
 
+    @Test func problemsComeInTheOrderOfTheDirectoriesGiven() throws {
+        // Packs are read in parallel; their problems and the directories' own are still
+        // reported as reading the directories one after another would find them.
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
+        let first = root.appendingPathComponent("first")
+        let empty = root.appendingPathComponent("empty")
+        let last = root.appendingPathComponent("last")
+        for d in [first, empty, last] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(
+            to: first.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try "keywords:\n  - {term: y, risk: A.9.y}\n".write(
+            to: last.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        let missing = root.appendingPathComponent("missing").path
+        let (_, errors) = PackLoader().loadCollectingErrors(directories: [first.path, missing, empty.path, last.path])
+        let files = errors.map { URL(fileURLWithPath: $0.location.file).lastPathComponent }
+        #expect(files == ["a.yaml", "missing", "empty", "b.yaml"], "\(errors)")
+    }
+
     @Test func symlinkedAndEmptyDirectories() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
         let real = root.appendingPathComponent("real")
