@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VigilTaxonomy"),
         // The hot path: dynamic exclusivity checks cost more than the matching itself there,
         // and these modules hold no shared mutable state across threads.
-        .target(name: "VigilMatch", dependencies: ["CPCRE2"], swiftSettings: hotPath),
+        .target(name: "VigilMatch", dependencies: ["CPCRE2", "CVigilSIMD"], swiftSettings: hotPath),
         .target(
             name: "VigilRules",
             dependencies: ["VigilMatch", "VigilTaxonomy", .product(name: "Yams", package: "Yams")]

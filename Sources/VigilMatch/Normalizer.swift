@@ -1,3 +1,5 @@
+import CVigilSIMD
+
 /// Turns text into the form that rules match against, defeating the common evasions.
 ///
 /// One pass over UTF-8 with table lookups (the tables are generated once from Foundation's NFKC
@@ -368,11 +370,22 @@ public final class Normalizer: @unchecked Sendable {
         let utf8 = w.utf8 + w.u
         let table = w.symbolTable
         let hashing = w.hashing
-        var digitRun = w.digitRun
-        var alnumRun = w.alnumRun
-        var longestDigitRun = w.longestDigitRun
-        var longestAlnumRun = w.longestAlnumRun
-        var j = 0
+        // Whole blocks of plain ASCII first (English prose is most of a text's ASCII), then
+        // byte by byte up to where the run ends.
+        var runs = vigil_ascii_runs(
+            digit_run: Int64(w.digitRun), alnum_run: Int64(w.alnumRun),
+            longest_digit_run: Int64(w.longestDigitRun), longest_alnum_run: Int64(w.longestAlnumRun))
+        var j: Int
+        if hashing {
+            j = vigil_ascii_blocks(
+                input, count, scalars, symbols, utf8, table, &runs, &w.letterHash.hash, &w.letterHash.letters)
+        } else {
+            j = vigil_ascii_blocks(input, count, scalars, symbols, utf8, table, &runs, nil, nil)
+        }
+        var digitRun = Int(runs.digit_run)
+        var alnumRun = Int(runs.alnum_run)
+        var longestDigitRun = Int(runs.longest_digit_run)
+        var longestAlnumRun = Int(runs.longest_alnum_run)
         while j < count {
             let b = input[j]
             if b >= 0x80 { break }
@@ -705,8 +718,9 @@ struct NoLetters: LetterSink {
 /// The hash of a text's letters (`NormalizedText.letterHash`): FNV-1a over their scalars, then a
 /// final mix with their count that spreads every bit.
 struct LetterHash: LetterSink {
-    private var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    private var letters = 0
+    // Not private: the ASCII block writer (`vigil_ascii_blocks`) adds to them in place.
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    var letters: Int64 = 0
 
     @inline(__always)
     mutating func add(_ s: UInt32) {
@@ -715,7 +729,7 @@ struct LetterHash: LetterSink {
     }
 
     var value: UInt64 {
-        var h = hash ^ UInt64(truncatingIfNeeded: letters)
+        var h = hash ^ UInt64(bitPattern: letters)
         h ^= h >> 33
         h &*= 0xff51_afd7_ed55_8ccd
         h ^= h >> 33

@@ -132,6 +132,46 @@ import Testing
         }
     }
 
+    /// Long ASCII stretches (written sixteen bytes a step) mixed with ideographs and spaces
+    /// next to them: every scalar, symbol and UTF-8 byte, the letter and digit runs and the letter
+    /// hash agree with what the written scalars say, wherever the blocks begin and end.
+    @Test func asciiStretchesAgreeWithTheirCharacters() {
+        let pieces: [[UInt8]] =
+            [
+                "the ", "quick ", "Brown ", "0", "12", "3456789", "abcdefghij", "XYZ", "  ", " ", "-", ",", "炸", "药",
+                "，", "\t",
+            ]
+            .map { Array($0.utf8) }
+        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
+        defer { table.deallocate() }
+        for i in 0...0x10000 { table[i] = UInt16(truncatingIfNeeded: i &* 7 &+ 1) }
+        var rng = SystemRandomNumberGenerator()
+        let out = NormalizedText()
+        for _ in 0..<500 {
+            var input: [UInt8] = []
+            for _ in 0..<Int.random(in: 1...60, using: &rng) { input += pieces.randomElement(using: &rng)! }
+            input.withUnsafeBufferPointer { n.normalize($0, into: out, hashingLetters: true, symbolTable: table) }
+            let scalars = Array(out.scalars.buffer)
+            #expect(scalars == String(decoding: out.utf8.buffer, as: UTF8.self).unicodeScalars.map(\.value))
+            #expect(Array(out.symbols.buffer) == scalars.map { table[Int($0)] })
+            var (digits, alnums, longestDigits, longestAlnums) = (0, 0, 0, 0)
+            var hash = LetterHash()
+            for s in scalars {
+                let digit = s >= 0x30 && s <= 0x39
+                let letter = (s >= 0x41 && s <= 0x5A) || (s >= 0x61 && s <= 0x7A)
+                digits = digit ? digits + 1 : 0
+                alnums = digit || letter ? alnums + 1 : 0
+                longestDigits = max(longestDigits, digits)
+                longestAlnums = max(longestAlnums, alnums)
+                if letter { hash.add(s | 0x20) } else if s >= 0x3400 { hash.add(s) }
+            }
+            let text = String(decoding: input, as: UTF8.self)
+            #expect(out.longestDigitRun == longestDigits, "\(text)")
+            #expect(out.longestAlphanumericRun == longestAlnums, "\(text)")
+            #expect(out.letterHash == hash.value, "\(text)")
+        }
+    }
+
     @Test(arguments: [[0xFF], [0xC3, 0x28], [0xE4, 0xB8], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x80]])
     func invalidUTF8IsReplacedAndReported(bytes: [UInt8]) {
         let out = NormalizedText()
