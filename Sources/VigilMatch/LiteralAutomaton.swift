@@ -39,6 +39,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     public let bucketCount: Int
 
     private let symbolsBMP: UnsafeMutablePointer<UInt16>
+    /// `symbolsBMP` with the scalars that fold marked, for the normalizer (`symbolTable`).
+    private let normalizerSymbols: UnsafeMutablePointer<UInt16>
     private let symbolsSupplementary: [UInt32: UInt16]
     private let normalizer: Normalizer
     /// Per symbol, the one-symbol term that consists of it (-1 for none).
@@ -113,6 +115,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
         for (u, symbol) in variants { bmp[u] = symbol }
         symbolsBMP = bmp
         symbolsSupplementary = supplementary
+        normalizerSymbols = .allocate(capacity: 0x10001)
+        normalizerSymbols.initialize(from: bmp, count: 0x10001)
+        normalizer.markFolding(in: normalizerSymbols)
 
         singleTerm = .allocate(capacity: symbolCount + 1)
         singleTerm.initialize(repeating: -1, count: symbolCount + 1)
@@ -283,6 +288,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         leadingPairs.deallocate()
         starts.deallocate()
         symbolsBMP.deallocate()
+        normalizerSymbols.deallocate()
         singleTerm.deallocate()
         pairs.deallocate()
         prefixes.deallocate()
@@ -303,8 +309,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
     }
 
     /// Each BMP scalar's symbol, and 0 at index 0x10000, for the normalizer to write a text's
-    /// symbols as it goes (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`).
-    public var symbolTable: UnsafePointer<UInt16> { UnsafePointer(symbolsBMP) }
+    /// symbols as it goes (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`); the
+    /// scalars that fold hold `Normalizer.foldingSymbol`.
+    public var symbolTable: UnsafePointer<UInt16> { UnsafePointer(normalizerSymbols) }
 
     /// Finds every term in a normalized text whose symbols the normalizer wrote with this
     /// automaton's `symbolTable`, as `scan` does. `symbols` is a buffer for the rare text with

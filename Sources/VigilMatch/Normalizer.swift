@@ -28,7 +28,8 @@ public final class Normalizer: @unchecked Sendable {
     private let supplementary: [UInt32: [UInt32]]
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
     private let lowercaseSupplementary: [UInt32: UInt32]
-    /// The symbol table of no automaton: every scalar's symbol is 0.
+    /// The symbol table of no automaton: every scalar's symbol is 0 (`foldingSymbol` where it
+    /// folds).
     private let noSymbols: UnsafeMutablePointer<UInt16>
     private static let deleted: UInt32 = 0xFFFF_FFFF
     private static let multiFlag: UInt32 = 0x8000_0000
@@ -68,6 +69,7 @@ public final class Normalizer: @unchecked Sendable {
         foldsBMP = .allocate(capacity: 1024)
         foldsBMP.initialize(repeating: 0, count: 1024)
         for scalar in 0..<0x10000 where bmp[scalar] != 0 { foldsBMP[scalar >> 6] |= 1 << UInt64(scalar & 63) }
+        for scalar in 0..<0x10000 where bmp[scalar] != 0 { noSymbols[scalar] = Self.foldingSymbol }
         self.pool = .allocate(capacity: max(1, pool.count))
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
@@ -115,6 +117,25 @@ public final class Normalizer: @unchecked Sendable {
         return result
     }
 
+    /// The symbol a table given to `normalize(_:into:hashingLetters:symbolTable:)` holds for a
+    /// BMP scalar that folds or is removed (`markFolding(in:)`): CJK runs then learn from one
+    /// read both that a character stays as it is and its symbol. No automaton numbers a
+    /// symbol this high, and no folded scalar folds again, so a scalar that is written never
+    /// reads it.
+    public static let foldingSymbol: UInt16 = 0xFFFF
+
+    /// Sets `foldingSymbol` for every BMP scalar that folds or is removed in a symbol table of
+    /// 0x10000 entries or more.
+    public func markFolding(in table: UnsafeMutablePointer<UInt16>) {
+        for word in 0..<1024 {
+            var bits = foldsBMP[word]
+            while bits != 0 {
+                table[word << 6 | bits.trailingZeroBitCount] = Self.foldingSymbol
+                bits &= bits &- 1
+            }
+        }
+    }
+
     @inline(__always)
     static func isIdeograph(_ s: UInt32) -> Bool {
         (s >= 0x4E00 && s <= 0x9FFF) || (s >= 0x3400 && s <= 0x4DBF) || (s >= 0xF900 && s <= 0xFAFF)
@@ -160,7 +181,8 @@ public final class Normalizer: @unchecked Sendable {
     /// prompt tracking): hashing the letters as they are written costs less than a second pass.
     ///
     /// With `symbolTable` (`LiteralAutomaton.symbolTable`), `output.symbols` holds each scalar's
-    /// symbol, so the automaton need not look them up in a pass of its own.
+    /// symbol, so the automaton need not look them up in a pass of its own. The table marks the
+    /// scalars that fold (`markFolding(in:)`).
     public func normalize(
         _ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText, hashingLetters: Bool = false,
         symbolTable: UnsafePointer<UInt16>? = nil
@@ -434,7 +456,7 @@ public final class Normalizer: @unchecked Sendable {
         var endsWithIdeograph = false
         while true {
             let count = ideographRun(
-                base, from: p, n, foldsBMP, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable, &letters)
+                base, from: p, n, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable, &letters)
             if count > 0 {
                 endsWithIdeograph = w.scalars[w.k &+ count &- 1] >= 0x3400
                 w.putIdeographRun(base + p, count: count, origin: p)
@@ -475,56 +497,52 @@ public final class Normalizer: @unchecked Sendable {
     /// caller writes those for the whole stretch. Ideographs (from U+3400) go to `letters`.
     @inline(never)
     private static func ideographRun<Letters: LetterSink>(
-        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
-        into scalars: UnsafeMutablePointer<UInt32>, symbols: UnsafeMutablePointer<UInt16>,
-        _ symbolTable: UnsafePointer<UInt16>, _ letters: inout Letters
+        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, into scalars: UnsafeMutablePointer<UInt32>,
+        symbols: UnsafeMutablePointer<UInt16>, _ symbolTable: UnsafePointer<UInt16>, _ letters: inout Letters
     ) -> Int {
         var p = i
         var m = 0
         var sink = letters
         // Four bytes read as one word while four remain; the text's last character, its three
         // bytes put together.
-        while p &+ 3 < n,
-            let v = runCharacter(
-                UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self)), foldsBMP)
-        {
+        while p &+ 3 < n {
+            let v = runCharacter(UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self)))
+            let symbol = symbolTable[Int(v)]
+            if symbol == foldingSymbol { break }
             scalars[m] = v
-            symbols[m] = symbolTable[Int(v)]
+            symbols[m] = symbol
             if v >= 0x3400 { sink.add(v) }
             m &+= 1
             p &+= 3
         }
-        if p &+ 3 == n,
-            let v = runCharacter(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16, foldsBMP)
-        {
-            scalars[m] = v
-            symbols[m] = symbolTable[Int(v)]
-            if v >= 0x3400 { sink.add(v) }
-            m &+= 1
+        if p &+ 3 == n {
+            let v = runCharacter(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16)
+            let symbol = symbolTable[Int(v)]
+            if symbol != foldingSymbol {
+                scalars[m] = v
+                symbols[m] = symbol
+                if v >= 0x3400 { sink.add(v) }
+                m &+= 1
+            }
         }
         letters = sink
         return m
     }
 
-    /// `plainIdeograph`, or CJK punctuation below U+3400 that folds to itself and is no
-    /// separator (`。` `、` `「`): the same bytes in the output, and not hashed as a letter.
+    /// The scalar whose UTF-8 is the low three bytes of `w` (first byte lowest) when it is a
+    /// CJK ideograph from U+4E00 to U+9FFF, or CJK punctuation below U+3400 that is no separator
+    /// (`。` `、` `「`), else a scalar that folds (U+00A0), so that one read of the symbol table
+    /// (`foldingSymbol`) ends the run both for what is not CJK and for what folds.
     @inline(__always)
-    private static func runCharacter(_ w: UInt32, _ foldsBMP: UnsafeMutablePointer<UInt64>) -> UInt32? {
-        if let v = plainIdeograph(w, foldsBMP) { return v }
-        guard w & 0xC0_C0FF == 0x80_80E3 else { return nil }
+    private static func runCharacter(_ w: UInt32) -> UInt32 {
+        let notCJK: UInt32 = 0xA0
+        if w & 0xC0_C0F0 == 0x80_80E0 {
+            let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
+            if v &- 0x4E00 < 0x5200 { return v }
+        }
+        guard w & 0xC0_C0FF == 0x80_80E3 else { return notCJK }
         let v = 0x3000 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
-        guard v < 0x3400, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0, !isSeparator(v) else { return nil }
-        return v
-    }
-
-    /// The CJK ideograph (U+4E00 to U+9FFF) that folds to itself whose UTF-8 is the low three
-    /// bytes of `w` (first byte lowest), or nil: a lead byte E0-EF and two continuation bytes,
-    /// decoded in place, then the range and the fold bitmap.
-    @inline(__always)
-    private static func plainIdeograph(_ w: UInt32, _ foldsBMP: UnsafeMutablePointer<UInt64>) -> UInt32? {
-        guard w & 0xC0_C0F0 == 0x80_80E0 else { return nil }
-        let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
-        guard v &- 0x4E00 < 0x5200, foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) == 0 else { return nil }
+        guard v < 0x3400, !isSeparator(v) else { return notCJK }
         return v
     }
 

@@ -145,6 +145,7 @@ import Testing
         let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
         defer { table.deallocate() }
         for i in 0...0x10000 { table[i] = UInt16(truncatingIfNeeded: i &* 7 &+ 1) }
+        n.markFolding(in: table)
         var rng = SystemRandomNumberGenerator()
         let out = NormalizedText()
         for _ in 0..<500 {
