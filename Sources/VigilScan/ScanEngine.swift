@@ -332,6 +332,10 @@ public final class ScanEngine {
 /// become `*`, so an analyst can tell values apart without seeing them.
 public enum Masking {
     public static func mask(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        // Most personal data is ASCII (numbers, e-mail addresses): masked byte by byte, where a
+        // byte is a character (but for CR LF, one character) and only ASCII letters and digits
+        // are letters or numbers.
+        if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) { return maskASCII(bytes) }
         let chars = Array(String(decoding: bytes, as: UTF8.self))
         let positions = chars.indices.filter { chars[$0].isLetter || chars[$0].isNumber }
         guard positions.count > 4 else { return String(repeating: "*", count: chars.count) }
@@ -339,6 +343,20 @@ public enum Masking {
         for p in positions.dropFirst(2).dropLast(2) { result[p] = "*" }
         return String(result)
     }
+
+    private static func maskASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let alphanumerics = bytes.reduce(0) { $0 + (isAlphanumeric($1) ? 1 : 0) }
+        guard alphanumerics > 4 else { return String(repeating: "*", count: bytes.count) }
+        var result = Array(bytes)
+        var seen = 0
+        for i in result.indices where isAlphanumeric(result[i]) {
+            seen += 1
+            if seen > 2 && seen <= alphanumerics - 2 { result[i] = 0x2A }
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    private static func isAlphanumeric(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 || b &- 0x30 < 10 }
 
     /// Masks the middle of every run of seven or more ASCII digits (a number that may be an ID,
     /// card or phone number cut by the excerpt's edge), keeping two digits at each end.
