@@ -62,7 +62,7 @@ public struct RefusalTracker: Sendable {
             for topic in Set(inputTopics) {
                 topics[topic, default: SlidingWindow(length: window)].add(at: now, hit: refused)
                 let policy = policies[topic] ?? defaultPolicy
-                let c = topics[topic]!.counts(now: now)
+                guard let c = topics[topic]?.counts(now: now) else { continue }
                 guard c.total >= policy.minSamples, Double(c.hits) < policy.threshold * Double(c.total) else {
                     continue
                 }

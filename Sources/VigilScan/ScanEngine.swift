@@ -134,11 +134,12 @@ public final class ScanEngine {
         // byte must not hide a text from the rules.
         var invalid: DecodeError? = nil
         if let offset = scanner.text.firstInvalidUTF8 {
-            invalid = .invalidUTF8(
+            let error = DecodeError.invalidUTF8(
                 field: fieldName(direction), offset: lineOffset(of: text, in: lineBytes).map { $0 + offset } ?? offset)
-            summary.decodeErrors[invalid!.reasonLabel, default: 0] += 1
+            invalid = error
+            summary.decodeErrors[error.reasonLabel, default: 0] += 1
             if options.style != .jsonl {
-                out.text("line \(line)  warning: \(invalid!.description); scanned with U+FFFD in its place\n")
+                out.text("line \(line)  warning: \(error.description); scanned with U+FFFD in its place\n")
             }
         }
         if direction == .input { summary.inputs += 1 } else { summary.outputs += 1 }
