@@ -175,6 +175,26 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         let second = t.observe(input: input("r", user: "new", risky: true), at: 21, origin: here)
         #expect(second.filter { $0.rule == "principal_risk_streak" }.map { $0.labels["principal"] } == ["user_id=new"])
     }
+
+    @Test func aForgottenPrincipalsRiskyDayGoesWithIt() {
+        var t = PrincipalTracker()
+        t.capacity = 10
+        t.perDay = 2
+        t.inARow = 100
+        _ = t.observe(input: input("r", user: "u0", risky: true), at: 0, origin: here)
+        for i in 1..<12 { _ = t.observe(input: input("q", user: "u\(i)"), at: Double(i), origin: here) }
+        // Whichever slot a newcomer gets, one risky input of its own is not two in a day.
+        for i in 0..<12 {
+            let alerts = t.observe(input: input("r", user: "new\(i)", risky: true), at: Double(20 + i), origin: here)
+            #expect(alerts.filter { $0.rule == "principal_risk_daily" }.isEmpty, "new\(i)")
+        }
+    }
+
+    /// What every input reads of a principal fits two cache lines; a change that makes the state
+    /// larger should be a decision, not an accident.
+    @Test func aPrincipalsStateIsTwoCacheLines() {
+        #expect(MemoryLayout<PrincipalTracker.State>.stride == 128)
+    }
 }
 
 @Suite struct PrincipalIndexTests {
