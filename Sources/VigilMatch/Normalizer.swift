@@ -69,11 +69,11 @@ public final class Normalizer: @unchecked Sendable {
         foldsBMP = .allocate(capacity: 1024)
         foldsBMP.initialize(repeating: 0, count: 1024)
         for scalar in 0..<0x10000 where bmp[scalar] != 0 { foldsBMP[scalar >> 6] |= 1 << UInt64(scalar & 63) }
-        for scalar in 0..<0x10000 where bmp[scalar] != 0 { noSymbols[scalar] = Self.foldingSymbol }
         self.pool = .allocate(capacity: max(1, pool.count))
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
         self.lowercaseSupplementary = lowerSupplementary
+        markFolding(in: noSymbols)
     }
 
     /// Characters removed outright: zero-width spaces and joiners, bidi controls, soft hyphen,

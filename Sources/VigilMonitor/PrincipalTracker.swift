@@ -65,7 +65,7 @@ public struct PrincipalTracker: Sendable {
 
     private var states: [State] = []
     /// Per slot whose principal sent a risky input: the day's window of those inputs.
-    private var riskDays: [Int32: SlidingWindow] = [:]
+    private var riskDays: [Int: SlidingWindow] = [:]
     /// Slots of `states` freed by forgetting, reused before the arrays grow.
     private var freeSlots: [Int] = []
     private var index = PrincipalIndex()
@@ -131,7 +131,7 @@ public struct PrincipalTracker: Sendable {
         if let free = freeSlots.popLast() {
             slot = free
             states[slot] = state
-            riskDays[Int32(slot)] = nil
+            riskDays[slot] = nil
         } else {
             slot = states.count
             states.append(state)
@@ -159,7 +159,7 @@ public struct PrincipalTracker: Sendable {
         let risky = f.hasRisks
         states[slot].streak = risky ? states[slot].streak &+ 1 : 0
         guard risky else { return }
-        riskDays[Int32(slot), default: SlidingWindow(length: 86_400, buckets: 24)].add(at: now, hit: true)
+        riskDays[slot, default: SlidingWindow(length: 86_400, buckets: 24)].add(at: now, hit: true)
         let s = states[slot]
         // Built only when an alert is raised.
         var l: [String: String] {
@@ -178,7 +178,7 @@ public struct PrincipalTracker: Sendable {
                     labels: l, excerpt: f.risks.first?.excerpt, observedAt: now))
         }
         let day = Int32(clamping: Int(now / 86_400))
-        if (riskDays[Int32(slot)]?.counts(now: now).hits ?? 0) >= perDay && s.dailyAlertDay != day
+        if (riskDays[slot]?.counts(now: now).hits ?? 0) >= perDay && s.dailyAlertDay != day
             && enabled.contains("principal_risk_daily")
         {
             states[slot].dailyAlertDay = day
@@ -345,7 +345,7 @@ public struct PrincipalTracker: Sendable {
                 index.insert(Self.hash(states[slot].kind, states[slot].id), slot: slot)
             } else {
                 states[slot] = State(kind: Self.freeKind, id: "")
-                riskDays[Int32(slot)] = nil
+                riskDays[slot] = nil
                 freeSlots.append(slot)
             }
         }

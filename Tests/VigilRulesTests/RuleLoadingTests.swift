@@ -4,17 +4,30 @@ import VigilMatch
 import VigilRules
 
 @Suite struct RuleLoadingTests {
+    /// A fresh temporary directory holding `files` (by path relative to it, directories made as
+    /// needed) and the empty `directories`, removed after `body`.
+    func withTree(
+        _ files: [String: String], directories: [String] = [], _ body: (URL) throws -> Void
+    ) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for name in directories + [""] {
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(name), withIntermediateDirectories: true)
+        }
+        for (path, text) in files {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        try body(root)
+    }
+
     func withPack(
         _ yaml: String, file: String = "pack.yaml", extra: [String: String] = [:], _ body: (String) throws -> Void
     ) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try yaml.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
-        for (name, text) in extra {
-            try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
-        try body(dir.path)
+        try withTree(extra.merging([file: yaml]) { _, pack in pack }) { try body($0.path) }
     }
 
     @Test func errorsNameFileAndLine() throws {
@@ -52,56 +65,46 @@ import VigilRules
     }
 
     @Test func everyProblemAcrossPacksIsReportedTogether() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(
-            to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
-        try "regexes:\n  - {id: r, risk: A.1.a, pattern: 'abc('}\n".write(
-            to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
-        do {
-            _ = try RuleLibrary.load(directories: [dir.path])
-            Issue.record("loaded broken packs")
-        } catch {
-            #expect(error.description.contains("a.yaml:2: unknown risk id"))
-            #expect(error.description.contains("b.yaml:2: regex r does not compile"))
+        let packs = [
+            "a.yaml": "keywords:\n  - {term: x, risk: A.9.z}\n",
+            "b.yaml": "regexes:\n  - {id: r, risk: A.1.a, pattern: 'abc('}\n",
+        ]
+        try withTree(packs) { dir in
+            do {
+                _ = try RuleLibrary.load(directories: [dir.path])
+                Issue.record("loaded broken packs")
+            } catch let error as RuleErrors {
+                #expect(error.description.contains("a.yaml:2: unknown risk id"))
+                #expect(error.description.contains("b.yaml:2: regex r does not compile"))
+            }
         }
     }
 
     @Test func problemsComeInTheOrderOfTheDirectoriesGiven() throws {
         // Packs are read in parallel; their problems and the directories' own are still
         // reported as reading the directories one after another would find them.
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
-        let first = root.appendingPathComponent("first")
-        let empty = root.appendingPathComponent("empty")
-        let last = root.appendingPathComponent("last")
-        for d in [first, empty, last] {
-            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        let packs = [
+            "first/a.yaml": "keywords:\n  - {term: x, risk: A.9.z}\n",
+            "last/b.yaml": "keywords:\n  - {term: y, risk: A.9.y}\n",
+        ]
+        try withTree(packs, directories: ["empty"]) { root in
+            let directories = ["first", "missing", "empty", "last"].map { root.appendingPathComponent($0).path }
+            let (_, errors) = PackLoader().loadCollectingErrors(directories: directories)
+            let files = errors.map { URL(fileURLWithPath: $0.location.file).lastPathComponent }
+            #expect(files == ["a.yaml", "missing", "empty", "b.yaml"], "\(errors)")
         }
-        defer { try? FileManager.default.removeItem(at: root) }
-        try "keywords:\n  - {term: x, risk: A.9.z}\n".write(
-            to: first.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
-        try "keywords:\n  - {term: y, risk: A.9.y}\n".write(
-            to: last.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
-        let missing = root.appendingPathComponent("missing").path
-        let (_, errors) = PackLoader().loadCollectingErrors(directories: [first.path, missing, empty.path, last.path])
-        let files = errors.map { URL(fileURLWithPath: $0.location.file).lastPathComponent }
-        #expect(files == ["a.yaml", "missing", "empty", "b.yaml"], "\(errors)")
     }
 
     @Test func symlinkedAndEmptyDirectories() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-\(UUID().uuidString)")
-        let real = root.appendingPathComponent("real")
-        let empty = root.appendingPathComponent("empty")
-        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: root) }
-        try "risk: A.1.d\nkeywords: [制作炸弹]\n".write(
-            to: real.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
-        let link = root.appendingPathComponent("link")
-        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: real)
-        #expect(try RuleLibrary.load(directories: [link.path]).ruleSet.keywords.count == 1)
-        #expect(throws: RuleErrors.self) { try RuleLibrary.load(directories: [empty.path]) }
+        try withTree(["real/p.yaml": "risk: A.1.d\nkeywords: [制作炸弹]\n"], directories: ["empty"]) { root in
+            let link = root.appendingPathComponent("link")
+            try FileManager.default.createSymbolicLink(
+                at: link, withDestinationURL: root.appendingPathComponent("real"))
+            #expect(try RuleLibrary.load(directories: [link.path]).ruleSet.keywords.count == 1)
+            #expect(throws: RuleErrors.self) {
+                try RuleLibrary.load(directories: [root.appendingPathComponent("empty").path])
+            }
+        }
     }
 
     @Test func invalidYAMLNamesTheLine() throws {
