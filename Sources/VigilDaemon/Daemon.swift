@@ -27,7 +27,9 @@ public final class Daemon: @unchecked Sendable {
     let metricsState: MetricsState
     /// The incident desk's API (nil with `incidents.enabled: false`).
     let incidentAPI: IncidentAPI?
-    var alertRules = ContentAlerts()
+    /// Asked about every text: a constant, so each call reads it in place. As a `var` of this
+    /// class, every call copied it (a retain and a release of its dictionary and its set).
+    let alertRules: ContentAlerts
     var correlator: Correlator
     var refusal: RefusalTracker
     var principals: PrincipalTracker
@@ -90,7 +92,9 @@ public final class Daemon: @unchecked Sendable {
         incidentAPI =
             config.incidentsEnabled
             ? IncidentAPI(store: try IncidentStore(path: config.statePath, policy: config.incidents)) : nil
-        alertRules.enabled.subtract(config.disabledAlerts)
+        var contentRules = ContentAlerts()
+        contentRules.enabled.subtract(config.disabledAlerts)
+        alertRules = contentRules
         ingest = IngestQueue(capacity: config.http?.queueCapacity ?? 16)
         correlator = Correlator(ttl: config.correlationTTL, capacity: config.correlationCapacity)
         refusal = config.refusal
