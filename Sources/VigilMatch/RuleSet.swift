@@ -109,6 +109,10 @@ public final class RuleSet: Sendable {
     /// Longest match in characters, -1 when unbounded: a match starts no further than that
     /// before an occurrence of the literals that let the regex run (see `Scanner.runRegexes`).
     let regexMaxLength: [Int32]
+    /// Per regex with a skip group, the longest match of the regex without it (-1 when
+    /// unbounded or without a group): a text with none of the group's guards is searched with
+    /// that regex, so its windows need only this length.
+    let regexMaxLengthWithoutSkip: [Int32]
     let regexObjects: [Regex]
     /// Per regex that opens with a skip group, the regex without it, for texts where none of
     /// the group's guard literals occurs.
@@ -148,6 +152,10 @@ public final class RuleSet: Sendable {
         regexLiteralsInMatch = builder.regexLiteralsDerived
         regexObjects = builder.regexes.map(\.regex)
         regexesWithoutSkip = builder.regexesWithoutSkip
+        regexMaxLengthWithoutSkip = zip(builder.regexes, builder.skipGroupMaxLengths).map { rule, group in
+            guard let whole = rule.prefilter.maxMatchLength, let group, whole >= group else { return -1 }
+            return Int32(whole - group)
+        }
         regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
         automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
@@ -174,6 +182,8 @@ public final class RuleSetBuilder {
     /// holds one), not given by hand (which may be context outside the match).
     var regexLiteralsDerived: [Bool] = []
     var regexesWithoutSkip: [Regex?] = []
+    /// Per regex, the longest span of its skip group (nil without one, or when unbounded).
+    var skipGroupMaxLengths: [Int?] = []
     var cooccurrences: [CooccurrenceRule] = []
     var topics: [TopicRule] = []
     var allows: [AllowRule] = []
@@ -282,14 +292,17 @@ public final class RuleSetBuilder {
         }
         let index = Int32(regexes.count)
         var withoutSkip: Regex? = nil
+        var skipMaxLength: Int? = nil
         if let skip = SkipGroup.split(folded) {
             let guardTerms = skip.guards.compactMap { intern($0) }
             if guardTerms.count == skip.guards.count, let rest = try? Regex(skip.rest) {
                 withoutSkip = rest
+                skipMaxLength = skip.maxLength
                 for t in Set(guardTerms) { termUses[Int(t)].append(.skipGuard(index)) }
             }
         }
         regexesWithoutSkip.append(withoutSkip)
+        skipGroupMaxLengths.append(skipMaxLength)
         regexLiteralsDerived.append(literals == nil)
         regexes.append(
             RegexRule(

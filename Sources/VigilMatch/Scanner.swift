@@ -91,6 +91,10 @@ public final class Scanner {
     /// text holds none of the group's guard literals (`skipGuardStamp` is not the current stamp).
     private let programsWithoutSkip: UnsafeMutableBufferPointer<Regex.Program?>
     private let skipGuardStamp: UnsafeMutableBufferPointer<UInt32>
+    /// Per regex, the longest match of its program without the skip group (-1 when none): the
+    /// window searched around a literal when that program is. Sized for the whole pattern, whose
+    /// group can span 202 characters of quoted text, a window held nearly every text whole.
+    private let maxLengthWithoutSkip: UnsafeMutableBufferPointer<Int32>
     private let regexValidators: UnsafeMutableBufferPointer<Validator?>
 
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
@@ -116,6 +120,7 @@ public final class Scanner {
         regexPrograms = Self.copy(rules.regexObjects.map(\.program))
         programsWithoutSkip = Self.copy(rules.regexesWithoutSkip.map { $0?.program })
         skipGuardStamp = Self.copy(Array(repeating: 0, count: regexCount))
+        maxLengthWithoutSkip = Self.copy(rules.regexMaxLengthWithoutSkip)
         regexValidators = Self.copy(rules.regexValidators)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: regexCount)
@@ -145,6 +150,7 @@ public final class Scanner {
         regexPrograms.baseAddress?.deallocate()
         programsWithoutSkip.baseAddress?.deallocate()
         skipGuardStamp.baseAddress?.deallocate()
+        maxLengthWithoutSkip.baseAddress?.deallocate()
         regexValidators.baseAddress?.deallocate()
     }
 
@@ -305,7 +311,9 @@ public final class Scanner {
             let lastStart = within < 0 || within > text.scalars.count ? Int.max : within - 1
             if lastStart < 0 { continue }
             if gated && regexWindowed[Int(r)] {
-                let maxLength = Int(rules.regexMaxLength[Int(r)])
+                // Under the same condition as `search` takes the program without the skip group.
+                let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(maxLengthWithoutSkip[Int(r)]) : -1
+                let maxLength = withoutSkip >= 0 ? withoutSkip : Int(rules.regexMaxLength[Int(r)])
                 // A match holds one of the literals derived from the pattern and is at most
                 // `maxLength` long, so it starts within `maxLength` before one of their
                 // occurrences: only those stretches are searched, each with PCRE2's offset limit

@@ -8,6 +8,9 @@ struct SkipGroup {
     let rest: String
     /// One of these occurs wherever the group can match.
     let guards: [String]
+    /// The longest span the group can take, in characters (nil when unbounded): the pattern's
+    /// longest match less this is the longest match of `rest`.
+    let maxLength: Int?
 
     /// Splits `pattern` (already folded like text), or nil when it does not open with such a group
     /// or the group's necessary literals are unknown.
@@ -34,7 +37,7 @@ struct SkipGroup {
             !required.contains(where: \.isEmpty)
         else { return nil }
         let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))
-        return SkipGroup(rest: rest, guards: required.map(literalString))
+        return SkipGroup(rest: rest, guards: required.map(literalString), maxLength: node.info.maxLength)
     }
 
     /// The index of the parenthesis that closes the one at `open`, skipping escapes and classes.

@@ -26,6 +26,21 @@ import Testing
         #expect(skip?.rest == "abc")
     }
 
+    /// Where no quote occurs, the stretches searched around a regex's literal are sized for the
+    /// pattern without the group: still long enough for a match that starts far before it.
+    @Test func aMatchFarBeforeItsOnlyLiteralIsFound() throws {
+        let b = RuleSetBuilder()
+        _ = try b.addRegex(
+            quoted + "[a-z]{3,40}xyz", id: "r", signal: .attack("test"), origin: RuleOrigin(pack: 0, file: "t", line: 1)
+        )
+        let scanner = Scanner(rules: try b.build())
+        for text in ["abcdefghijklmnopqrstuvwxyz", "\"quoted\" abcdefghijklmnopqrstuvwxyz"] {
+            scanner.scan(text)
+            let starts = (0..<scanner.matches.count).map { Int(scanner.matches[$0].start) }
+            #expect(starts == [text.count - 26], "\(text)")
+        }
+    }
+
     @Test func quotedRefusalsStillDoNotCount() throws {
         let b = RuleSetBuilder()
         _ = try b.addRegex(
