@@ -14,6 +14,10 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// The longest possible match in characters (nil = unbounded): a match holding a literal
     /// that first occurs at position p cannot start before p - maxMatchLength.
     public var maxMatchLength: Int? = nil
+    /// How far, in characters, a match can start before the occurrence of one of `literals`
+    /// that it holds (nil = unknown): tighter than `maxMatchLength` when the literals sit early
+    /// in the pattern (`(?:这个|这种)…` has 0, `[一-龥]{2,6}省…` has 6).
+    public var maxLiteralLead: Int? = nil
 
     public init(literals: [String]?, secondLiterals: [String]? = nil, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
@@ -21,6 +25,10 @@ public struct RegexPrefilter: Sendable, Hashable {
         self.minDigitRun = minDigitRun
         self.minAlphanumericRun = minAlphanumericRun
     }
+
+    /// How far a match can start before the occurrence of `literals` it holds, at most: the
+    /// literals' lead where known, else the longest match (nil = unbounded).
+    public var reach: Int? { maxLiteralLead ?? maxMatchLength }
 
     /// True when nothing gates the regex: it runs on every text.
     public var runsAlways: Bool { literals == nil && minDigitRun == 0 && minAlphanumericRun == 0 }
@@ -47,18 +55,22 @@ public struct RegexPrefilter: Sendable, Hashable {
         let info = node.info
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }
-        let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map(minimal)
-        let usable = candidates.map { ($0, score($0)) }.filter { $0.1 >= minimumScore }
+        let candidates =
+            info.candidatesAreMinimal
+            ? Array(zip(info.candidates, info.leads)) : zip(info.candidates, info.leads).map(minimalLead)
+        let usable = candidates.map { ($0.0, score($0.0), $0.1) }.filter { $0.1 >= minimumScore }
             .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
         var second: [String]? = nil
-        if let (first, _) = usable.first {
+        var lead: Int? = nil
+        if let (first, _, firstLead) = usable.first {
             literals = text(first)
+            lead = firstLead
             // Every literal of a set is looked for in every text, so a second set must earn its
             // hits: not implied by the first (as "e" is by "eval"), and without a lone letter or
             // digit, which is in nearly every text (a lone ideograph is far rarer: 市 saves more
             // regex runs than its hits cost). The first set implies itself.
-            if let (other, _) = usable.dropFirst().first(where: {
+            if let (other, _, _) = usable.dropFirst().first(where: {
                 !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) } && !implied($0.0, by: first)
             }) {
                 second = text(other)
@@ -69,6 +81,7 @@ public struct RegexPrefilter: Sendable, Hashable {
         var prefilter = RegexPrefilter(
             literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
         prefilter.maxMatchLength = info.maxLength
+        prefilter.maxLiteralLead = lead
         return prefilter
     }
 
@@ -186,6 +199,9 @@ struct PatternInfo {
     var exact: [Literal]?
     /// Sets of literals, each such that every match contains one of its literals.
     var candidates: [[Literal]]
+    /// Per candidate set, how far into a match (in characters, nil = unknown) the occurrence of
+    /// one of its literals that the match holds can start, at the latest.
+    var leads: [Int?] = []
     /// The most selective candidate; nil = none known.
     var required: [Literal]? {
         var chosen: [Literal]? = nil
@@ -229,12 +245,13 @@ indirect enum PatternNode {
             let digit = s.value >= 0x30 && s.value <= 0x39
             let alnum = s.isASCII && (s.properties.isAlphabetic || digit)
             return PatternInfo(
-                exact: [[s.value]], candidates: [[[s.value]]], digitsOnly: digit, minLength: 1, digitRun: digit ? 1 : 0,
-                alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1)
+                exact: [[s.value]], candidates: [[[s.value]]], leads: [0], digitsOnly: digit, minLength: 1,
+                digitRun: digit ? 1 : 0, alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1)
         case .characterClass(let set, let digitsOnly, let alnumOnly):
             let strings = set.map { $0.sorted().map { [$0] } }
             return PatternInfo(
-                exact: strings, candidates: strings.map { [$0] } ?? [], digitsOnly: digitsOnly, minLength: 1,
+                exact: strings, candidates: strings.map { [$0] } ?? [], leads: strings == nil ? [] : [0],
+                digitsOnly: digitsOnly, minLength: 1,
                 digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1)
         case .zeroWidth:
             return .empty
@@ -245,17 +262,28 @@ indirect enum PatternNode {
             var exact: [Literal]? = []
             var strongest: [Literal]? = []
             var smallest: [Literal]? = []
+            // A branch's match starts where the alternation's does.
+            var strongestLead: Int? = 0
+            var smallestLead: Int? = 0
             for i in infos {
                 exact = union(exact, i.exact)
                 let own = i.exact?.contains([]) == false ? i.exact : nil
-                let all = (i.candidates + (own.map { [$0] } ?? [])).map { ($0, RegexPrefilter.score($0)) }
-                strongest = union(strongest, all.max { $0.1 < $1.1 }?.0)
+                let all =
+                    (Array(zip(i.candidates, i.leads)) + (own.map { [($0, 0)] } ?? []))
+                    .map { ($0.0, RegexPrefilter.score($0.0), $0.1) }
+                let best = all.max { $0.1 < $1.1 }
+                strongest = union(strongest, best?.0)
+                strongestLead = later(strongestLead, best?.2)
                 let acceptable = all.filter { $0.1 >= RegexPrefilter.minimumScore }
-                smallest = union(smallest, acceptable.min { $0.0.count < $1.0.count }?.0 ?? all.first?.0)
+                let small = acceptable.min { $0.0.count < $1.0.count } ?? all.first
+                smallest = union(smallest, small?.0)
+                smallestLead = later(smallestLead, small?.2)
             }
-            let options = [strongest, smallest].compactMap { $0 }.filter { !$0.isEmpty }.map(minimal)
+            let options = [(strongest, strongestLead), (smallest, smallestLead)]
+                .compactMap { set, lead in set.map { ($0, lead) } }.filter { !$0.0.isEmpty }.map(minimalLead)
             var info = PatternInfo(
-                exact: exact, candidates: options, digitsOnly: infos.allSatisfy(\.digitsOnly),
+                exact: exact, candidates: options.map(\.0), leads: options.map(\.1),
+                digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
                 maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0)
@@ -273,21 +301,31 @@ indirect enum PatternNode {
                 }
                 exact = all
             }
+            // The first repetition starts the match and holds what every repetition holds; the
+            // first `min` together spell one of `power`'s strings, from the start.
             var candidates: [[Literal]] = []
+            var leads: [Int?] = []
             if min >= 1 {
                 candidates = i.candidates
-                if let p = power(i.exact, min) { candidates.append(p) }
+                leads = i.leads
+                if let p = power(i.exact, min) {
+                    candidates.append(p)
+                    leads.append(0)
+                }
             }
             return PatternInfo(
-                exact: exact, candidates: candidates, digitsOnly: i.digitsOnly, minLength: i.minLength * min,
+                exact: exact, candidates: candidates, leads: leads, digitsOnly: i.digitsOnly,
+                minLength: i.minLength * min,
                 digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
                 alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
                 maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }))
         case .concat(let parts):
             // The run of exact parts; while it spans every part so far, it is the exact set too.
             var whole = true
-            var candidates: [(set: [Literal], isMinimal: Bool)] = []
+            var candidates: [(set: [Literal], isMinimal: Bool, lead: Int?)] = []
             var run: [Literal]? = [[]]
+            // The longest stretch of the match before the run of exact parts starts.
+            var runLead: Int? = 0
             var digitRun = 0
             var currentDigits = 0
             var minLength = 0
@@ -298,20 +336,27 @@ indirect enum PatternNode {
             var maxLength: Int? = 0
             for part in parts {
                 let i = part.info
+                // The longest stretch of the match before this part.
+                let before = maxLength
                 maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
-                candidates.append(contentsOf: i.candidates.map { ($0, i.candidatesAreMinimal) })
+                for (set, lead) in zip(i.candidates, i.leads) {
+                    let total: Int? = if let before, let lead { before + lead } else { nil }
+                    candidates.append((set, i.candidatesAreMinimal, total))
+                }
                 if let e = i.exact {
                     if let extended = product(run, e) {
                         run = extended
                     } else {
                         whole = false
-                        if let r = run { candidates.append((r, false)) }
+                        if let r = run { candidates.append((r, false, runLead)) }
                         run = e
+                        runLead = before
                     }
                 } else {
                     whole = false
-                    if let r = run { candidates.append((r, false)) }
+                    if let r = run { candidates.append((r, false, runLead)) }
                     run = [[]]
+                    runLead = maxLength
                 }
                 if i.digitsOnly {
                     currentDigits += i.minLength
@@ -326,13 +371,14 @@ indirect enum PatternNode {
                 digitsOnly = digitsOnly && i.digitsOnly
             }
             let exact = whole ? run : nil
-            if let r = run { candidates.append((r, false)) }
+            if let r = run { candidates.append((r, false, runLead)) }
             // Keep the strongest few, so an enclosing alternation has choices.
             let kept = candidates.filter { !$0.set.isEmpty && !$0.set.contains([]) }
-                .map { $0.isMinimal ? $0.set : minimal($0.set) }
-                .map { ($0, RegexPrefilter.score($0)) }.sorted { $0.1 > $1.1 }.prefix(8).map(\.0)
+                .map { $0.isMinimal ? ($0.set, $0.lead) : minimalLead($0.set, $0.lead) }
+                .map { ($0.0, RegexPrefilter.score($0.0), $0.1) }.sorted { $0.1 > $1.1 }.prefix(8)
             var info = PatternInfo(
-                exact: exact, candidates: kept, digitsOnly: digitsOnly, minLength: minLength, digitRun: digitRun,
+                exact: exact, candidates: kept.map(\.0), leads: kept.map(\.2), digitsOnly: digitsOnly,
+                minLength: minLength, digitRun: digitRun,
                 alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength)
             info.candidatesAreMinimal = true
             return info
@@ -355,6 +401,23 @@ struct LiteralKey: Hashable {
 
     static func == (a: LiteralKey, b: LiteralKey) -> Bool { a.hash == b.hash && a.literal == b.literal }
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
+/// `minimal(set)`, with how far into a match its guaranteed occurrence may start: a literal
+/// dropped for containing a shorter one holds that one, up to its length less one further on.
+func minimalLead(_ set: [Literal], _ lead: Int?) -> ([Literal], Int?) {
+    let kept = minimal(set)
+    guard let lead else { return (kept, nil) }
+    guard kept.count != set.count else { return (kept, lead) }
+    let longest = set.map(\.count).max() ?? 0
+    let shortest = kept.map(\.count).min() ?? 0
+    return (kept, lead + Swift.max(0, longest - shortest))
+}
+
+/// The later of two leads (nil, unknown, when either is).
+func later(_ a: Int?, _ b: Int?) -> Int? {
+    guard let a, let b else { return nil }
+    return Swift.max(a, b)
 }
 
 /// Drops every literal that contains another literal of the set: a text holding the longer

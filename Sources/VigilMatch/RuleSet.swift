@@ -106,13 +106,14 @@ public final class RuleSet: Sendable {
     /// Per regex: whether every match holds one of its gating literals (they were derived
     /// from the pattern), so that no match starts after the last of them.
     let regexLiteralsInMatch: [Bool]
-    /// Longest match in characters, -1 when unbounded: a match starts no further than that
-    /// before an occurrence of the literals that let the regex run (see `Scanner.runRegexes`).
-    let regexMaxLength: [Int32]
-    /// Per regex with a skip group, the longest match of the regex without it (-1 when
-    /// unbounded or without a group): a text with none of the group's guards is searched with
-    /// that regex, so its windows need only this length.
-    let regexMaxLengthWithoutSkip: [Int32]
+    /// How far, in characters, a match starts before the occurrence of the literals that let
+    /// the regex run which it holds, at most (-1 when unbounded): the reach of the stretches
+    /// searched around them (see `Scanner.runRegexes`). The literals' lead in the pattern where
+    /// the analysis knows it, else the longest match.
+    let regexReach: [Int32]
+    /// Per regex with a skip group, its reach without the group (-1 when unbounded or without a
+    /// group): a text with none of the group's guards is searched with the regex without it.
+    let regexReachWithoutSkip: [Int32]
     let regexObjects: [Regex]
     /// Per regex that opens with a skip group, the regex without it, for texts where none of
     /// the group's guard literals occurs.
@@ -148,12 +149,13 @@ public final class RuleSet: Sendable {
         regexAlphanumericGate = builder.regexes.map { Int32($0.prefilter.minAlphanumericRun) }
         regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
-        regexMaxLength = builder.regexes.map { Int32($0.prefilter.maxMatchLength ?? -1) }
+        regexReach = builder.regexes.map { Int32($0.prefilter.reach ?? -1) }
         regexLiteralsInMatch = builder.regexLiteralsDerived
         regexObjects = builder.regexes.map(\.regex)
         regexesWithoutSkip = builder.regexesWithoutSkip
-        regexMaxLengthWithoutSkip = zip(builder.regexes, builder.skipGroupMaxLengths).map { rule, group in
-            guard let whole = rule.prefilter.maxMatchLength, let group, whole >= group else { return -1 }
+        // The group opens the pattern, so it comes before every literal of the rest.
+        regexReachWithoutSkip = zip(builder.regexes, builder.skipGroupMaxLengths).map { rule, group in
+            guard let whole = rule.prefilter.reach, let group, whole >= group else { return -1 }
             return Int32(whole - group)
         }
         regexValidators = builder.regexes.map(\.validator)
@@ -270,6 +272,7 @@ public final class RuleSetBuilder {
             prefilter.secondLiterals = nil
             // A hand-given literal may be context outside the match: search the whole text.
             prefilter.maxMatchLength = nil
+            prefilter.maxLiteralLead = nil
         }
         if let lits = prefilter.literals, RegexPrefilter.isWeak(lits),
             prefilter.minDigitRun > 0 || prefilter.minAlphanumericRun > 0

@@ -91,10 +91,10 @@ public final class Scanner {
     /// text holds none of the group's guard literals (`skipGuardStamp` is not the current stamp).
     private let programsWithoutSkip: UnsafeMutableBufferPointer<Regex.Program?>
     private let skipGuardStamp: UnsafeMutableBufferPointer<UInt32>
-    /// Per regex, the longest match of its program without the skip group (-1 when none): the
-    /// window searched around a literal when that program is. Sized for the whole pattern, whose
-    /// group can span 202 characters of quoted text, a window held nearly every text whole.
-    private let maxLengthWithoutSkip: UnsafeMutableBufferPointer<Int32>
+    /// Per regex, the reach of its program without the skip group (-1 when none): the stretch
+    /// searched before a literal when that program is. Sized for the whole pattern, whose group
+    /// can span 202 characters of quoted text, a stretch held nearly every text whole.
+    private let reachWithoutSkip: UnsafeMutableBufferPointer<Int32>
     private let regexValidators: UnsafeMutableBufferPointer<Validator?>
 
     public init(rules: RuleSet, matchLimit: UInt32 = 200_000) {
@@ -111,7 +111,7 @@ public final class Scanner {
         regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
-        regexWindowed = Self.copy(zip(rules.regexMaxLength, rules.regexLiteralsInMatch).map { $0 >= 0 && $1 })
+        regexWindowed = Self.copy(zip(rules.regexReach, rules.regexLiteralsInMatch).map { $0 >= 0 && $1 })
         regexWithinFirst = Self.copy(rules.regexes.map { Int32(clamping: $0.withinFirst ?? -1) })
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
@@ -120,7 +120,7 @@ public final class Scanner {
         regexPrograms = Self.copy(rules.regexObjects.map(\.program))
         programsWithoutSkip = Self.copy(rules.regexesWithoutSkip.map { $0?.program })
         skipGuardStamp = Self.copy(Array(repeating: 0, count: regexCount))
-        maxLengthWithoutSkip = Self.copy(rules.regexMaxLengthWithoutSkip)
+        reachWithoutSkip = Self.copy(rules.regexReachWithoutSkip)
         regexValidators = Self.copy(rules.regexValidators)
         scratch = RegexScratch(matchLimit: matchLimit)
         counters.runsPerRegex = Array(repeating: 0, count: regexCount)
@@ -150,7 +150,7 @@ public final class Scanner {
         regexPrograms.baseAddress?.deallocate()
         programsWithoutSkip.baseAddress?.deallocate()
         skipGuardStamp.baseAddress?.deallocate()
-        maxLengthWithoutSkip.baseAddress?.deallocate()
+        reachWithoutSkip.baseAddress?.deallocate()
         regexValidators.baseAddress?.deallocate()
     }
 
@@ -312,18 +312,18 @@ public final class Scanner {
             if lastStart < 0 { continue }
             if gated && regexWindowed[Int(r)] {
                 // Under the same condition as `search` takes the program without the skip group.
-                let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(maxLengthWithoutSkip[Int(r)]) : -1
-                let maxLength = withoutSkip >= 0 ? withoutSkip : Int(rules.regexMaxLength[Int(r)])
-                // A match holds one of the literals derived from the pattern and is at most
-                // `maxLength` long, so it starts within `maxLength` before one of their
-                // occurrences: only those stretches are searched, each with PCRE2's offset limit
-                // at the occurrence, instead of everything from the first occurrence to the last.
+                let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(reachWithoutSkip[Int(r)]) : -1
+                let reach = withoutSkip >= 0 ? withoutSkip : Int(rules.regexReach[Int(r)])
+                // A match holds one of the literals derived from the pattern and starts at most
+                // `reach` characters before it: only those stretches are searched, each with
+                // PCRE2's offset limit at the occurrence, instead of everything from the first
+                // occurrence to the last.
                 var state = SearchState()
                 var stretch: (low: Int, high: Int)?
                 var searching = true
                 for h in 0..<gateHits.count where gateHits[h].regex == r {
                     let at = min(Int(gateHits[h].start), lastStart)
-                    let low = max(0, Int(gateHits[h].start) - maxLength)
+                    let low = max(0, Int(gateHits[h].start) - reach)
                     if low > lastStart { break }
                     if let open = stretch, low <= open.high + 1 {
                         stretch = (open.low, max(open.high, at))

@@ -271,6 +271,17 @@ import Testing
         #expect(scanner.matches.count == 2)
     }
 
+    @Test func aStretchReachesAsFarBackAsTheLiteralsLead() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[a-z]{2,5}@@[0-9]+", id: "tag", signal: .pii("other"), origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        // The match starts five letters before "@@" (its lead), not two: the leftmost start.
+        scanner.scan("12: abcde@@12345 end")
+        #expect(scanner.matches.count == 1)
+        #expect(scanner.matches.count == 1 && Int(scanner.matches[0].start) == 4)
+    }
+
     @Test func aRuleWithoutValidatorStopsAtItsFirstMatchWhateverTheStretches() throws {
         let rules = try ruleSet { b in
             _ = try b.addRegex("[一-龥]{2,8}路[0-9]{1,4}号", id: "road", signal: .pii("address"), origin: origin)

@@ -51,6 +51,23 @@ import Testing
         #expect(derive("(a)\\1").maxMatchLength == nil)
     }
 
+    @Test func howFarAMatchStartsBeforeItsLiterals() {
+        // The literals open the pattern, or follow a bounded part, or an unbounded one.
+        #expect(derive("(?:这个问题|这种内容)[^。]{0,4}我不能").maxLiteralLead == 0)
+        #expect(derive("[a-z]{2,5}@@[0-9]+").maxLiteralLead == 5)
+        #expect(derive("[a-z]{2,5}@@[0-9]+").maxMatchLength == nil)
+        #expect(derive("[a-z]+@@").maxLiteralLead == nil)
+        // Inside a repetition: the first repetition holds one, from the match's start.
+        let repeated = derive("(?:[a-z0-9_]{2}@@){2,3}")
+        #expect(repeated.literals == ["@@"] && repeated.maxLiteralLead == 2, "got \(repeated)")
+        // A literal dropped for holding a shorter one ("xxxabcd" holds "bc" four characters in):
+        // the lead grows by the difference in length, enough for wherever the shorter one sits.
+        let p = derive("x{0,3}(?:abcd|bc)")
+        #expect(p.literals == ["bc"], "got \(p)")
+        #expect((p.maxLiteralLead ?? -1) >= 4)
+        #expect(p.reach == p.maxLiteralLead)
+    }
+
     @Test func substringsAreDropped() {
         let set = ["抱歉", "很抱歉", "非常抱歉", "对不起"].map { $0.unicodeScalars.map(\.value) }
         #expect(Set(minimal(set)) == Set(["对不起", "抱歉"].map { $0.unicodeScalars.map(\.value) }))
