@@ -644,10 +644,23 @@ struct PatternParser {
             case "<" where peek(1) == "=" || peek(1) == "!":
                 i += 2
                 zeroWidth = true
+            case "P" where peek(1) == "=" || peek(1) == ">":
+                // (?P=name) matches what the group matched, (?P>name) runs its pattern: either
+                // may consume anything.
+                skipGroup()
+                return .opaque
             case "<", "P", "'":
                 while let c = peek(), c != ">", c != "'" { i += 1 }
                 if peek() == "'" { i += 1 }
                 if peek() == ">" { i += 1 }
+            case "&", "R", "+":
+                skipGroup()  // a subroutine call: (?&name), (?R), (?+1)
+                return .opaque
+            case let c? where ("0"..."9").contains(c) || (c == "-" && peek(1).map { ("0"..."9").contains($0) } == true):
+                skipGroup()  // a subroutine call: (?1), (?-1)
+                return .opaque
+            case "(":
+                return parseConditional()
             case ":", ">", "|":
                 i += 1
             default:
@@ -663,6 +676,38 @@ struct PatternParser {
         let inner = parseAlternation()
         if peek() == ")" { i += 1 }
         return zeroWidth ? .zeroWidth : inner
+    }
+
+    /// Skips to the end of the group whose opening has been read, nested groups included.
+    mutating func skipGroup() {
+        var depth = 1
+        while let c = peek() {
+            i += 1
+            if c == "\\" {
+                i += 1
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+                if depth == 0 { return }
+            }
+        }
+    }
+
+    /// `(?(condition)yes|no)`, its `(?(` read: it matches as one of its two branches, so it is
+    /// read as their alternation. `(?(DEFINE)…)` only defines groups and matches nothing.
+    mutating func parseConditional() -> PatternNode {
+        i += 1
+        let define = Array(s[i..<min(s.count, i + 7)]) == Array("DEFINE)".unicodeScalars)
+        if peek() == "?" {
+            _ = parseGroup()  // an assertion, (?(?=…)…): its "(" is read
+        } else {
+            while let c = peek(), c != ")" { i += 1 }
+            i += 1
+        }
+        let branches = parseAlternation()
+        if peek() == ")" { i += 1 }
+        return define ? .zeroWidth : branches
     }
 
     mutating func parseEscape() -> PatternNode {

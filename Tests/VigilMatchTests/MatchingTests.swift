@@ -271,6 +271,27 @@ import Testing
         #expect(scanner.matches.count == 2)
     }
 
+    /// Conditional groups, `(?(DEFINE)…)`, subroutine calls and named back-references: each
+    /// regex's gate and stretches must still let every match through (the analyser once read a
+    /// conditional's "no" branch as outside the group, and a call as matching nothing).
+    @Test func unusualGroupsNeverHideAMatch() throws {
+        let cases = [
+            ("(?:(q)|w)(?(1)zzabc|zzdef)", "hello wzzdef there"),
+            ("(?:(k)|m)(?(?=kx)kxyy|mmtt)", "x mmmtt y"),
+            ("(?(DEFINE)(?<d>uuvv))qqww(?&d)?", "x qqww y"),
+            ("(?<n>aa[0-9])(?P=n)bb", "zz aa1aa1bb zz"),
+            ("(ab[0-9])(?1)cc", "zz ab1ab2cc zz"),
+        ]
+        for (pattern, text) in cases {
+            let rules = try ruleSet { b in
+                _ = try b.addRegex(pattern, id: "r", signal: .attack("test"), origin: origin)
+            }
+            let scanner = Scanner(rules: rules)
+            scanner.scan(text)
+            #expect(scanner.matches.count == 1, "\(pattern) on \(text)")
+        }
+    }
+
     @Test func aStretchReachesAsFarBackAsTheLiteralsLead() throws {
         let rules = try ruleSet { b in
             _ = try b.addRegex("[a-z]{2,5}@@[0-9]+", id: "tag", signal: .pii("other"), origin: origin)
