@@ -200,8 +200,9 @@ struct PatternInfo {
     /// Sets of literals, each such that every match contains one of its literals.
     var candidates: [[Literal]]
     /// Per candidate set, how far into a match (in characters, nil = unknown) the occurrence of
-    /// one of its literals that the match holds can start, at the latest.
-    var leads: [Int?] = []
+    /// one of its literals that the match holds can start, at the latest. No default: every
+    /// construction states them, so no set can be dropped by a `zip` with too few leads.
+    var leads: [Int?]
     /// The most selective candidate; nil = none known.
     var required: [Literal]? {
         var chosen: [Literal]? = nil
@@ -225,9 +226,9 @@ struct PatternInfo {
     var candidatesAreMinimal = false
 
     static let opaque = PatternInfo(
-        exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
+        exact: nil, candidates: [], leads: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
     static let empty = PatternInfo(
-        exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
+        exact: [[]], candidates: [], leads: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
 }
 
 indirect enum PatternNode {
