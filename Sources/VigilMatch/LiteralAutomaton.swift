@@ -106,7 +106,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         // first and written after, so a variant never maps through another variant.
         var variants: [(Int, UInt16)] = []
         for u in 0..<UInt32(0x10000) where bmp[Int(u)] == 0 {
-            let lower = normalizer.lowercase(u)
+            let lower = normalizer.foldCase(u)
             if lower != u {
                 let symbol = symbolOf(lower)
                 if symbol != 0 { variants.append((Int(u), symbol)) }
@@ -297,7 +297,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
 
     @inline(never)
     private func supplementarySymbol(_ scalar: UInt32) -> Int {
-        Int(symbolsSupplementary[normalizer.lowercase(scalar)] ?? 0)
+        Int(symbolsSupplementary[normalizer.foldCase(scalar)] ?? 0)
     }
 
     /// Finds every occurrence of every term in `scalars`, overlapping ones included, and appends

@@ -66,6 +66,7 @@ public final class Normalizer: @unchecked Sendable {
                 lowerSupplementary[source] = targets[0]
             }
         }
+        for (source, target) in Self.foldsBeyondLowercase { lowercaseBMP[Int(source)] = target }
         foldsBMP = .allocate(capacity: 1024)
         foldsBMP.initialize(repeating: 0, count: 1024)
         for scalar in 0..<0x10000 where bmp[scalar] != 0 { foldsBMP[scalar >> 6] |= 1 << UInt64(scalar & 63) }
@@ -75,6 +76,15 @@ public final class Normalizer: @unchecked Sendable {
         self.lowercaseSupplementary = lowerSupplementary
         markFolding(in: noSymbols)
     }
+
+    /// Scalars whose simple lowercase is themselves but which PCRE2's caseless matching (Unicode
+    /// case folding) takes for another lowercase letter, and which the text fold (NFKC) keeps:
+    /// final sigma, the iota subscript and the old Cyrillic letter variants. A gate must find
+    /// `(?i)σ` in "λόγος".
+    static let foldsBeyondLowercase: [(UInt32, UInt32)] = [
+        (0x03C2, 0x03C3), (0x0345, 0x03B9), (0x1C80, 0x0432), (0x1C81, 0x0434), (0x1C82, 0x043E), (0x1C83, 0x0441),
+        (0x1C84, 0x0442), (0x1C85, 0x0442), (0x1C86, 0x044A), (0x1C87, 0x0463), (0x1C88, 0xA64B),
+    ]
 
     /// Characters removed outright: zero-width spaces and joiners, bidi controls, soft hyphen,
     /// variation selectors, tag characters and similar invisible code points.
@@ -158,9 +168,11 @@ public final class Normalizer: @unchecked Sendable {
         return s == 0x00B7 || s == 0x30FB || s == 0x2022 || s == 0x2027 || s == 0x2219 || s == 0x22C5
     }
 
-    /// The simple lowercase of a scalar (itself when it has none).
+    /// The scalar that stands for a scalar's case: its simple lowercase (itself when it has none),
+    /// or for the few that lowercase leaves apart from their other cases, their case folding (see
+    /// `foldsBeyondLowercase`).
     @inline(__always)
-    public func lowercase(_ s: UInt32) -> UInt32 {
+    public func foldCase(_ s: UInt32) -> UInt32 {
         if s < 0x80 { return (s >= 0x41 && s <= 0x5A) ? s | 0x20 : s }
         if s < 0x10000 {
             let l = lowercaseBMP[Int(s)]
@@ -576,7 +588,7 @@ public final class Normalizer: @unchecked Sendable {
     public func normalizedTerm(_ text: String, scratch: NormalizedText) -> [UInt32] {
         var copy = text
         copy.withUTF8 { normalize($0, into: scratch) }
-        return scratch.scalars.buffer.map(lowercase)
+        return scratch.scalars.buffer.map(foldCase)
     }
 
     /// Folds the literal characters of a PCRE2 pattern the way text is folded, so that a rule

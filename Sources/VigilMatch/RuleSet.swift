@@ -153,11 +153,7 @@ public final class RuleSet: Sendable {
         regexLiteralsInMatch = builder.regexLiteralsDerived
         regexObjects = builder.regexes.map(\.regex)
         regexesWithoutSkip = builder.regexesWithoutSkip
-        // The group opens the pattern, so it comes before every literal of the rest.
-        regexReachWithoutSkip = zip(builder.regexes, builder.skipGroupMaxLengths).map { rule, group in
-            guard let whole = rule.prefilter.reach, let group, whole >= group else { return -1 }
-            return Int32(whole - group)
-        }
+        regexReachWithoutSkip = builder.reachesWithoutSkip.map { Int32($0 ?? -1) }
         regexValidators = builder.regexes.map(\.validator)
         normalizer = builder.normalizer
         automaton = try LiteralAutomaton(terms: builder.terms, normalizer: builder.normalizer)
@@ -184,8 +180,9 @@ public final class RuleSetBuilder {
     /// holds one), not given by hand (which may be context outside the match).
     var regexLiteralsDerived: [Bool] = []
     var regexesWithoutSkip: [Regex?] = []
-    /// Per regex, the longest span of its skip group (nil without one, or when unbounded).
-    var skipGroupMaxLengths: [Int?] = []
+    /// Per regex, the reach of its pattern without the skip group (nil without one, or when
+    /// unbounded).
+    var reachesWithoutSkip: [Int?] = []
     var cooccurrences: [CooccurrenceRule] = []
     var topics: [TopicRule] = []
     var allows: [AllowRule] = []
@@ -295,17 +292,21 @@ public final class RuleSetBuilder {
         }
         let index = Int32(regexes.count)
         var withoutSkip: Regex? = nil
-        var skipMaxLength: Int? = nil
+        var reachWithoutSkip: Int? = nil
         if let skip = SkipGroup.split(folded) {
             let guardTerms = skip.guards.compactMap { intern($0) }
             if guardTerms.count == skip.guards.count, let rest = try? Regex(skip.rest) {
                 withoutSkip = rest
-                skipMaxLength = skip.maxLength
+                // The gate's literals stand in the rest (the group is optional). Its own analysis
+                // knows how far a match starts before them if it chose the same ones; its longest
+                // match bounds that whatever they are.
+                let alone = RegexPrefilter.derive(from: skip.rest)
+                reachWithoutSkip = alone.literals == prefilter.literals ? alone.reach : alone.maxMatchLength
                 for t in Set(guardTerms) { termUses[Int(t)].append(.skipGuard(index)) }
             }
         }
         regexesWithoutSkip.append(withoutSkip)
-        skipGroupMaxLengths.append(skipMaxLength)
+        reachesWithoutSkip.append(reachWithoutSkip)
         regexLiteralsDerived.append(literals == nil)
         regexes.append(
             RegexRule(

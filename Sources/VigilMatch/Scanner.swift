@@ -111,7 +111,10 @@ public final class Scanner {
         regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
-        regexWindowed = Self.copy(zip(rules.regexReach, rules.regexLiteralsInMatch).map { $0 >= 0 && $1 })
+        regexWindowed = Self.copy(
+            rules.regexReach.indices.map {
+                (rules.regexReach[$0] >= 0 || rules.regexReachWithoutSkip[$0] >= 0) && rules.regexLiteralsInMatch[$0]
+            })
         regexWithinFirst = Self.copy(rules.regexes.map { Int32(clamping: $0.withinFirst ?? -1) })
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
@@ -276,7 +279,7 @@ public final class Scanner {
         let count = text.scalars.count
         var previous: UInt32 = 0xFFFF_FFFF
         for i in 0..<count {
-            let s = normalizer.lowercase(text.scalars[i])
+            let s = normalizer.foldCase(text.scalars[i])
             if s != previous {
                 collapsed.append(s)
                 collapsedIndex.append(Int32(i))
@@ -310,10 +313,10 @@ public final class Scanner {
             let within = Int(regexWithinFirst[Int(r)])
             let lastStart = within < 0 || within > text.scalars.count ? Int.max : within - 1
             if lastStart < 0 { continue }
-            if gated && regexWindowed[Int(r)] {
-                // Under the same condition as `search` takes the program without the skip group.
-                let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(reachWithoutSkip[Int(r)]) : -1
-                let reach = withoutSkip >= 0 ? withoutSkip : Int(rules.regexReach[Int(r)])
+            // Under the same condition as `search` takes the program without the skip group.
+            let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(reachWithoutSkip[Int(r)]) : -1
+            let reach = withoutSkip >= 0 ? withoutSkip : Int(rules.regexReach[Int(r)])
+            if gated && regexWindowed[Int(r)] && reach >= 0 {
                 // A match holds one of the literals derived from the pattern and starts at most
                 // `reach` characters before it: only those stretches are searched, each with
                 // PCRE2's offset limit at the occurrence, instead of everything from the first

@@ -8,9 +8,6 @@ struct SkipGroup {
     let rest: String
     /// One of these occurs wherever the group can match.
     let guards: [String]
-    /// The longest span the group can take, in characters (nil when unbounded): the pattern's
-    /// longest match less this is the longest match of `rest`.
-    let maxLength: Int?
 
     /// Splits `pattern` (already folded like text), or nil when it does not open with such a group
     /// or the group's necessary literals are unknown.
@@ -25,6 +22,8 @@ struct SkipGroup {
             i = j + 1
         }
         let flags = String(String.UnicodeScalarView(s[0..<i]))
+        // The group's body is read on its own, so it must read the same without the flags.
+        guard !flags.contains("x") else { return nil }
         guard s.count > i + 3, s[i] == "(", s[i + 1] == "?", s[i + 2] == ":" else { return nil }
         guard let close = closingParenthesis(s, from: i) else { return nil }
         guard close + 1 < s.count, s[close + 1] == "?" else { return nil }
@@ -33,11 +32,11 @@ struct SkipGroup {
         let body = Array(inner.dropLast(verbs.count).unicodeScalars)
         var parser = PatternParser(body)
         let node = parser.parseAlternation()
-        guard parser.i == body.count, let required = node.info.required, !required.isEmpty,
+        guard parser.i == body.count, !parser.endsEarly, let required = node.info.required, !required.isEmpty,
             !required.contains(where: \.isEmpty)
         else { return nil }
         let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))
-        return SkipGroup(rest: rest, guards: required.map(literalString), maxLength: node.info.maxLength)
+        return SkipGroup(rest: rest, guards: required.map(literalString))
     }
 
     /// The index of the parenthesis that closes the one at `open`, skipping escapes and classes.

@@ -283,13 +283,55 @@ import Testing
             ("(ab[0-9])(?1)cc", "zz ab1ab2cc zz"),
         ]
         for (pattern, text) in cases {
-            let rules = try ruleSet { b in
-                _ = try b.addRegex(pattern, id: "r", signal: .attack("test"), origin: origin)
-            }
-            let scanner = Scanner(rules: rules)
-            scanner.scan(text)
-            #expect(scanner.matches.count == 1, "\(pattern) on \(text)")
+            #expect(try matchCount(pattern, text) == 1, "\(pattern) on \(text)")
         }
+    }
+
+    /// Syntax whose reading decides which literals a gate requires and how far a stretch
+    /// reaches: named star groups, quotes, callout strings, extended mode, escapes with
+    /// arguments, class escapes and ranges, case folds beyond lowercase, and (*ACCEPT). Each
+    /// regex matches its text in PCRE2, so the scanner must find it.
+    @Test func unusualSyntaxNeverHidesAMatch() throws {
+        let cases = [
+            ("(*atomic:[a-z]{2,20})@@q", "hi abcdef@@q"),
+            ("(*sr:[a-z]{2,9})##w", "x abcd##w"),
+            ("\\Qxy\\E{2}zq", "a xyyzq b"),
+            ("x(?C\"a:b\")yq", "zz xyq"),
+            ("(?x) qq rr  # the name\n ss", "a qqrrss b"),
+            ("(?x:aa bb)cc dd", "aabbcc dd"),
+            ("(?'nm'ab)cd\\k'nm'", "zz abcdab"),
+            ("(?<nm>ab)cd\\k<nm>\\g{1}", "zz abcdabab"),
+            ("qq[a-\\x{7a}]77", "qqz77"),
+            ("(?i)λόγοσ", "ΟΛΟΓΟΣ λόγος"),
+            ("zz(*ACCEPT)qqxx", "a zz b"),
+        ]
+        for (pattern, text) in cases {
+            #expect(try matchCount(pattern, text) == 1, "\(pattern) on \(text)")
+        }
+    }
+
+    /// `\G` and `(*SKIP)` match differently when a search starts mid-text, so such regexes are
+    /// searched from the start: what they find is what PCRE2 finds in the whole text.
+    @Test func patternsThatDependOnTheSearchStartAreSearchedWhole() throws {
+        let cases = [
+            ("\\Gxx[0-9]{5}", "zz xx12345", 0),
+            ("\\Gxx[0-9]{5}", "xx12345 zz", 1),
+            ("[a-z]{1,3}(*SKIP)q@@", "xyzabq@@", 0),
+            ("[a-z]{1,3}(*SKIP)q@@", "xyzq@@", 1),
+        ]
+        for (pattern, text, expected) in cases {
+            #expect(try matchCount(pattern, text) == expected, "\(pattern) on \(text)")
+        }
+    }
+
+    /// How many matches a rule set of the one regex finds in `text`.
+    func matchCount(_ pattern: String, _ text: String) throws -> Int {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex(pattern, id: "r", signal: .attack("test"), origin: origin)
+        }
+        let scanner = Scanner(rules: rules)
+        scanner.scan(text)
+        return scanner.matches.count
     }
 
     @Test func aStretchReachesAsFarBackAsTheLiteralsLead() throws {

@@ -44,6 +44,26 @@ import Testing
         #expect(p.literals == ["secret"])
     }
 
+    /// Escapes read as one character or as something opaque, never as the letters they are
+    /// written with: `[\b]` is a backspace, `\cA` a control character, `\k<name>` and `\N{…}`
+    /// carry arguments.
+    @Test func escapesAreNotTheirLetters() {
+        for (pattern, absent) in [
+            ("qz[\\b]wv", "b"), ("qz\\cAwv", "A"), ("qz\\N{U+41}wv", "U+"), ("(?<nm>qz)wv\\k<nm>", "<"),
+            ("qzwv\\12345", "2345"), ("qz\\o{101}wv", "101"),
+        ] {
+            let literals = derive(pattern).literals ?? []
+            #expect(!literals.contains { $0.contains(absent) }, "\(pattern): \(literals)")
+        }
+    }
+
+    @Test func aSearchStartDependentPatternHasNoReach() {
+        #expect(derive("\\Gqq[0-9]{3}").reach == nil)
+        #expect(derive("[a-z]{1,3}(*SKIP)q@@").reach == nil)
+        #expect(derive("[a-z]{1,3}q@@").reach == 3)
+        #expect(derive("zz(*ACCEPT)qqxx").runsAlways)
+    }
+
     @Test func maximumMatchLength() {
         #expect(derive("[一-龥]{2,8}(?:路|街|大道|巷)[0-9]{1,4}号(?:院|楼)?").maxMatchLength == 16)
         #expect(derive("abc(?=def)x?").maxMatchLength == 4)
