@@ -16,7 +16,6 @@ struct PatternParser {
 
     init(_ scalars: [Unicode.Scalar]) { s = scalars }
 
-    private var atEnd: Bool { i >= s.count }
     private func peek(_ offset: Int = 0) -> Unicode.Scalar? { i + offset < s.count ? s[i + offset] : nil }
 
     mutating func parseAlternation() -> PatternNode {
