@@ -1,3 +1,5 @@
+import CPCRE2
+
 /// A recursive-descent reader for the PCRE2 syntax rules use. Unknown constructs become
 /// `.opaque`, which weakens the prefilter but never makes it wrong: every literal the tree
 /// requires must be one the pattern requires.
@@ -13,8 +15,34 @@ struct PatternParser {
     var dependsOnSearchStart = false
     /// The pattern holds `(*ACCEPT)`, which ends a match early: what follows it is not required.
     var endsEarly = false
+    /// How counted repetitions read (see `Braces`).
+    let braces: Braces
 
-    init(_ scalars: [Unicode.Scalar]) { s = scalars }
+    /// Which braces after an atom are a counted repetition. PCRE2 10.43 follows Perl 5.34:
+    /// `{,n}` means `{0,n}`, and spaces or tabs may stand inside the braces (`{ 2 , 5 }`).
+    /// Before, both were literal text. A pattern read the other way would have its gate
+    /// require text that PCRE2 does not, so the parser reads braces as the linked library does.
+    enum Braces: Sendable {
+        case classic
+        case perl534
+    }
+
+    /// The reading of the PCRE2 this process runs with.
+    static let linkedBraces: Braces = {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let length = buffer.withUnsafeMutableBytes { pcre2_config_8(UInt32(PCRE2_CONFIG_VERSION), $0.baseAddress) }
+        // "10.42 2022-12-11": the major and minor numbers.
+        let version = String(
+            decoding: buffer.prefix(max(0, Int(length))).prefix { $0 != 0 && $0 != 0x20 }, as: UTF8.self)
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        guard parts.count >= 2 else { return .classic }
+        return (parts[0], parts[1]) >= (10, 43) ? .perl534 : .classic
+    }()
+
+    init(_ scalars: [Unicode.Scalar], braces: Braces = PatternParser.linkedBraces) {
+        s = scalars
+        self.braces = braces
+    }
 
     private func peek(_ offset: Int = 0) -> Unicode.Scalar? { i + offset < s.count ? s[i + offset] : nil }
 
@@ -92,36 +120,50 @@ struct PatternParser {
             i += 1
             max = 1
         case "{":
-            var j = i + 1
-            var first = ""
-            while j < s.count, ("0"..."9").contains(s[j]) {
-                first.unicodeScalars.append(s[j])
-                j += 1
-            }
-            guard !first.isEmpty, j < s.count else { return atom }
-            if s[j] == "}" {
-                min = Int(first) ?? 0
-                max = min
-                i = j + 1
-            } else if s[j] == "," {
-                j += 1
-                var second = ""
-                while j < s.count, ("0"..."9").contains(s[j]) {
-                    second.unicodeScalars.append(s[j])
-                    j += 1
-                }
-                guard j < s.count, s[j] == "}" else { return atom }
-                min = Int(first) ?? 0
-                max = second.isEmpty ? nil : Int(second)
-                i = j + 1
-            } else {
-                return atom
-            }
+            guard let counted = countedRepetition(from: i + 1) else { return atom }
+            (min, max, i) = counted
         default: return atom
         }
         if let m = peek(), m == "?" || m == "+" { i += 1 }
         skipIgnored()
         return parseQuantifier(.repeated(atom, min: min, max: max))
+    }
+
+    /// The bounds of the counted repetition whose `{` stands just before `start`, and the index
+    /// after its `}`; nil when the braces are literal text (see `Braces`). A bound too large to
+    /// read counts as none: a lower bound of 0 and no upper bound ask for less, never more.
+    func countedRepetition(from start: Int) -> (min: Int, max: Int?, end: Int)? {
+        var j = start
+        let spaced = braces == .perl534
+        func blanks() {
+            while spaced, j < s.count, s[j] == " " || s[j] == "\t" { j += 1 }
+        }
+        func digits() -> String {
+            var number = ""
+            while j < s.count, ("0"..."9").contains(s[j]) {
+                number.unicodeScalars.append(s[j])
+                j += 1
+            }
+            return number
+        }
+        blanks()
+        let first = digits()
+        blanks()
+        guard j < s.count else { return nil }
+        if s[j] == "}" {
+            guard !first.isEmpty else { return nil }
+            let count = Int(first) ?? 0
+            return (count, Int(first), j + 1)
+        }
+        guard s[j] == "," else { return nil }
+        j += 1
+        blanks()
+        let second = digits()
+        blanks()
+        guard j < s.count, s[j] == "}" else { return nil }
+        // `{,n}` is a repetition from 10.43 on; `{,}` never is.
+        guard !first.isEmpty || (spaced && !second.isEmpty) else { return nil }
+        return (Int(first) ?? 0, second.isEmpty ? nil : Int(second), j + 1)
     }
 
     mutating func parseAtom() -> PatternNode {

@@ -50,7 +50,12 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
     public static func derive(from pattern: String) -> RegexPrefilter {
-        var parser = PatternParser(Array(pattern.unicodeScalars))
+        derive(from: pattern, braces: PatternParser.linkedBraces)
+    }
+
+    /// `derive(from:)` with braces read as a given PCRE2 version reads them.
+    static func derive(from pattern: String, braces: PatternParser.Braces) -> RegexPrefilter {
+        var parser = PatternParser(Array(pattern.unicodeScalars), braces: braces)
         let node = parser.parseAlternation()
         // After (*ACCEPT) nothing is required, wherever it stands: no gate.
         if parser.endsEarly { return RegexPrefilter(literals: nil, minDigitRun: 0) }

@@ -39,32 +39,13 @@ struct SkipGroup {
         return SkipGroup(rest: rest, guards: required.map(literalString))
     }
 
-    /// The index of the parenthesis that closes the one at `open`, skipping escapes and classes.
+    /// The index of the parenthesis that closes the `(?:` at `open`, read as PCRE2 reads it
+    /// (escapes, classes, quotes, comments, verbs' names), or nil when nothing closes it.
     private static func closingParenthesis(_ s: [Unicode.Scalar], from open: Int) -> Int? {
-        var depth = 0
-        var i = open
-        var inClass = false
-        while i < s.count {
-            let c = s[i]
-            if c == "\\" {
-                i += 2
-                continue
-            }
-            if inClass {
-                if c == "]" { inClass = false }
-            } else if c == "[" {
-                inClass = true
-                // A ']' right after '[' or '[^' is a literal.
-                if i + 1 < s.count, s[i + 1] == "]" { i += 1 }
-                if i + 2 < s.count, s[i + 1] == "^", s[i + 2] == "]" { i += 2 }
-            } else if c == "(" {
-                depth += 1
-            } else if c == ")" {
-                depth -= 1
-                if depth == 0 { return i }
-            }
-            i += 1
-        }
-        return nil
+        var parser = PatternParser(s)
+        parser.i = open + 3
+        _ = parser.parseAlternation()
+        guard !parser.quoting, parser.i < s.count, s[parser.i] == ")" else { return nil }
+        return parser.i
     }
 }

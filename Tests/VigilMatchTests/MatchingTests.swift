@@ -324,6 +324,40 @@ import Testing
         }
     }
 
+    /// Braces after an atom are read as the linked PCRE2 reads them: `{,3}` and `{ 2 }` are
+    /// repetitions from 10.43 on and literal text before. Each text is written for one reading;
+    /// whichever PCRE2 runs here, the scanner finds what it finds.
+    @Test func countedRepetitionsReadAsPCRE2ReadsThem() throws {
+        let cases = [
+            ("qq7{,3}zz@@", ["a qqzz@@ b", "a qq77zz@@ b", "a qq7{,3}zz@@ b"]),
+            ("ab{ 2 }cd##", ["abbcd##", "ab{ 2 }cd##"]),
+            ("xy{2 , 4}w%%", ["xyyyw%%", "xy{2 , 4}w%%"]),
+            ("xy{,}w&&", ["xy{,}w&&"]),
+        ]
+        for (pattern, texts) in cases {
+            let regex = try Regex(pattern)
+            #expect(texts.contains { regex.matches($0) }, "\(pattern) matches none of its texts")
+            for text in texts {
+                #expect(try matchCount(pattern, text) == (regex.matches(text) ? 1 : 0), "\(pattern) on \(text)")
+            }
+        }
+    }
+
+    /// Both readings of braces, whichever PCRE2 this test runs with: a gate never asks for the
+    /// braces' text where they repeat, nor loses it where they are text.
+    @Test func eachBraceReadingGivesItsOwnGate() {
+        let modern = RegexPrefilter.derive(from: "qq7{,3}zz@@", braces: .perl534)
+        #expect(modern.literals?.contains { $0.contains("{") } == false, "\(modern)")
+        let spaced = RegexPrefilter.derive(from: "abc{ 2 }de##", braces: .perl534)
+        #expect(spaced.literals?.contains { $0.contains("{") } == false, "\(spaced)")
+        #expect(spaced.maxMatchLength == 8)
+        let classic = RegexPrefilter.derive(from: "qq7{,3}zz@@", braces: .classic)
+        #expect(classic.maxMatchLength == 11)
+        #expect(RegexPrefilter.derive(from: "abc{ 2 }de##", braces: .classic).maxMatchLength == 12)
+        // `{,}` is text in both.
+        #expect(RegexPrefilter.derive(from: "xy{,}w&&", braces: .perl534).maxMatchLength == 8)
+    }
+
     /// How many matches a rule set of the one regex finds in `text`.
     func matchCount(_ pattern: String, _ text: String) throws -> Int {
         let rules = try ruleSet { b in

@@ -26,6 +26,22 @@ import Testing
         #expect(skip?.rest == "abc")
     }
 
+    /// The group ends where PCRE2 ends it: a parenthesis quoted, in a comment, in a POSIX class
+    /// or in a verb's name does not close it, and one the group itself holds does not either.
+    @Test func theGroupEndsWherePCRE2EndsIt() {
+        let cases = [
+            #"(?:\Q)\E"[^"]{0,9}"(*SKIP)(*F))?abc"#,
+            #"(?:(?#(x)"[^"]{0,9}"(*SKIP)(*F))?abc"#,
+            #"(?:"[[:alpha:])]{0,9}"(*SKIP)(*F))?abc"#,
+            #"(?:(*MARK:x)"[^"]{0,9}"(*SKIP)(*F))?abc"#,
+        ]
+        for pattern in cases {
+            #expect(SkipGroup.split(pattern)?.rest == "abc", "\(pattern)")
+        }
+        // A quote left open runs to the end: nothing closes the group.
+        #expect(SkipGroup.split(#"(?:\Q"(*SKIP)(*F))?abc"#) == nil)
+    }
+
     /// Where no quote occurs, the stretches searched around a regex's literal are sized for the
     /// pattern without the group: still long enough for a match that starts far before it.
     @Test func aMatchFarBeforeItsOnlyLiteralIsFound() throws {
