@@ -62,10 +62,8 @@ public struct RegexPrefilter: Sendable, Hashable {
         let info = node.info
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }
-        let candidates =
-            info.candidatesAreMinimal
-            ? Array(zip(info.candidates, info.leads)) : zip(info.candidates, info.leads).map(minimalLead)
-        let usable = candidates.map { ($0.0, score($0.0), $0.1) }.filter { $0.1 >= minimumScore }
+        let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map { $0.minimized() }
+        let usable = candidates.map { ($0.literals, score($0.literals), $0.lead) }.filter { $0.1 >= minimumScore }
             .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
         var second: [String]? = nil
@@ -209,15 +207,11 @@ struct PatternInfo {
     /// Every string the part can match, when that set is finite and small.
     var exact: [Literal]?
     /// Sets of literals, each such that every match contains one of its literals.
-    var candidates: [[Literal]]
-    /// Per candidate set, how far into a match (in characters, nil = unknown) the occurrence of
-    /// one of its literals that the match holds can start, at the latest. No default: every
-    /// construction states them, so no set can be dropped by a `zip` with too few leads.
-    var leads: [Int?]
+    var candidates: [GateCandidate]
     /// The most selective candidate; nil = none known.
     var required: [Literal]? {
         var chosen: [Literal]? = nil
-        for c in candidates { chosen = best(chosen, c) }
+        for c in candidates { chosen = best(chosen, c.literals) }
         return chosen
     }
     /// The part matches only digits.
@@ -237,9 +231,27 @@ struct PatternInfo {
     var candidatesAreMinimal = false
 
     static let opaque = PatternInfo(
-        exact: nil, candidates: [], leads: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
+        exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
     static let empty = PatternInfo(
-        exact: [[]], candidates: [], leads: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
+        exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
+}
+
+/// A set of literals of which every match holds one, and how far into a match (in characters,
+/// nil = unknown) the occurrence it holds can start, at the latest.
+struct GateCandidate {
+    var literals: [Literal]
+    var lead: Int?
+
+    /// The set without literals that contain another (`minimal`), its lead moved back by what
+    /// that can cost: a literal dropped for one inside it holds that one up to its length less
+    /// one further on.
+    func minimized() -> GateCandidate {
+        let kept = minimal(literals)
+        guard let lead, kept.count != literals.count else { return GateCandidate(literals: kept, lead: lead) }
+        let longest = literals.map(\.count).max() ?? 0
+        let shortest = kept.map(\.count).min() ?? 0
+        return GateCandidate(literals: kept, lead: lead + Swift.max(0, longest - shortest))
+    }
 }
 
 indirect enum PatternNode {
@@ -257,12 +269,13 @@ indirect enum PatternNode {
             let digit = s.value >= 0x30 && s.value <= 0x39
             let alnum = s.isASCII && (s.properties.isAlphabetic || digit)
             return PatternInfo(
-                exact: [[s.value]], candidates: [[[s.value]]], leads: [0], digitsOnly: digit, minLength: 1,
+                exact: [[s.value]], candidates: [GateCandidate(literals: [[s.value]], lead: 0)], digitsOnly: digit,
+                minLength: 1,
                 digitRun: digit ? 1 : 0, alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1)
         case .characterClass(let set, let digitsOnly, let alnumOnly):
             let strings = set.map { $0.sorted().map { [$0] } }
             return PatternInfo(
-                exact: strings, candidates: strings.map { [$0] } ?? [], leads: strings == nil ? [] : [0],
+                exact: strings, candidates: strings.map { [GateCandidate(literals: $0, lead: 0)] } ?? [],
                 digitsOnly: digitsOnly, minLength: 1,
                 digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1)
         case .zeroWidth:
@@ -280,9 +293,8 @@ indirect enum PatternNode {
             for i in infos {
                 exact = union(exact, i.exact)
                 let own = i.exact?.contains([]) == false ? i.exact : nil
-                let all =
-                    (Array(zip(i.candidates, i.leads)) + (own.map { [($0, 0)] } ?? []))
-                    .map { ($0.0, RegexPrefilter.score($0.0), $0.1) }
+                let all = (i.candidates + (own.map { [GateCandidate(literals: $0, lead: 0)] } ?? []))
+                    .map { ($0.literals, RegexPrefilter.score($0.literals), $0.lead) }
                 let best = all.max { $0.1 < $1.1 }
                 strongest = union(strongest, best?.0)
                 strongestLead = later(strongestLead, best?.2)
@@ -292,9 +304,10 @@ indirect enum PatternNode {
                 smallestLead = later(smallestLead, small?.2)
             }
             let options = [(strongest, strongestLead), (smallest, smallestLead)]
-                .compactMap { set, lead in set.map { ($0, lead) } }.filter { !$0.0.isEmpty }.map(minimalLead)
+                .compactMap { set, lead in set.map { GateCandidate(literals: $0, lead: lead) } }
+                .filter { !$0.literals.isEmpty }.map { $0.minimized() }
             var info = PatternInfo(
-                exact: exact, candidates: options.map(\.0), leads: options.map(\.1),
+                exact: exact, candidates: options,
                 digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
@@ -315,18 +328,13 @@ indirect enum PatternNode {
             }
             // The first repetition starts the match and holds what every repetition holds; the
             // first `min` together spell one of `power`'s strings, from the start.
-            var candidates: [[Literal]] = []
-            var leads: [Int?] = []
+            var candidates: [GateCandidate] = []
             if min >= 1 {
                 candidates = i.candidates
-                leads = i.leads
-                if let p = power(i.exact, min) {
-                    candidates.append(p)
-                    leads.append(0)
-                }
+                if let p = power(i.exact, min) { candidates.append(GateCandidate(literals: p, lead: 0)) }
             }
             return PatternInfo(
-                exact: exact, candidates: candidates, leads: leads, digitsOnly: i.digitsOnly,
+                exact: exact, candidates: candidates, digitsOnly: i.digitsOnly,
                 minLength: i.minLength * min,
                 digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
                 alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
@@ -334,7 +342,7 @@ indirect enum PatternNode {
         case .concat(let parts):
             // The run of exact parts; while it spans every part so far, it is the exact set too.
             var whole = true
-            var candidates: [(set: [Literal], isMinimal: Bool, lead: Int?)] = []
+            var candidates: [(candidate: GateCandidate, isMinimal: Bool)] = []
             var run: [Literal]? = [[]]
             // The longest stretch of the match before the run of exact parts starts.
             var runLead: Int? = 0
@@ -351,22 +359,22 @@ indirect enum PatternNode {
                 // The longest stretch of the match before this part.
                 let before = maxLength
                 maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
-                for (set, lead) in zip(i.candidates, i.leads) {
-                    let total: Int? = if let before, let lead { before + lead } else { nil }
-                    candidates.append((set, i.candidatesAreMinimal, total))
+                for c in i.candidates {
+                    let total: Int? = if let before, let lead = c.lead { before + lead } else { nil }
+                    candidates.append((GateCandidate(literals: c.literals, lead: total), i.candidatesAreMinimal))
                 }
                 if let e = i.exact {
                     if let extended = product(run, e) {
                         run = extended
                     } else {
                         whole = false
-                        if let r = run { candidates.append((r, false, runLead)) }
+                        if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
                         run = e
                         runLead = before
                     }
                 } else {
                     whole = false
-                    if let r = run { candidates.append((r, false, runLead)) }
+                    if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
                     run = [[]]
                     runLead = maxLength
                 }
@@ -383,13 +391,13 @@ indirect enum PatternNode {
                 digitsOnly = digitsOnly && i.digitsOnly
             }
             let exact = whole ? run : nil
-            if let r = run { candidates.append((r, false, runLead)) }
+            if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
             // Keep the strongest few, so an enclosing alternation has choices.
-            let kept = candidates.filter { !$0.set.isEmpty && !$0.set.contains([]) }
-                .map { $0.isMinimal ? ($0.set, $0.lead) : minimalLead($0.set, $0.lead) }
-                .map { ($0.0, RegexPrefilter.score($0.0), $0.1) }.sorted { $0.1 > $1.1 }.prefix(8)
+            let kept = candidates.filter { !$0.candidate.literals.isEmpty && !$0.candidate.literals.contains([]) }
+                .map { $0.isMinimal ? $0.candidate : $0.candidate.minimized() }
+                .map { ($0, RegexPrefilter.score($0.literals)) }.sorted { $0.1 > $1.1 }.prefix(8)
             var info = PatternInfo(
-                exact: exact, candidates: kept.map(\.0), leads: kept.map(\.2), digitsOnly: digitsOnly,
+                exact: exact, candidates: kept.map(\.0), digitsOnly: digitsOnly,
                 minLength: minLength, digitRun: digitRun,
                 alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength)
             info.candidatesAreMinimal = true
@@ -413,17 +421,6 @@ struct LiteralKey: Hashable {
 
     static func == (a: LiteralKey, b: LiteralKey) -> Bool { a.hash == b.hash && a.literal == b.literal }
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-}
-
-/// `minimal(set)`, with how far into a match its guaranteed occurrence may start: a literal
-/// dropped for containing a shorter one holds that one, up to its length less one further on.
-func minimalLead(_ set: [Literal], _ lead: Int?) -> ([Literal], Int?) {
-    let kept = minimal(set)
-    guard let lead else { return (kept, nil) }
-    guard kept.count != set.count else { return (kept, lead) }
-    let longest = set.map(\.count).max() ?? 0
-    let shortest = kept.map(\.count).min() ?? 0
-    return (kept, lead + Swift.max(0, longest - shortest))
 }
 
 /// The later of two leads (nil, unknown, when either is).
