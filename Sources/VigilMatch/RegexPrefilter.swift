@@ -41,6 +41,12 @@ public struct RegexPrefilter: Sendable, Hashable {
 
     /// Literal sets scoring below this are not worth gating on (see `score`).
     static let minimumScore = 0.4
+    /// Second sets scoring below this are not kept: a lone punctuation mark (`;`, `|`), a common
+    /// ideograph (`市`, `我`) or a two- or three-letter word (`or`, `to`) is in so many texts that
+    /// its automaton hits cost more than the regex runs it saves. On the benchmark (100,000
+    /// lines), keeping only second sets from 2 on cut literal hits from 815,000 to 272,000 for
+    /// 193,000 regex runs instead of 122,000, and one core ran 3.6% faster.
+    static let minimumSecondScore = 2.0
     /// Digit gates shorter than this are not worth using.
     static let minimumDigitRun = 4
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
@@ -72,11 +78,11 @@ public struct RegexPrefilter: Sendable, Hashable {
             literals = text(first)
             lead = firstLead
             // Every literal of a set is looked for in every text, so a second set must earn its
-            // hits: not implied by the first (as "e" is by "eval"), and without a lone letter or
-            // digit, which is in nearly every text (a lone ideograph is far rarer: 市 saves more
-            // regex runs than its hits cost). The first set implies itself.
+            // hits: not implied by the first (as "e" is by "eval"), without a lone letter or
+            // digit, and rare enough (`minimumSecondScore`). The first set implies itself.
             if let (other, _, _) = usable.dropFirst().first(where: {
-                !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) } && !implied($0.0, by: first)
+                $0.1 >= minimumSecondScore && !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) }
+                    && !implied($0.0, by: first)
             }) {
                 second = text(other)
             }
