@@ -1,3 +1,5 @@
+import CVigilSIMD
+
 /// Finds a principal's slot from a 64-bit hash of its id: open addressing with linear probing
 /// over one array of (hash, slot) pairs, so a lookup usually costs a single cache line. Equal
 /// hashes are told apart by the caller's `matches`, so a collision costs a probe, never a mixup.
@@ -22,6 +24,24 @@ struct PrincipalIndex {
             if e.hash == hash && matches(Int(e.slot) - 1) { return Int(e.slot) - 1 }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts loading the entry a lookup of `hash` reads first.
+    @inline(__always)
+    func prefetch(_ hash: UInt64) {
+        entries.withUnsafeBufferPointer { e in
+            if let base = e.baseAddress {
+                vigil_prefetch_for_write(base + (Int(truncatingIfNeeded: hash) & (e.count - 1)))
+            }
+        }
+    }
+
+    /// The slot of the first entry stored under `hash`, not told apart from a collision: a
+    /// guess, for loading a state ahead of its lookup.
+    @inline(__always)
+    func likelySlot(_ hash: UInt64) -> Int? {
+        let e = entries[Int(truncatingIfNeeded: hash) & (entries.count - 1)]
+        return e.slot != 0 && e.hash == hash ? Int(e.slot) - 1 : nil
     }
 
     /// Adds `slot` under `hash` (the caller has checked it is not there yet).

@@ -1,3 +1,4 @@
+import CVigilSIMD
 import VigilScan
 import VigilTaxonomy
 
@@ -82,10 +83,73 @@ public struct PrincipalTracker: Sendable {
     /// Principals being tracked.
     public var tracked: Int { index.count }
 
-    public mutating func observe(input f: TextFindings, at now: Double, origin: RecordOrigin) -> [Alert] {
+    /// A text's user and client hashed ahead of its turn, so that what `observe(input:)` reads
+    /// for them is loading while the texts before it are raised (see `lookahead(_:)`).
+    public struct Lookahead: Sendable {
+        /// 0 when not hashed ahead.
+        fileprivate var user: UInt64 = 0
+        fileprivate var client: UInt64 = 0
+
+        public init() {}
+    }
+
+    /// The first of three steps ahead of `observe(input:)`, some texts before it: hashes the
+    /// text's user and client and starts loading their index entries. Then
+    /// `prefetchStates(_:)` a few texts before it, and `prefetchPrompts(_:)` one before.
+    /// Mutating only so that a tracker held in a class's `var` is not copied for the call.
+    /// Each only starts loads (prefetches, which never wait): the principals' states are
+    /// cache misses (the median principal is seen again thousands of inputs later), and read
+    /// in turn by `observe`, each miss waited for the one before.
+    public mutating func lookahead(_ f: borrowing TextFindings) -> Lookahead {
+        var a = Lookahead()
+        guard f.direction == .input else { return a }
+        if let id = f.userID, !id.isEmpty {
+            a.user = Self.hash(0, id)
+            index.prefetch(a.user)
+        }
+        if let id = f.clientIP, !id.isEmpty {
+            a.client = Self.hash(1, id)
+            index.prefetch(a.client)
+        }
+        return a
+    }
+
+    /// Starts loading the states whose index entries `lookahead(_:)` asked for.
+    public mutating func prefetchStates(_ a: Lookahead) {
+        guard a.user | a.client != 0 else { return }
+        states.withUnsafeBufferPointer { s in
+            guard let base = s.baseAddress else { return }
+            func load(_ hash: UInt64) {
+                guard hash != 0, let slot = index.likelySlot(hash), slot < s.count else { return }
+                let state = UnsafeRawPointer(base + slot)
+                vigil_prefetch_for_write(state)
+                vigil_prefetch_for_write(state + 64)
+            }
+            load(a.user)
+            load(a.client)
+        }
+    }
+
+    /// Starts loading the prompt entries that the next new prompts of the states
+    /// `prefetchStates(_:)` asked for will be written to.
+    public mutating func prefetchPrompts(_ a: Lookahead) {
+        guard prompts, a.user | a.client != 0 else { return }
+        func load(_ hash: UInt64) {
+            guard hash != 0, let slot = index.likelySlot(hash), slot < states.count else { return }
+            recentPrompts.prefetch(state: slot, i: Int(states[slot].nextPromptSlot))
+        }
+        load(a.user)
+        load(a.client)
+    }
+
+    public mutating func observe(
+        input f: TextFindings, at now: Double, origin: RecordOrigin, lookahead a: Lookahead = Lookahead()
+    ) -> [Alert] {
         var alerts: [Alert] = []
-        let user = f.userID.flatMap { $0.isEmpty ? nil : (id: $0, hash: Self.hash(0, $0)) }
-        let client = f.clientIP.flatMap { $0.isEmpty ? nil : (id: $0, hash: Self.hash(1, $0)) }
+        let user = f.userID.flatMap { $0.isEmpty ? nil : (id: $0, hash: a.user != 0 ? a.user : Self.hash(0, $0)) }
+        let client = f.clientIP.flatMap {
+            $0.isEmpty ? nil : (id: $0, hash: a.client != 0 ? a.client : Self.hash(1, $0))
+        }
         // Both looked up before either is updated: the lookups' cache misses then overlap
         // instead of coming one after the other. Each is checked again where it is used.
         let userSlot = user.flatMap { find(0, $0.id, $0.hash) }

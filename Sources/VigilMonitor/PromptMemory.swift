@@ -1,3 +1,5 @@
+import CVigilSIMD
+
 /// The recent prompts of every principal the tracker holds: `slots` entries per state slot.
 ///
 /// Entries live in fixed blocks allocated as state slots are first used, and a block never
@@ -35,6 +37,14 @@ struct PromptMemory: @unchecked Sendable {
             makeUnique()
             address(state, i).pointee = newValue
         }
+    }
+
+    /// Starts loading entry `i` of state slot `state`, which is about to be written.
+    @inline(__always)
+    func prefetch(state: Int, i: Int) {
+        let block = state / Self.statesPerBlock
+        guard block < storage.blocks.count else { return }
+        vigil_prefetch_for_write(storage.blocks[block] + (state % Self.statesPerBlock) * Self.slots + i)
     }
 
     @inline(__always)

@@ -113,5 +113,9 @@ static inline size_t vigil_ascii_blocks(const uint8_t *p, size_t n, uint32_t *sc
     return i;
 }
 
+/// Starts loading the cache line at `p` for writing, ahead of its use; never faults. The
+/// principal tracker's lookups ahead of the record being raised use it.
+static inline void vigil_prefetch_for_write(const void *p) { __builtin_prefetch(p, 1, 3); }
+
 #endif
 
