@@ -486,12 +486,12 @@ public final class Daemon: @unchecked Sendable {
         var hasLineInput = false
         // The principal tracker's lookups, started ahead (see `PrincipalTracker.lookahead`):
         // texts `k + 8`, `k + 4` and `k + 1` of the block while text `k` is raised.
-        var ahead = Lookaheads()
+        var ahead = Lookaheads(repeating: .init())
         texts.withUnsafeMutableBufferPointer { texts in
-            for k in 0..<min(Lookaheads.count, texts.count) { ahead[k] = principals.lookahead(texts[k].findings) }
+            for k in 0..<min(ahead.count, texts.count) { ahead[k] = principals.lookahead(texts[k].findings) }
             for k in texts.indices {
-                if k &+ 4 < texts.count { principals.prefetchStates(ahead[k &+ 4]) }
-                if k &+ 1 < texts.count { principals.prefetchPrompts(ahead[k &+ 1]) }
+                if k &+ 4 < texts.count { principals.prefetchStates(ahead[(k &+ 4) & 7]) }
+                if k &+ 1 < texts.count { principals.prefetchPrompts(ahead[(k &+ 1) & 7]) }
                 let entry = texts[k].entry
                 if entry != current {
                     keyByLine(batch, current, &alerts, from: lineAlerts)
@@ -504,47 +504,21 @@ public final class Daemon: @unchecked Sendable {
                 let o = origin(entry)
                 let raised = alertRules.alerts(for: f, origin: o, observedAt: now)
                 if !raised.isEmpty { alerts += raised }
-                track(f, lineInput: lineInput, hasLineInput, o, now, ahead[k], into: &alerts)
+                track(f, lineInput: lineInput, hasLineInput, o, now, ahead[k & 7], into: &alerts)
                 if f.direction == .input {
                     lineInput = consume f
                     hasLineInput = true
                 }
                 // Into the ring slot text `k` has just given up.
-                if k &+ Lookaheads.count < texts.count {
-                    ahead[k &+ Lookaheads.count] = principals.lookahead(texts[k &+ Lookaheads.count].findings)
-                }
+                if k &+ 8 < texts.count { ahead[k & 7] = principals.lookahead(texts[k &+ 8].findings) }
             }
         }
         keyByLine(batch, current, &alerts, from: lineAlerts)
     }
 
-    /// Eight lookaheads in a ring, for text `k` at `k % 8`: a fixed-size value, so raising
+    /// Lookaheads for texts `k` to `k + 7` of a block, text `k` at `k % 8`: inline, so raising
     /// a block allocates nothing for them.
-    struct Lookaheads {
-        static let count = 8
-        private var ring = (
-            PrincipalTracker.Lookahead(), PrincipalTracker.Lookahead(), PrincipalTracker.Lookahead(),
-            PrincipalTracker.Lookahead(), PrincipalTracker.Lookahead(), PrincipalTracker.Lookahead(),
-            PrincipalTracker.Lookahead(), PrincipalTracker.Lookahead()
-        )
-
-        subscript(k: Int) -> PrincipalTracker.Lookahead {
-            get {
-                withUnsafeBytes(of: ring) {
-                    $0.load(
-                        fromByteOffset: (k & 7) * MemoryLayout<PrincipalTracker.Lookahead>.stride,
-                        as: PrincipalTracker.Lookahead.self)
-                }
-            }
-            set {
-                withUnsafeMutableBytes(of: &ring) {
-                    $0.storeBytes(
-                        of: newValue, toByteOffset: (k & 7) * MemoryLayout<PrincipalTracker.Lookahead>.stride,
-                        as: PrincipalTracker.Lookahead.self)
-                }
-            }
-        }
-    }
+    typealias Lookaheads = InlineArray<8, PrincipalTracker.Lookahead>
 
     /// A position alone can name two records (a file truncated in place, or a new file on a
     /// reused inode, has other lines at the same offsets): the line's hash tells them apart.
@@ -561,7 +535,7 @@ public final class Daemon: @unchecked Sendable {
     /// with (when `hasLineInput`), for an output whose input the correlator does not hold.
     private func track(
         _ f: TextFindings, lineInput: borrowing TextFindings, _ hasLineInput: Bool, _ origin: RecordOrigin,
-        _ now: Double, _ ahead: PrincipalTracker.Lookahead = .init(), into alerts: inout [Alert]
+        _ now: Double, _ ahead: PrincipalTracker.Lookahead, into alerts: inout [Alert]
     ) {
         // Most calls raise nothing: appending an empty array still cost a call each.
         func add(_ raised: [Alert]) { if !raised.isEmpty { alerts += raised } }

@@ -42,9 +42,8 @@ struct PromptMemory: @unchecked Sendable {
     /// Starts loading entry `i` of state slot `state`, which is about to be written.
     @inline(__always)
     func prefetch(state: Int, i: Int) {
-        let block = state / Self.statesPerBlock
-        guard block < storage.blocks.count else { return }
-        vigil_prefetch_for_write(storage.blocks[block] + (state % Self.statesPerBlock) * Self.slots + i)
+        guard state / Self.statesPerBlock < storage.blocks.count else { return }
+        vigil_prefetch_for_write(address(state, i))
     }
 
     @inline(__always)

@@ -155,6 +155,43 @@ let here = RecordOrigin(source: "s", position: "p", location: "l")
         #expect(t.observe(input: input("z", user: "u2", prompt: 42), at: 10, origin: here).isEmpty)
     }
 
+    /// The daemon hashes each input's principals eight texts ahead and prefetches for it (see
+    /// `PrincipalTracker.lookahead`); in between, principals are added and idle ones forgotten.
+    /// The alerts must be those of observing without looking ahead.
+    @Test func lookingAheadChangesNoAlert() {
+        func stream() -> [TextFindings] {
+            // Five regular users behind three addresses, and a newcomer every tenth text, so
+            // that principals are added and forgotten between a text's lookahead and its turn.
+            (0..<400).map { i in
+                let user = i % 10 == 9 ? "new\(i)" : "u\(i % 5)"
+                var f = input("r\(i)", user: user, risky: i % 3 == 0, prompt: UInt64(i % 2 + 1))
+                f.clientIP = "10.0.0.\(i % 3)"
+                return f
+            }
+        }
+        func tracker() -> PrincipalTracker {
+            var t = PrincipalTracker()
+            t.capacity = 12
+            t.repeatCount = 4
+            return t
+        }
+        var plain = tracker()
+        let expected = stream().enumerated().flatMap { i, f in plain.observe(input: f, at: Double(i), origin: here) }
+        var ahead = tracker()
+        let texts = stream()
+        var looked = texts.prefix(8).map { ahead.lookahead($0) }
+        var alerts: [Alert] = []
+        for (i, f) in texts.enumerated() {
+            if i + 4 < texts.count { ahead.prefetchStates(looked[i + 4]) }
+            if i + 1 < texts.count { ahead.prefetchPrompts(looked[i + 1]) }
+            alerts += ahead.observe(input: f, at: Double(i), origin: here, lookahead: looked[i])
+            if i + 8 < texts.count { looked.append(ahead.lookahead(texts[i + 8])) }
+        }
+        #expect(expected.count > 10)
+        #expect(alerts.map(\.key) == expected.map(\.key))
+        #expect(ahead.tracked == plain.tracked)
+    }
+
     @Test func aLongIdleIsForgottenAndCapacityHolds() {
         var t = PrincipalTracker()
         t.capacity = 10
