@@ -51,7 +51,8 @@ let package = Package(
             swiftSettings: perRecord
         ),
         .target(
-            name: "VigilMonitor", dependencies: ["CVigilSIMD", "VigilScan", "VigilDecode", "VigilTaxonomy"], swiftSettings: perRecord),
+            name: "VigilMonitor", dependencies: ["CVigilSIMD", "VigilScan", "VigilDecode", "VigilTaxonomy"],
+            swiftSettings: perRecord),
         .target(
             name: "VigilState", dependencies: ["CSQLite", "VigilMonitor", "VigilScan", "VigilDecode", "VigilTaxonomy"]),
         .target(

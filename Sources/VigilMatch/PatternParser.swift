@@ -350,10 +350,11 @@ struct PatternParser {
         case "G":
             dependsOnSearchStart = true
             return .zeroWidth
-        case "b", "B", "A", "z", "Z", "K": return .zeroWidth
+        case "b": return .boundary
+        case "B", "A", "z", "Z", "K": return .zeroWidth
         case "R", "X": return .opaque  // may consume several characters
         case "D", "w", "W", "s", "S", "h", "H", "v", "V", "C":
-            return .characterClass(nil, digitsOnly: false, alnumOnly: false)
+            return .characterClass(nil, digitsOnly: false, alnumOnly: false, neighbours: Self.escapeClass(c))
         case "p", "P":
             if peek() == "{" {
                 while let x = peek(), x != "}" { i += 1 }
@@ -382,6 +383,24 @@ struct PatternParser {
             }
             if c.properties.isAlphabetic && c.isASCII { return .opaque }  // other escapes we do not model
             return .literal(c)
+        }
+    }
+
+    /// The characters a class escape such as `\s` or `\W` matches (without UCP, as rules are
+    /// compiled), `.any` for one not modelled.
+    static func escapeClass(_ e: Unicode.Scalar) -> NeighbourClass {
+        switch e {
+        case "d": return .digit
+        case "D": return NeighbourClass.digit.complement
+        case "w": return .word
+        case "W": return NeighbourClass.word.complement
+        case "s": return .space
+        case "S": return NeighbourClass.space.complement
+        case "h": return .horizontalSpace
+        case "H": return NeighbourClass(scalars: [0x09, 0x20]).complement
+        case "v": return .verticalSpace
+        case "V": return NeighbourClass(scalars: [0x0A, 0x0B, 0x0C, 0x0D]).complement
+        default: return .any
         }
     }
 
@@ -436,6 +455,10 @@ struct PatternParser {
     mutating func parseClass() -> PatternNode {
         var set = Set<UInt32>()
         var enumerable = true
+        // The same members as a neighbour class, ranges of any size included; `modelled` is false
+        // once a member is one the class cannot hold (`\p{…}`, most POSIX names).
+        var chars = NeighbourClass.none
+        var modelled = true
         var negated = false
         if peek() == "^" {
             negated = true
@@ -452,18 +475,22 @@ struct PatternParser {
                 switch e {
                 case "d":
                     set.formUnion(0x30...0x39)
+                    chars = chars.union(.digit)
                     value = nil
                 case "w", "W", "s", "S", "D", "h", "H", "v", "V", "p", "P":
                     if e == "p" || e == "P", peek() == "{" {
                         while let x = peek(), x != "}" { i += 1 }
                         i += 1
                     }
+                    let escaped = Self.escapeClass(e)
+                    if escaped.isAny { modelled = false } else { chars = chars.union(escaped) }
                     enumerable = false
                     value = nil
                 case "Q":
                     // Quoted members are literals, the last one able to start a range.
                     while let x = peek(), !(x == "\\" && peek(1) == "E") {
                         set.insert(x.value)
+                        chars.insert(x.value)
                         previous = x.value
                         i += 1
                     }
@@ -472,7 +499,10 @@ struct PatternParser {
                 case "E": continue
                 default:
                     value = classEscapeValue(e)
-                    if value == nil { enumerable = false }
+                    if value == nil {
+                        enumerable = false
+                        modelled = false
+                    }
                 }
             } else if c == "[", peek() == ":" {
                 var name = ""
@@ -482,7 +512,13 @@ struct PatternParser {
                     i += 1
                 }
                 i += 2
-                if name == "digit" { set.formUnion(0x30...0x39) } else { enumerable = false }
+                if name == "digit" {
+                    set.formUnion(0x30...0x39)
+                    chars = chars.union(.digit)
+                } else {
+                    enumerable = false
+                    modelled = false
+                }
                 value = nil
             } else if c == "-", let low = previous, let high = peek(), high != "]" {
                 i += 1
@@ -496,18 +532,24 @@ struct PatternParser {
                 } else {
                     enumerable = false
                 }
+                if let upper { chars.insert(low, through: upper) } else { modelled = false }
                 previous = nil
                 continue
             }
             if let v = value {
                 set.insert(v)
+                chars.insert(v)
                 previous = v
             } else {
                 previous = nil
             }
         }
         if peek() == "]" { i += 1 }
-        if negated { return .characterClass(nil, digitsOnly: false, alnumOnly: false) }
+        if !modelled { chars = .any }
+        if negated {
+            return .characterClass(
+                nil, digitsOnly: false, alnumOnly: false, neighbours: modelled ? chars.complement : .any)
+        }
         let digitsOnly = enumerable && !set.isEmpty && set.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
         let alnumOnly =
             enumerable && !set.isEmpty
@@ -515,7 +557,7 @@ struct PatternParser {
                 (0x30...0x39).contains(v) || (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v)
             }
         if !enumerable || set.count > RegexPrefilter.maxSetSize {
-            return .characterClass(nil, digitsOnly: digitsOnly, alnumOnly: alnumOnly)
+            return .characterClass(nil, digitsOnly: digitsOnly, alnumOnly: alnumOnly, neighbours: chars)
         }
         return .characterClass(set, digitsOnly: digitsOnly, alnumOnly: alnumOnly)
     }

@@ -18,6 +18,11 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// that it holds (nil = unknown): tighter than `maxMatchLength` when the literals sit early
     /// in the pattern (`(?:这个|这种)…` has 0, `[一-龥]{2,6}省…` has 6).
     public var maxLiteralLead: Int? = nil
+    /// What a match allows right before and after an occurrence of `literals` (nil: anything):
+    /// an occurrence with other neighbours does not open the gate.
+    public var literalNeighbours: LiteralNeighbours? = nil
+    /// The same for `secondLiterals`.
+    public var secondNeighbours: LiteralNeighbours? = nil
 
     public init(literals: [String]?, secondLiterals: [String]? = nil, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
@@ -69,28 +74,34 @@ public struct RegexPrefilter: Sendable, Hashable {
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }
         let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map { $0.minimized() }
-        let usable = candidates.map { ($0.literals, score($0.literals), $0.lead) }.filter { $0.1 >= minimumScore }
+        let usable = candidates.map { ($0.literals, score($0.literals), $0) }.filter { $0.1 >= minimumScore }
             .sorted { $0.1 > $1.1 }
         var literals: [String]? = nil
         var second: [String]? = nil
         var lead: Int? = nil
-        if let (first, _, firstLead) = usable.first {
+        var neighbours: LiteralNeighbours? = nil
+        var secondNeighbours: LiteralNeighbours? = nil
+        if let (first, _, firstCandidate) = usable.first {
             literals = text(first)
-            lead = firstLead
+            lead = firstCandidate.lead
+            neighbours = LiteralNeighbours(firstCandidate)
             // Every literal of a set is looked for in every text, so a second set must earn its
             // hits: not implied by the first (as "e" is by "eval"), without a lone letter or
             // digit, and rare enough (`minimumSecondScore`). The first set implies itself.
-            if let (other, _, _) = usable.dropFirst().first(where: {
+            if let (other, _, otherCandidate) = usable.dropFirst().first(where: {
                 $0.1 >= minimumSecondScore && !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) }
                     && !implied($0.0, by: first)
             }) {
                 second = text(other)
+                secondNeighbours = LiteralNeighbours(otherCandidate)
             }
         }
         let run = info.digitRun >= minimumDigitRun ? info.digitRun : 0
         let alnum = info.alnumRun >= minimumAlphanumericRun ? info.alnumRun : 0
         var prefilter = RegexPrefilter(
             literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
+        prefilter.literalNeighbours = neighbours
+        prefilter.secondNeighbours = secondNeighbours
         // Where a search starts changes what \G and (*SKIP) match: such a pattern is searched from
         // the start of the text, never in stretches.
         if !parser.dependsOnSearchStart {
@@ -235,11 +246,15 @@ struct PatternInfo {
     /// Every candidate set is already `minimal` (sets run to a thousand literals: minimizing
     /// one again is most of the analysis's time).
     var candidatesAreMinimal = false
+    /// The characters a non-empty match can start and end with.
+    var first: NeighbourClass = .any
+    var last: NeighbourClass = .any
 
     static let opaque = PatternInfo(
         exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
     static let empty = PatternInfo(
-        exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true)
+        exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true, first: .none,
+        last: .none)
 }
 
 /// A set of literals of which every match holds one, and how far into a match (in characters,
@@ -247,44 +262,95 @@ struct PatternInfo {
 struct GateCandidate {
     var literals: [Literal]
     var lead: Int?
+    /// What may stand right before and right after the literal in a match.
+    var before: Neighbour
+    var after: Neighbour
 
     /// The set without literals that contain another (`minimal`), its lead moved back by what
     /// that can cost: a literal dropped for one inside it holds that one up to its length less
     /// one further on.
     func minimized() -> GateCandidate {
         let kept = minimal(literals)
-        guard let lead, kept.count != literals.count else { return GateCandidate(literals: kept, lead: lead) }
+        guard kept.count != literals.count else {
+            var same = self
+            same.literals = kept
+            return same
+        }
         let longest = literals.map(\.count).max() ?? 0
         let shortest = kept.map(\.count).min() ?? 0
-        return GateCandidate(literals: kept, lead: lead + Swift.max(0, longest - shortest))
+        var result = GateCandidate(
+            literals: kept, lead: lead.map { $0 + Swift.max(0, longest - shortest) }, before: .unconstrained,
+            after: .unconstrained)
+        // A literal kept for a longer one it stands inside has that one's characters around it
+        // too (`nc` inside `ncat`: an `a` after it). Worked out for sets of moderate size only.
+        if literals.count * kept.count <= 8192 && (!before.chars.isAny || !after.chars.isAny) {
+            let keptKeys = Set(kept.map(LiteralKey.init))
+            var inside = (before: NeighbourClass.none, after: NeighbourClass.none)
+            for dropped in literals where !keptKeys.contains(LiteralKey(dropped)) {
+                for k in kept where k.count <= dropped.count {
+                    for o in 0...(dropped.count - k.count) where dropped[o..<(o + k.count)].elementsEqual(k) {
+                        if o > 0 { inside.before.insert(dropped[o - 1]) }
+                        if o + k.count < dropped.count { inside.after.insert(dropped[o + k.count]) }
+                    }
+                }
+            }
+            result.before = Neighbour(chars: before.chars.union(inside.before), open: before.open)
+            result.after = Neighbour(chars: after.chars.union(inside.after), open: after.open)
+        }
+        return result
+    }
+
+    /// Whether every literal starts (`atEnd` false) or ends with a word character (`\w`), or
+    /// none does; nil when they differ, or for `k` and `s`, which caseless PCRE2 also matches
+    /// with non-ASCII letters. What `\b` next to the literal asks of its neighbour.
+    func wordEdge(atEnd: Bool) -> Bool? {
+        var result: Bool? = nil
+        for literal in literals {
+            guard let v = atEnd ? literal.last : literal.first else { return nil }
+            if (v | 0x20) == 0x6B || (v | 0x20) == 0x73 { return nil }
+            let isWord = NeighbourClass.word.admits(v)
+            if let r = result, r != isWord { return nil }
+            result = isWord
+        }
+        return result
     }
 }
 
 indirect enum PatternNode {
     case literal(Unicode.Scalar)
-    case characterClass(Set<UInt32>?, digitsOnly: Bool, alnumOnly: Bool)
+    /// One character of `set` (nil: too many to list, within `neighbours`).
+    case characterClass(Set<UInt32>?, digitsOnly: Bool, alnumOnly: Bool, neighbours: NeighbourClass = .any)
     case zeroWidth
     case opaque
     case concat([PatternNode])
     case alternation([PatternNode])
     case repeated(PatternNode, min: Int, max: Int?)
+    /// `\b`: matches nothing, but a word character stands on one side of it only.
+    case boundary
 
     var info: PatternInfo {
         switch self {
         case .literal(let s):
             let digit = s.value >= 0x30 && s.value <= 0x39
             let alnum = s.isASCII && (s.properties.isAlphabetic || digit)
+            let chars = NeighbourClass(scalars: [s.value])
             return PatternInfo(
-                exact: [[s.value]], candidates: [GateCandidate(literals: [[s.value]], lead: 0)], digitsOnly: digit,
-                minLength: 1,
-                digitRun: digit ? 1 : 0, alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1)
-        case .characterClass(let set, let digitsOnly, let alnumOnly):
+                exact: [[s.value]],
+                candidates: [GateCandidate(literals: [[s.value]], lead: 0, before: .context, after: .context)],
+                digitsOnly: digit, minLength: 1,
+                digitRun: digit ? 1 : 0, alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1, first: chars,
+                last: chars)
+        case .characterClass(let set, let digitsOnly, let alnumOnly, let neighbours):
             let strings = set.map { $0.sorted().map { [$0] } }
+            let chars = set.map { NeighbourClass(scalars: $0) } ?? neighbours
             return PatternInfo(
-                exact: strings, candidates: strings.map { [GateCandidate(literals: $0, lead: 0)] } ?? [],
+                exact: strings,
+                candidates: strings.map { [GateCandidate(literals: $0, lead: 0, before: .context, after: .context)] }
+                    ?? [],
                 digitsOnly: digitsOnly, minLength: 1,
-                digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1)
-        case .zeroWidth:
+                digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1,
+                first: chars, last: chars)
+        case .zeroWidth, .boundary:
             return .empty
         case .opaque:
             return .opaque
@@ -296,28 +362,43 @@ indirect enum PatternNode {
             // A branch's match starts where the alternation's does.
             var strongestLead: Int? = 0
             var smallestLead: Int? = 0
+            var strongestSides = (
+                before: Neighbour(chars: .none, open: false), after: Neighbour(chars: .none, open: false)
+            )
+            var smallestSides = strongestSides
             for i in infos {
                 exact = union(exact, i.exact)
                 let own = i.exact?.contains([]) == false ? i.exact : nil
-                let all = (i.candidates + (own.map { [GateCandidate(literals: $0, lead: 0)] } ?? []))
-                    .map { ($0.literals, RegexPrefilter.score($0.literals), $0.lead) }
-                let best = all.max { $0.1 < $1.1 }
-                strongest = union(strongest, best?.0)
-                strongestLead = later(strongestLead, best?.2)
+                let all =
+                    (i.candidates
+                    + (own.map { [GateCandidate(literals: $0, lead: 0, before: .context, after: .context)] } ?? []))
+                    .map { ($0, RegexPrefilter.score($0.literals)) }
+                let best = all.max { $0.1 < $1.1 }?.0
+                strongest = union(strongest, best?.literals)
+                strongestLead = later(strongestLead, best?.lead)
+                if let best {
+                    strongestSides = (strongestSides.before.union(best.before), strongestSides.after.union(best.after))
+                }
                 let acceptable = all.filter { $0.1 >= RegexPrefilter.minimumScore }
-                let small = acceptable.min { $0.0.count < $1.0.count } ?? all.first
-                smallest = union(smallest, small?.0)
-                smallestLead = later(smallestLead, small?.2)
+                let small = (acceptable.min { $0.0.literals.count < $1.0.literals.count } ?? all.first)?.0
+                smallest = union(smallest, small?.literals)
+                smallestLead = later(smallestLead, small?.lead)
+                if let small {
+                    smallestSides = (smallestSides.before.union(small.before), smallestSides.after.union(small.after))
+                }
             }
-            let options = [(strongest, strongestLead), (smallest, smallestLead)]
-                .compactMap { set, lead in set.map { GateCandidate(literals: $0, lead: lead) } }
+            let options = [(strongest, strongestLead, strongestSides), (smallest, smallestLead, smallestSides)]
+                .compactMap { set, lead, sides in
+                    set.map { GateCandidate(literals: $0, lead: lead, before: sides.before, after: sides.after) }
+                }
                 .filter { !$0.literals.isEmpty }.map { $0.minimized() }
             var info = PatternInfo(
                 exact: exact, candidates: options,
                 digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
-                maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0)
+                maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0,
+                first: infos.reduce(.none) { $0.union($1.first) }, last: infos.reduce(.none) { $0.union($1.last) })
             info.candidatesAreMinimal = true
             return info
         case .repeated(let node, let min, let max):
@@ -336,15 +417,29 @@ indirect enum PatternNode {
             // first `min` together spell one of `power`'s strings, from the start.
             var candidates: [GateCandidate] = []
             if min >= 1 {
-                candidates = i.candidates
-                if let p = power(i.exact, min) { candidates.append(GateCandidate(literals: p, lead: 0)) }
+                // A literal in a later repetition may have the one before it, or after it, alongside.
+                let again = max != 1
+                candidates = i.candidates.map { c in
+                    var c = c
+                    if again {
+                        c.before = c.before.closed(by: Neighbour(chars: i.last, open: true))
+                        c.after = c.after.closed(by: Neighbour(chars: i.first, open: true))
+                    }
+                    return c
+                }
+                if let p = power(i.exact, min) {
+                    let after = max == min ? Neighbour.context : Neighbour(chars: i.first, open: true)
+                    candidates.append(GateCandidate(literals: p, lead: 0, before: .context, after: after))
+                }
             }
+            let repeats = max != 0
             return PatternInfo(
                 exact: exact, candidates: candidates, digitsOnly: i.digitsOnly,
                 minLength: i.minLength * min,
                 digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
                 alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
-                maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }))
+                maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }),
+                first: repeats ? i.first : .none, last: repeats ? i.last : .none)
         case .concat(let parts):
             // The run of exact parts; while it spans every part so far, it is the exact set too.
             var whole = true
@@ -360,29 +455,73 @@ indirect enum PatternNode {
             var currentAlnum = 0
             var alnumOnly = true
             var maxLength: Int? = 0
-            for part in parts {
-                let i = part.info
+            let infos = parts.map(\.info)
+            // What stands next to parts `from` and on (step 1) or `from` and back (step -1): the
+            // parts up to the first that cannot be empty, or `\b` when the literal's own edge
+            // says which kind of character is on its other side.
+            func side(from start: Int, step: Int, wordEdge: Bool?) -> Neighbour {
+                var chars = NeighbourClass.none
+                var m = start
+                while m >= 0 && m < parts.count {
+                    if case .boundary = parts[m], let isWord = wordEdge {
+                        return Neighbour(chars: chars.union(isWord ? .nonWordOrEdge : .word), open: false)
+                    }
+                    chars = chars.union(step < 0 ? infos[m].last : infos[m].first)
+                    if infos[m].minLength >= 1 { return Neighbour(chars: chars, open: false) }
+                    m += step
+                }
+                return Neighbour(chars: chars, open: true)
+            }
+            // The literals of the run of exact parts `from..<to`, with what stands around them.
+            var runStart = 0
+            // Only a `\b` asks which kind of character a literal starts or ends with.
+            let hasBoundary = parts.contains { if case .boundary = $0 { true } else { false } }
+            func edge(_ c: GateCandidate, atEnd: Bool) -> Bool? { hasBoundary ? c.wordEdge(atEnd: atEnd) : nil }
+            func runCandidate(_ literals: [Literal], lead: Int?, to end: Int) -> GateCandidate {
+                var c = GateCandidate(literals: literals, lead: lead, before: .context, after: .context)
+                // Parts that match only the empty string (`\b`, `^`) at the run's ends stand
+                // outside its literals: the walk reads them.
+                var first = runStart
+                while first < end && infos[first].maxLength == 0 { first += 1 }
+                var last = end - 1
+                while last >= first && infos[last].maxLength == 0 { last -= 1 }
+                c.before = side(from: first - 1, step: -1, wordEdge: edge(c, atEnd: false))
+                c.after = side(from: last + 1, step: 1, wordEdge: edge(c, atEnd: true))
+                return c
+            }
+            for (index, i) in infos.enumerated() {
                 // The longest stretch of the match before this part.
                 let before = maxLength
                 maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
                 for c in i.candidates {
                     let total: Int? = if let before, let lead = c.lead { before + lead } else { nil }
-                    candidates.append((GateCandidate(literals: c.literals, lead: total), i.candidatesAreMinimal))
+                    var placed = GateCandidate(literals: c.literals, lead: total, before: c.before, after: c.after)
+                    if c.before.open {
+                        placed.before = c.before.closed(
+                            by: side(from: index - 1, step: -1, wordEdge: edge(c, atEnd: false)))
+                    }
+                    if c.after.open {
+                        placed.after = c.after.closed(
+                            by: side(from: index + 1, step: 1, wordEdge: edge(c, atEnd: true)))
+                    }
+                    candidates.append((placed, i.candidatesAreMinimal))
                 }
                 if let e = i.exact {
                     if let extended = product(run, e) {
                         run = extended
                     } else {
                         whole = false
-                        if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
+                        if let r = run { candidates.append((runCandidate(r, lead: runLead, to: index), false)) }
                         run = e
                         runLead = before
+                        runStart = index
                     }
                 } else {
                     whole = false
-                    if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
+                    if let r = run { candidates.append((runCandidate(r, lead: runLead, to: index), false)) }
                     run = [[]]
                     runLead = maxLength
+                    runStart = index + 1
                 }
                 if i.digitsOnly {
                     currentDigits += i.minLength
@@ -397,7 +536,7 @@ indirect enum PatternNode {
                 digitsOnly = digitsOnly && i.digitsOnly
             }
             let exact = whole ? run : nil
-            if let r = run { candidates.append((GateCandidate(literals: r, lead: runLead), false)) }
+            if let r = run { candidates.append((runCandidate(r, lead: runLead, to: parts.count), false)) }
             // Keep the strongest few, so an enclosing alternation has choices.
             let kept = candidates.filter { !$0.candidate.literals.isEmpty && !$0.candidate.literals.contains([]) }
                 .map { $0.isMinimal ? $0.candidate : $0.candidate.minimized() }
@@ -405,7 +544,9 @@ indirect enum PatternNode {
             var info = PatternInfo(
                 exact: exact, candidates: kept.map(\.0), digitsOnly: digitsOnly,
                 minLength: minLength, digitRun: digitRun,
-                alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength)
+                alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength,
+                first: side(from: 0, step: 1, wordEdge: nil).chars,
+                last: side(from: parts.count - 1, step: -1, wordEdge: nil).chars)
             info.candidatesAreMinimal = true
             return info
         }

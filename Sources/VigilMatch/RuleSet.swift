@@ -101,6 +101,9 @@ public final class RuleSet: Sendable {
     let regexDigitGate: [Int32]
     let regexAlphanumericGate: [Int32]
     let regexNeedsSecond: [Bool]
+    /// Per regex: what may stand next to its first and second gate literals (nil: anything).
+    let regexNeighbours: [LiteralNeighbours?]
+    let regexSecondNeighbours: [LiteralNeighbours?]
     /// Refusal regexes only matter for outputs; inputs skip them.
     let regexIsRefusal: [Bool]
     /// Per regex: whether every match holds one of its gating literals (they were derived
@@ -148,6 +151,8 @@ public final class RuleSet: Sendable {
         regexDigitGate = builder.regexes.map { Int32($0.prefilter.minDigitRun) }
         regexAlphanumericGate = builder.regexes.map { Int32($0.prefilter.minAlphanumericRun) }
         regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
+        regexNeighbours = builder.regexes.map(\.prefilter.literalNeighbours)
+        regexSecondNeighbours = builder.regexes.map(\.prefilter.secondNeighbours)
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
         regexReach = builder.regexes.map { Int32($0.prefilter.reach ?? -1) }
         regexLiteralsInMatch = builder.regexLiteralsDerived
@@ -222,6 +227,14 @@ public final class RuleSetBuilder {
         for (pattern, result) in zip(distinct, results) { compiled[pattern] = result }
     }
 
+    /// Whether each literal's term is its own characters, case folded.
+    private func termsAreVerbatim(_ literals: [String]) -> Bool {
+        literals.allSatisfy { literal in
+            normalizer.normalizedTerm(literal, scratch: termScratch)
+                == literal.unicodeScalars.map { normalizer.foldCase($0.value) }
+        }
+    }
+
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
     func intern(_ text: String) -> Int32? {
         let scalars = normalizer.normalizedTerm(text, scratch: termScratch)
@@ -267,6 +280,7 @@ public final class RuleSetBuilder {
         if let literals {
             prefilter.literals = literals.isEmpty ? nil : literals
             prefilter.secondLiterals = nil
+            prefilter.literalNeighbours = nil
             // A hand-given literal may be context outside the match: search the whole text.
             prefilter.maxMatchLength = nil
             prefilter.maxLiteralLead = nil
@@ -289,6 +303,14 @@ public final class RuleSetBuilder {
         if let lits = prefilter.secondLiterals {
             secondTerms = lits.compactMap { intern($0) }
             if secondTerms.count != lits.count { prefilter.secondLiterals = nil }
+        }
+        // Neighbours are those of the literal as written: a term that normalizes to other
+        // characters (a separator dropped at its edge) would be found with other neighbours.
+        if prefilter.literalNeighbours != nil, !(prefilter.literals.map(termsAreVerbatim) ?? false) {
+            prefilter.literalNeighbours = nil
+        }
+        if prefilter.secondNeighbours != nil, !(prefilter.secondLiterals.map(termsAreVerbatim) ?? false) {
+            prefilter.secondNeighbours = nil
         }
         let index = Int32(regexes.count)
         var withoutSkip: Regex? = nil

@@ -72,6 +72,10 @@ public final class Scanner {
     private let regexDigitGate: UnsafeMutableBufferPointer<Int32>
     private let regexAlphanumericGate: UnsafeMutableBufferPointer<Int32>
     private let regexNeedsSecond: UnsafeMutableBufferPointer<Bool>
+    /// Per regex, what may stand next to its first and second gate literals in a match: a hit
+    /// with other neighbours does not count (nil: any hit counts).
+    private let regexNeighbours: UnsafeMutableBufferPointer<LiteralNeighbours?>
+    private let regexSecondNeighbours: UnsafeMutableBufferPointer<LiteralNeighbours?>
     private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
     /// Regexes searched only near their literals (see `runRegexes`): bounded, with derived literals.
     private let regexWindowed: UnsafeMutableBufferPointer<Bool>
@@ -110,6 +114,8 @@ public final class Scanner {
         regexDigitGate = Self.copy(rules.regexDigitGate)
         regexAlphanumericGate = Self.copy(rules.regexAlphanumericGate)
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
+        regexNeighbours = Self.copy(rules.regexNeighbours)
+        regexSecondNeighbours = Self.copy(rules.regexSecondNeighbours)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
         regexWindowed = Self.copy(
             rules.regexReach.indices.map {
@@ -145,6 +151,8 @@ public final class Scanner {
         uses.baseAddress?.deallocate()
         termEntries.baseAddress?.deallocate()
         regexNeedsSecond.baseAddress?.deallocate()
+        regexNeighbours.baseAddress?.deallocate()
+        regexSecondNeighbours.baseAddress?.deallocate()
         regexIsRefusal.baseAddress?.deallocate()
         regexWindowed.baseAddress?.deallocate()
         regexWithinFirst.baseAddress?.deallocate()
@@ -214,6 +222,8 @@ public final class Scanner {
     private func collectLiteralHits() {
         let digitRun = Int32(text.longestDigitRun)
         let alphanumericRun = Int32(text.longestAlphanumericRun)
+        let scalars = UnsafePointer(text.scalars.base)
+        let scalarCount = text.scalars.count
         for h in 0..<hits.count {
             let hit = hits[h]
             let end = hit.end + 1
@@ -230,6 +240,11 @@ public final class Scanner {
                 case .topic(let t):
                     topicTerms.append((t, hit.term))
                 case .regexLiteral(let r):
+                    if let n = regexNeighbours[Int(r)],
+                        !n.admit(scalars, count: scalarCount, start: Int(start), end: Int(end))
+                    {
+                        continue
+                    }
                     if regexWindowed[Int(r)] { gateHits.append((r, start)) }
                     if regexStamp[Int(r)] == stamp {
                         if start > regexLastStart[Int(r)] { regexLastStart[Int(r)] = start }
@@ -241,6 +256,11 @@ public final class Scanner {
                         }
                     }
                 case .regexSecondLiteral(let r):
+                    if let n = regexSecondNeighbours[Int(r)],
+                        !n.admit(scalars, count: scalarCount, start: Int(start), end: Int(end))
+                    {
+                        continue
+                    }
                     if regexSecondStamp[Int(r)] != stamp {
                         regexSecondStamp[Int(r)] = stamp
                         if regexStamp[Int(r)] == stamp {
