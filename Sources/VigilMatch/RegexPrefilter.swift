@@ -57,6 +57,9 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// Letter-and-digit gates shorter than this are not worth using (English words are that long).
     static let minimumAlphanumericRun = 5
     static let maxSetSize = 1024
+    /// A run of exact parts stops growing past this many literals once it scores `strongScore`.
+    static let productWorthGrowing = 64
+    static let strongScore = 3.0
 
     /// Analyzes a (normalized) PCRE2 pattern. Constructs the analyzer does not understand make
     /// it give up on the affected part only, never produce a gate the pattern does not imply.
@@ -507,7 +510,7 @@ indirect enum PatternNode {
                     candidates.append((placed, i.candidatesAreMinimal))
                 }
                 if let e = i.exact {
-                    if let extended = product(run, e) {
+                    if let extended = strongEnough(run, e) ? nil : product(run, e) {
                         run = extended
                     } else {
                         whole = false
@@ -673,6 +676,14 @@ private func overflows(_ set: [Literal], powers range: ClosedRange<Int>) -> Bool
         if k >= range.lowerBound { total += size }
     }
     return total > RegexPrefilter.maxSetSize
+}
+
+/// Whether a run of exact parts is selective enough already that growing it by `next` is not
+/// worth it: products of alternations run to a thousand literals, and building, minimizing and
+/// scoring them was most of start-up, for gates no rarer in practice.
+private func strongEnough(_ run: [Literal]?, _ next: [Literal]) -> Bool {
+    guard let run, run.count * next.count > RegexPrefilter.productWorthGrowing else { return false }
+    return RegexPrefilter.score(run) >= RegexPrefilter.strongScore
 }
 
 private func uniformLength(_ set: [Literal]) -> Bool {

@@ -206,11 +206,29 @@ public final class RuleSetBuilder {
         var folded: String
         var regex: Result<Regex, MatchError>
         var prefilter: RegexPrefilter
+        /// The pattern's opening skip group, when it has one, and the pattern without it.
+        var skip: SkipGroup?
+        var withoutSkip: Regex?
+        /// The analysis of the pattern without the group.
+        var restPrefilter: RegexPrefilter?
 
         init(folded: String) {
             self.folded = folded
             regex = Result { () throws(MatchError) in try Regex(folded) }
-            prefilter = RegexPrefilter.derive(from: folded)
+            guard let skip = SkipGroup.split(folded) else {
+                prefilter = RegexPrefilter.derive(from: folded)
+                return
+            }
+            // The group never matches (it ends in (*F)), so every match of the pattern is one of
+            // the rest, from the same start: the rest's gate is the pattern's, and one analysis
+            // serves both. The whole, holding (*SKIP), is searched from the start of the text.
+            let alone = RegexPrefilter.derive(from: skip.rest)
+            prefilter = alone
+            prefilter.maxMatchLength = nil
+            prefilter.maxLiteralLead = nil
+            self.skip = skip
+            withoutSkip = try? Regex(skip.rest)
+            restPrefilter = alone
         }
     }
 
@@ -315,14 +333,12 @@ public final class RuleSetBuilder {
         let index = Int32(regexes.count)
         var withoutSkip: Regex? = nil
         var reachWithoutSkip: Int? = nil
-        if let skip = SkipGroup.split(folded) {
+        if let skip = done.skip, let rest = done.withoutSkip, let alone = done.restPrefilter {
             let guardTerms = skip.guards.compactMap { intern($0) }
-            if guardTerms.count == skip.guards.count, let rest = try? Regex(skip.rest) {
+            if guardTerms.count == skip.guards.count {
                 withoutSkip = rest
-                // The gate's literals stand in the rest (the group is optional). Its own analysis
-                // knows how far a match starts before them if it chose the same ones; its longest
-                // match bounds that whatever they are.
-                let alone = RegexPrefilter.derive(from: skip.rest)
+                // The rest's analysis knows how far a match starts before the gate's literals if
+                // they are its own; its longest match bounds that whatever they are.
                 reachWithoutSkip = alone.literals == prefilter.literals ? alone.reach : alone.maxMatchLength
                 for t in Set(guardTerms) { termUses[Int(t)].append(.skipGuard(index)) }
             }
