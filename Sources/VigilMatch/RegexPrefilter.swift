@@ -23,6 +23,9 @@ public struct RegexPrefilter: Sendable, Hashable {
     public var literalNeighbours: LiteralNeighbours? = nil
     /// The same for `secondLiterals`.
     public var secondNeighbours: LiteralNeighbours? = nil
+    /// Literals a match holds a bounded distance after its occurrence of `literals` (nil: none
+    /// known): an occurrence without one does not open the gate.
+    public var literalFollower: LiteralFollower? = nil
 
     public init(literals: [String]?, secondLiterals: [String]? = nil, minDigitRun: Int, minAlphanumericRun: Int = 0) {
         self.literals = literals
@@ -77,17 +80,25 @@ public struct RegexPrefilter: Sendable, Hashable {
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }
         let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map { $0.minimized() }
-        let usable = candidates.map { ($0.literals, score($0.literals), $0) }.filter { $0.1 >= minimumScore }
-            .sorted { $0.1 > $1.1 }
+        // Of sets that score alike (a run's literals and the same alternation seen as a part),
+        // the one that knows what follows it.
+        func ahead(_ a: ([Literal], Double, GateCandidate), _ b: ([Literal], Double, GateCandidate)) -> Bool {
+            if a.1 != b.1 { return a.1 > b.1 }
+            return a.2.follower != nil && b.2.follower == nil
+        }
+        let scored: [([Literal], Double, GateCandidate)] = candidates.map { ($0.literals, score($0.literals), $0) }
+        let usable = scored.filter { $0.1 >= minimumScore }.sorted(by: ahead)
         var literals: [String]? = nil
         var second: [String]? = nil
         var lead: Int? = nil
         var neighbours: LiteralNeighbours? = nil
         var secondNeighbours: LiteralNeighbours? = nil
+        var follower: LiteralFollower? = nil
         if let (first, _, firstCandidate) = usable.first {
             literals = text(first)
             lead = firstCandidate.lead
             neighbours = LiteralNeighbours(firstCandidate)
+            follower = firstCandidate.follower
             // Every literal of a set is looked for in every text, so a second set must earn its
             // hits: not implied by the first (as "e" is by "eval"), without a lone letter or
             // digit, and rare enough (`minimumSecondScore`). The first set implies itself.
@@ -105,6 +116,7 @@ public struct RegexPrefilter: Sendable, Hashable {
             literals: literals, secondLiterals: second, minDigitRun: run, minAlphanumericRun: alnum)
         prefilter.literalNeighbours = neighbours
         prefilter.secondNeighbours = secondNeighbours
+        prefilter.literalFollower = follower
         // Where a search starts changes what \G and (*SKIP) match: such a pattern is searched from
         // the start of the text, never in stretches.
         if !parser.dependsOnSearchStart {
@@ -268,6 +280,9 @@ struct GateCandidate {
     /// What may stand right before and right after the literal in a match.
     var before: Neighbour
     var after: Neighbour
+    /// Literals a match holds a bounded distance after this one (see `LiteralFollower`); nil
+    /// when none is known. Only for literals that end where a run of exact parts ends.
+    var follower: LiteralFollower? = nil
 
     /// The set without literals that contain another (`minimal`), its lead moved back by what
     /// that can cost: a literal dropped for one inside it holds that one up to its length less
@@ -490,7 +505,25 @@ indirect enum PatternNode {
                 while last >= first && infos[last].maxLength == 0 { last -= 1 }
                 c.before = side(from: first - 1, step: -1, wordEdge: edge(c, atEnd: false))
                 c.after = side(from: last + 1, step: 1, wordEdge: edge(c, atEnd: true))
+                c.follower = follower(after: last)
                 return c
+            }
+            // The first small exact part after part `last` that every match holds, and how many
+            // characters the parts between take.
+            func follower(after last: Int) -> LiteralFollower? {
+                var low = 0
+                var high = 0
+                for m in (last + 1)..<Swift.max(last + 1, parts.count) {
+                    let i = infos[m]
+                    if let e = i.exact, e.count <= LiteralFollower.maxLiterals, !e.contains(where: \.isEmpty) {
+                        return LiteralFollower(literals: e, gap: low...high)
+                    }
+                    guard let longest = i.maxLength else { return nil }
+                    low += i.minLength
+                    high += longest
+                    if high > LiteralFollower.maxGap || high - low > LiteralFollower.maxSpread { return nil }
+                }
+                return nil
             }
             for (index, i) in infos.enumerated() {
                 // The longest stretch of the match before this part.
@@ -499,6 +532,7 @@ indirect enum PatternNode {
                 for c in i.candidates {
                     let total: Int? = if let before, let lead = c.lead { before + lead } else { nil }
                     var placed = GateCandidate(literals: c.literals, lead: total, before: c.before, after: c.after)
+                    placed.follower = c.follower
                     if c.before.open {
                         placed.before = c.before.closed(
                             by: side(from: index - 1, step: -1, wordEdge: edge(c, atEnd: false)))

@@ -104,6 +104,9 @@ public final class RuleSet: Sendable {
     /// Per regex: what may stand next to its first and second gate literals (nil: anything).
     let regexNeighbours: [LiteralNeighbours?]
     let regexSecondNeighbours: [LiteralNeighbours?]
+    /// Per regex: literals a match holds a bounded distance after its first gate literal, case
+    /// folded (nil: none known).
+    let regexFollowers: [LiteralFollower?]
     /// Refusal regexes only matter for outputs; inputs skip them.
     let regexIsRefusal: [Bool]
     /// Per regex: whether every match holds one of its gating literals (they were derived
@@ -153,6 +156,12 @@ public final class RuleSet: Sendable {
         regexNeedsSecond = builder.regexes.map { $0.prefilter.secondLiterals != nil }
         regexNeighbours = builder.regexes.map(\.prefilter.literalNeighbours)
         regexSecondNeighbours = builder.regexes.map(\.prefilter.secondNeighbours)
+        let folding = builder.normalizer
+        regexFollowers = builder.regexes.map { rule in
+            rule.prefilter.literalFollower.map { f in
+                LiteralFollower(literals: f.literals.map { $0.map(folding.foldCase) }, gap: f.gap)
+            }
+        }
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }
         regexReach = builder.regexes.map { Int32($0.prefilter.reach ?? -1) }
         regexLiteralsInMatch = builder.regexLiteralsDerived
@@ -299,6 +308,7 @@ public final class RuleSetBuilder {
             prefilter.literals = literals.isEmpty ? nil : literals
             prefilter.secondLiterals = nil
             prefilter.literalNeighbours = nil
+            prefilter.literalFollower = nil
             // A hand-given literal may be context outside the match: search the whole text.
             prefilter.maxMatchLength = nil
             prefilter.maxLiteralLead = nil

@@ -76,6 +76,8 @@ public final class Scanner {
     /// with other neighbours does not count (nil: any hit counts).
     private let regexNeighbours: UnsafeMutableBufferPointer<LiteralNeighbours?>
     private let regexSecondNeighbours: UnsafeMutableBufferPointer<LiteralNeighbours?>
+    /// Per regex, literals a match holds a bounded distance after its first gate literal.
+    private let followers: FollowerTable
     private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
     /// Regexes searched only near their literals (see `runRegexes`): bounded, with derived literals.
     private let regexWindowed: UnsafeMutableBufferPointer<Bool>
@@ -116,6 +118,7 @@ public final class Scanner {
         regexNeedsSecond = Self.copy(rules.regexNeedsSecond)
         regexNeighbours = Self.copy(rules.regexNeighbours)
         regexSecondNeighbours = Self.copy(rules.regexSecondNeighbours)
+        followers = FollowerTable(rules.regexFollowers)
         regexIsRefusal = Self.copy(rules.regexIsRefusal)
         regexWindowed = Self.copy(
             rules.regexReach.indices.map {
@@ -242,6 +245,11 @@ public final class Scanner {
                 case .regexLiteral(let r):
                     if let n = regexNeighbours[Int(r)],
                         !n.admit(scalars, count: scalarCount, start: Int(start), end: Int(end))
+                    {
+                        continue
+                    }
+                    if !followers.admits(
+                        regex: Int(r), scalars, count: scalarCount, end: Int(end), normalizer: normalizer)
                     {
                         continue
                     }

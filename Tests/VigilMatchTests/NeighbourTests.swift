@@ -2,8 +2,9 @@ import Testing
 
 @testable import VigilMatch
 
-/// What a regex allows next to its gate literals (`NeighbourClass`): a hit with other
-/// neighbours must not run the regex, and no match may ever be lost for it.
+/// What a regex allows next to its gate literals (`NeighbourClass`) and what must follow them
+/// (`LiteralFollower`): a hit without either must not run the regex, and no match may ever
+/// be lost for it.
 @Suite struct NeighbourTests {
     func derive(_ p: String) -> RegexPrefilter { RegexPrefilter.derive(from: Normalizer.standard.normalizePattern(p)) }
 
@@ -45,6 +46,30 @@ import Testing
         #expect(p.literals == ["号"])
         #expect(n.before.admits(scalar("1")) && !n.before.admits(scalar("上")) && !n.before.admits(nil))
         #expect(n.after.isAny)
+    }
+
+    @Test func aProvinceNeedsACityTwoToEightCharactersLater() throws {
+        let p = derive("[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市[一-龥]{2,8}(?:区|县)")
+        #expect(Set(p.literals ?? []) == ["省", "自治区"])
+        let f = try #require(p.literalFollower)
+        #expect(f.literals == [[0x5E02]] && f.gap == 2...8)  // 市
+    }
+
+    @Test func aFollowerNeedsBoundedPartsBetween() {
+        #expect(derive("(?:省|自治区)[一-龥]+市").literalFollower == nil)
+        #expect(derive("(?:省|自治区)(?:[一-龥]{2,8}|x)市").literalFollower?.gap == 1...8)
+    }
+
+    @Test func aProvinceWithoutACityRunsNoRegex() throws {
+        let b = RuleSetBuilder()
+        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+        _ = try b.addRegex(
+            "[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市[一-龥]{2,8}(?:区|县)", id: "address", signal: .pii("address"), origin: origin)
+        let scanner = Scanner(rules: try b.build())
+        scanner.scan("这个省的人口很多，人们也很友好，城市也多")  // 市 comes 16 characters after 省
+        #expect(scanner.counters.regexRuns == 0)
+        scanner.scan("家住广东省深圳市南山区")
+        #expect(scanner.counters.regexRuns == 1 && scanner.matches.count == 1)
     }
 
     @Test func handGivenLiteralsCarryNoNeighbours() throws {
@@ -108,9 +133,19 @@ import Testing
         let pieces = words + singles + ["X", "AB", "NC", "\n", "o", "路", "  "]
         let origin = RuleOrigin(pack: 0, file: "fuzz.yaml", line: 1)
         var constrained = 0
+        var followed = 0
         var matchedTexts = 0
         for round in 0..<300 {
             var pattern = sequence(0)
+            var shape: (String, String)? = nil
+            // A literal, a bounded stretch and another literal: the shape a follower is read from.
+            if rng.below(3) == 0 {
+                let bounds = ["{1,3}", "{2}", "?", "{0,4}", ""][rng.below(5)]
+                let strong = ["省", "路", "号", "ncat", "bash"][rng.below(5)]
+                let weak = ["ab", "id", "k", "sh", "市", "cat"][rng.below(6)]
+                pattern = strong + classes[rng.below(classes.count)] + bounds + weak + sequence(1)
+                shape = (strong, weak)
+            }
             if rng.below(4) == 0 { pattern = "(?i)" + pattern }
             if rng.below(5) == 0 { pattern += "|" + sequence(0) }
             let gated = RuleSetBuilder()
@@ -123,10 +158,16 @@ import Testing
                 continue  // PCRE2 rejects some (a repeated \b): not the analysis's concern
             }
             if p.literalNeighbours != nil || p.secondNeighbours != nil { constrained += 1 }
+            if p.literalFollower != nil { followed += 1 }
             let a = Scanner(rules: try gated.build())
             let b = Scanner(rules: try ungated.build())
             for _ in 0..<40 {
-                let text = (0..<(2 + rng.below(12))).map { _ in pieces[rng.below(pieces.count)] }.joined()
+                var text = (0..<(2 + rng.below(12))).map { _ in pieces[rng.below(pieces.count)] }.joined()
+                // Half the texts of a shaped pattern hold its two literals a few characters apart.
+                if let (strong, weak) = shape, rng.below(2) == 0 {
+                    let between = (0..<rng.below(6)).map { _ in singles[rng.below(singles.count)] }.joined()
+                    text = pieces[rng.below(pieces.count)] + strong + between + weak + text
+                }
                 a.scan(text)
                 b.scan(text)
                 let found = (0..<a.matches.count).map { [a.matches[$0].start, a.matches[$0].end] }
@@ -137,6 +178,7 @@ import Testing
         }
         // The test means something only if the analysis constrained many patterns that matched.
         #expect(constrained > 60, "constrained \(constrained)")
+        #expect(followed > 20, "followed \(followed)")
         #expect(matchedTexts > 1000, "matched \(matchedTexts)")
     }
 }

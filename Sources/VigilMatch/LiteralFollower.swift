@@ -1,0 +1,83 @@
+/// Literals of which every match holds one a bounded distance after its gate literal: in
+/// `[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市…`, a `市` two to eight characters after the `省`. A
+/// hit without one opens no gate, so a text that only mentions a province runs no search.
+public struct LiteralFollower: Sendable, Hashable {
+    /// The literals, one of which follows (case folded once the rule set holds them).
+    public var literals: [[UInt32]]
+    /// How many characters stand between the end of the gate literal and the follower.
+    public var gap: ClosedRange<Int>
+
+    /// Larger sets and wider gaps cost more to check than the searches they spare.
+    static let maxLiterals = 16
+    static let maxGap = 32
+    static let maxSpread = 16
+}
+
+/// The rule set's followers laid out for the scanner's hot path: plain integers in buffers it
+/// owns, so checking a literal hit reads no array and counts no references.
+final class FollowerTable {
+    /// Per regex, the index of its entry, or -1 when it has no follower.
+    private let byRegex: UnsafeMutableBufferPointer<Int32>
+    /// Per follower: its gap, and where its literals are in `literals`.
+    private let entries: UnsafeMutableBufferPointer<(low: Int32, high: Int32, first: Int32, count: Int32)>
+    /// Per literal, where its scalars (case folded) are in `scalars`.
+    private let literals: UnsafeMutableBufferPointer<(start: Int32, length: Int32)>
+    private let scalars: UnsafeMutableBufferPointer<UInt32>
+
+    init(_ followers: [LiteralFollower?]) {
+        var index: [Int32] = []
+        var entryList: [(low: Int32, high: Int32, first: Int32, count: Int32)] = []
+        var literalList: [(start: Int32, length: Int32)] = []
+        var scalarList: [UInt32] = []
+        for follower in followers {
+            guard let f = follower else {
+                index.append(-1)
+                continue
+            }
+            index.append(Int32(entryList.count))
+            entryList.append(
+                (Int32(f.gap.lowerBound), Int32(f.gap.upperBound), Int32(literalList.count), Int32(f.literals.count)))
+            for literal in f.literals {
+                literalList.append((Int32(scalarList.count), Int32(literal.count)))
+                scalarList.append(contentsOf: literal)
+            }
+        }
+        func buffer<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+            let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+            _ = b.initialize(from: array)
+            return b
+        }
+        byRegex = buffer(index)
+        entries = buffer(entryList)
+        literals = buffer(literalList)
+        scalars = buffer(scalarList)
+    }
+
+    deinit {
+        byRegex.deallocate()
+        entries.deallocate()
+        literals.deallocate()
+        scalars.deallocate()
+    }
+
+    /// Whether a hit of regex `r`'s gate literal ending before `end` has one of its follower's
+    /// literals the follower's gap after it (true when the regex has no follower).
+    @inline(__always)
+    func admits(regex r: Int, _ text: UnsafePointer<UInt32>, count: Int, end: Int, normalizer: Normalizer) -> Bool {
+        let e = Int(byRegex[r])
+        if e < 0 { return true }
+        let entry = entries[e]
+        for g in Int(entry.low)...Int(entry.high) {
+            let start = end &+ g
+            for l in Int(entry.first)..<Int(entry.first &+ entry.count) {
+                let literal = literals[l]
+                let length = Int(literal.length)
+                guard start &+ length <= count else { continue }
+                var k = 0
+                while k < length, normalizer.foldCase(text[start &+ k]) == scalars[Int(literal.start) &+ k] { k &+= 1 }
+                if k == length { return true }
+            }
+        }
+        return false
+    }
+}
