@@ -134,6 +134,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         var buckets: [UInt64: [Int32]] = [:]
         var bucketOrder: [UInt64] = []
         var seenLonger: Set<[UInt32]> = []
+        seenLonger.reserveCapacity(terms.count)
         for (index, term) in terms.enumerated() where !term.isEmpty {
             let symbols = term.map { Int(symbolOf($0)) }
             let first = symbols[0]

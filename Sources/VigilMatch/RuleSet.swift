@@ -262,6 +262,14 @@ public final class RuleSetBuilder {
         }
     }
 
+    /// Makes room for about `count` terms: growing the term index twenty thousand keywords at a
+    /// time rehashed every term at each doubling.
+    public func reserveTerms(_ count: Int) {
+        termIndex.reserveCapacity(count)
+        terms.reserveCapacity(count)
+        termUses.reserveCapacity(count)
+    }
+
     /// The term id for `text` (normalized and case folded), or nil when it normalizes to nothing.
     func intern(_ text: String) -> Int32? {
         let scalars = normalizer.normalizedTerm(text, scratch: termScratch)

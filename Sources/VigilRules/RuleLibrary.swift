@@ -26,6 +26,7 @@ public final class RuleLibrary: Sendable {
         self.packs = packs
         let builder = RuleSetBuilder()
         builder.precompile(packs.flatMap { $0.regexes.map(\.pattern) })
+        builder.reserveTerms(packs.reduce(0) { $0 + $1.keywords.count })
         var errors: [RuleError] = []
         var warnings: [RuleError] = []
         for (index, pack) in packs.enumerated() {
