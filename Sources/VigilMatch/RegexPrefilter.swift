@@ -300,20 +300,31 @@ struct GateCandidate {
             literals: kept, lead: lead.map { $0 + Swift.max(0, longest - shortest) }, before: .unconstrained,
             after: .unconstrained)
         // A literal kept for a longer one it stands inside has that one's characters around it
-        // too (`nc` inside `ncat`: an `a` after it). Worked out for sets of moderate size only.
-        if literals.count * kept.count <= 8192 && (!before.chars.isAny || !after.chars.isAny) {
+        // too (`nc` inside `ncat`: an `a` after it), and that one's follower further on, by as
+        // much as the longer one goes on past it. Worked out for sets of moderate size only.
+        if literals.count * kept.count <= 8192
+            && (!before.chars.isAny || !after.chars.isAny || follower != nil)
+        {
             let keptKeys = Set(kept.map(LiteralKey.init))
             var inside = (before: NeighbourClass.none, after: NeighbourClass.none)
+            var further = 0
             for dropped in literals where !keptKeys.contains(LiteralKey(dropped)) {
                 for k in kept where k.count <= dropped.count {
                     for o in 0...(dropped.count - k.count) where dropped[o..<(o + k.count)].elementsEqual(k) {
                         if o > 0 { inside.before.insert(dropped[o - 1]) }
                         if o + k.count < dropped.count { inside.after.insert(dropped[o + k.count]) }
+                        further = Swift.max(further, dropped.count - o - k.count)
                     }
                 }
             }
             result.before = Neighbour(chars: before.chars.union(inside.before), open: before.open)
             result.after = Neighbour(chars: after.chars.union(inside.after), open: after.open)
+            if let f = follower, f.gap.upperBound + further <= LiteralFollower.maxGap,
+                f.gap.upperBound + further - f.gap.lowerBound <= LiteralFollower.maxSpread
+            {
+                result.follower = LiteralFollower(
+                    literals: f.literals, gap: f.gap.lowerBound...(f.gap.upperBound + further))
+            }
         }
         return result
     }

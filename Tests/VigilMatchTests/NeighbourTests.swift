@@ -60,6 +60,18 @@ import Testing
         #expect(derive("(?:省|自治区)(?:[一-龥]{2,8}|x)市").literalFollower?.gap == 1...8)
     }
 
+    @Test func aLiteralKeptForALongerOneLooksFurtherForTheFollower() throws {
+        // `ab` stands for `abcd` too, whose 市 comes up to two characters later than `ab`'s.
+        let p = derive("(?:ab|abcd)[^q]{0,2}市")
+        #expect(p.literals == ["ab"] && p.literalFollower?.gap == 0...4)
+        let b = RuleSetBuilder()
+        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+        _ = try b.addRegex("(?:ab|abcd)[^q]{0,2}市", id: "r", signal: .attack("xss"), origin: origin)
+        let scanner = Scanner(rules: try b.build())
+        scanner.scan("abcdxx市")
+        #expect(scanner.matches.count == 1)
+    }
+
     @Test func aProvinceWithoutACityRunsNoRegex() throws {
         let b = RuleSetBuilder()
         let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
