@@ -15,6 +15,9 @@ struct PatternParser {
     var dependsOnSearchStart = false
     /// The pattern holds `(*ACCEPT)`, which ends a match early: what follows it is not required.
     var endsEarly = false
+    /// The pattern opens with `(*UCP)`: `\d`, `\s`, `\w`, `\b` and POSIX classes follow Unicode
+    /// properties (U+2028 is a space, `٣` a digit), so they are read as any character.
+    var unicodeClasses = false
     /// How counted repetitions read (see `Braces`).
     let braces: Braces
 
@@ -285,6 +288,7 @@ struct PatternParser {
         switch name {
         case "SKIP": dependsOnSearchStart = true
         case "ACCEPT": endsEarly = true
+        case "UCP": unicodeClasses = true
         default: break
         }
         while let c = peek(), c != ")" { i += 1 }  // a verb's argument
@@ -346,15 +350,17 @@ struct PatternParser {
         guard let c = peek() else { return .opaque }
         i += 1
         switch c {
-        case "d": return .characterClass(Set(0x30...0x39), digitsOnly: true, alnumOnly: true)
+        case "d" where !unicodeClasses: return .characterClass(Set(0x30...0x39), digitsOnly: true, alnumOnly: true)
+        case "d": return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "G":
             dependsOnSearchStart = true
             return .zeroWidth
-        case "b": return .boundary
+        case "b": return unicodeClasses ? .zeroWidth : .boundary
         case "B", "A", "z", "Z", "K": return .zeroWidth
         case "R", "X": return .opaque  // may consume several characters
         case "D", "w", "W", "s", "S", "h", "H", "v", "V", "C":
-            return .characterClass(nil, digitsOnly: false, alnumOnly: false, neighbours: Self.escapeClass(c))
+            return .characterClass(
+                nil, digitsOnly: false, alnumOnly: false, neighbours: unicodeClasses ? .any : Self.escapeClass(c))
         case "p", "P":
             if peek() == "{" {
                 while let x = peek(), x != "}" { i += 1 }
@@ -473,6 +479,10 @@ struct PatternParser {
             if c == "\\", let e = peek() {
                 i += 1
                 switch e {
+                case "d" where unicodeClasses:
+                    enumerable = false
+                    modelled = false
+                    value = nil
                 case "d":
                     set.formUnion(0x30...0x39)
                     chars = chars.union(.digit)
@@ -482,7 +492,7 @@ struct PatternParser {
                         while let x = peek(), x != "}" { i += 1 }
                         i += 1
                     }
-                    let escaped = Self.escapeClass(e)
+                    let escaped = unicodeClasses ? .any : Self.escapeClass(e)
                     if escaped.isAny { modelled = false } else { chars = chars.union(escaped) }
                     enumerable = false
                     value = nil
@@ -512,7 +522,7 @@ struct PatternParser {
                     i += 1
                 }
                 i += 2
-                if name == "digit" {
+                if name == "digit" && !unicodeClasses {
                     set.formUnion(0x30...0x39)
                     chars = chars.union(.digit)
                 } else {

@@ -84,6 +84,23 @@ import Testing
         #expect(scanner.counters.regexRuns == 1 && scanner.matches.count == 1)
     }
 
+    /// `(*UCP)` makes `\d`, `\s`, `\w` and `\b` follow Unicode: U+2028 is a space then, and
+    /// Arabic-Indic digits are digits. No gate may ask for ASCII ones.
+    @Test func unicodeClassesAskForNoASCII() throws {
+        #expect(derive(#"(*UCP)\bcode\s+red"#).literalNeighbours == nil)
+        #expect(derive(#"(*UCP)\d{5}x"#).minDigitRun == 0)
+        let b = RuleSetBuilder()
+        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+        _ = try b.addRegex(#"(*UCP)\bcode\s+red"#, id: "space", signal: .attack("xss"), origin: origin)
+        _ = try b.addRegex(#"(*UCP)\d{5}x"#, id: "digits", signal: .attack("xss"), origin: origin)
+        _ = try b.addRegex(#"(*UCP)x[[:digit:]]{5}"#, id: "posix", signal: .attack("xss"), origin: origin)
+        let scanner = Scanner(rules: try b.build())
+        scanner.scan("alert: code\u{2028}red now")
+        #expect(scanner.matches.count == 1)
+        scanner.scan("号码٣٣٣٣٣x和x٣٣٣٣٣")
+        #expect(scanner.matches.count == 2)
+    }
+
     @Test func handGivenLiteralsCarryNoNeighbours() throws {
         let b = RuleSetBuilder()
         let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
