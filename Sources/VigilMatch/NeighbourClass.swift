@@ -73,8 +73,8 @@ public struct NeighbourClass: Sendable, Hashable {
 
     var isAny: Bool { self == .any }
 
-    /// With both cases of every ASCII letter. `k` and `s` also take in every other character:
-    /// caseless PCRE2 matches them with the Kelvin sign and the long s.
+    /// With both cases of every ASCII letter. `k` and `s` and the characters beyond ASCII go
+    /// together both ways: caseless PCRE2 matches them with the Kelvin sign and the long s.
     func caseClosed() -> NeighbourClass {
         let letters: UInt64 = 0x07FF_FFFE  // bits 1-26 of each half: A-Z at 0x41, a-z at 0x61
         let upper = (high >> 0) & letters
@@ -83,7 +83,9 @@ public struct NeighbourClass: Sendable, Hashable {
         c.high |= (upper | lower) | ((upper | lower) << 32)
         let k: UInt64 = 1 << 11
         let s: UInt64 = 1 << 19
-        if c.high & (k | s | (k << 32) | (s << 32)) != 0 { c.other = true }
+        let ks = k | s | (k << 32) | (s << 32)
+        if c.high & ks != 0 { c.other = true }
+        if c.other { c.high |= ks }
         return c
     }
 

@@ -35,6 +35,13 @@ import Testing
         #expect(!n.after.admits(scalar("d")) && !n.after.admits(scalar("D")))
     }
 
+    @Test func theKelvinSignAndTheLongSStandForKAndS() {
+        let kelvin = NeighbourClass(scalars: [0x212A]).caseClosed()
+        #expect(kelvin.admits(scalar("k")) && kelvin.admits(scalar("K")) && !kelvin.admits(scalar("x")))
+        let s = NeighbourClass(scalars: [0x73]).caseClosed()
+        #expect(s.admits(0x017F) && s.admits(scalar("S")))
+    }
+
     @Test func aLiteralAtThePatternsEdgeHasAnyNeighbour() {
         let p = derive(#"eval\("#)
         #expect(p.literalNeighbours == nil)
