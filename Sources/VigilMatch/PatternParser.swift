@@ -18,6 +18,15 @@ struct PatternParser {
     /// The pattern opens with `(*UCP)`: `\d`, `\s`, `\w`, `\b` and POSIX classes follow Unicode
     /// properties (U+2028 is a space, `٣` a digit), so they are read as any character.
     var unicodeClasses = false
+    /// The pattern names a newline convention (`(*CR)`, `(*ANY)`…): where an `(?x)` comment ends
+    /// is then not modelled, and one there makes the reading unsure.
+    var newlineConvention = false
+    /// Something was read that the analysis cannot be sure of: the pattern gets no gate.
+    var unsure = false
+    /// Capturing groups read so far (numbered or named).
+    var captures = 0
+    /// The atom just read was a `(?#…)` comment, which a quantifier after it does not repeat.
+    var readComment = false
     /// How counted repetitions read (see `Braces`).
     let braces: Braces
 
@@ -77,11 +86,28 @@ struct PatternParser {
             skipIgnored()
             guard let c = peek(), c != "|", c != ")" else { break }
             if c == "\\", peek(1) == "Q" || peek(1) == "E" {
-                quoting = peek(1) == "Q"  // a lone \E is ignored
+                let opens = peek(1) == "Q"
+                quoting = opens
                 i += 2
+                // A lone \E is ignored: a quantifier after it repeats the atom before it.
+                if !opens {
+                    skipIgnored()
+                    if let last = parts.popLast() { parts.append(parseQuantifier(last)) }
+                }
                 continue
             }
+            readComment = false
             var atom = parseAtom()
+            if readComment {
+                // So is a (?#…) comment.
+                skipIgnored()
+                if let last = parts.popLast() {
+                    parts.append(parseQuantifier(last))
+                } else {
+                    _ = parseQuantifier(.zeroWidth)
+                }
+                continue
+            }
             skipIgnored()
             atom = parseQuantifier(atom)
             parts.append(atom)
@@ -94,6 +120,7 @@ struct PatternParser {
         guard extended else { return }
         while let c = peek() {
             if c == "#" {
+                if newlineConvention { unsure = true }
                 while let x = peek(), x != "\n" { i += 1 }
             } else if !Self.isPatternWhiteSpace(c) {
                 return
@@ -174,7 +201,13 @@ struct PatternParser {
         i += 1
         switch c {
         case "(": return parseGroup()
-        case "[": return parseClass()
+        case "[":
+            // PCRE2's word-boundary classes `[[:<:]]` and `[[:>:]]` match no character.
+            for form in ["[:<:]]", "[:>:]]"] where Array(s[i..<min(s.count, i + 6)]) == Array(form.unicodeScalars) {
+                i += 6
+                return .zeroWidth
+            }
+            return parseClass()
         case ".": return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "^", "$": return .zeroWidth
         case "\\": return parseEscape()
@@ -186,12 +219,14 @@ struct PatternParser {
         if peek() == "*" { return parseStarGroup() }
         var zeroWidth = false
         var extendedInside = extended
+        if peek() != "?" { captures += 1 }
         if peek() == "?" {
             i += 1
             switch peek() {
             case "#":
                 while let c = peek(), c != ")" { i += 1 }
                 i += 1
+                readComment = true
                 return .zeroWidth
             case "=", "!", "*":  // (?*…) looks ahead without being atomic
                 i += 1
@@ -208,9 +243,11 @@ struct PatternParser {
                 i += 1
                 while let c = peek(), c != "'" { i += 1 }
                 i += 1
+                captures += 1
             case "<", "P":  // (?<name>…), (?P<name>…)
                 while let c = peek(), c != ">" { i += 1 }
                 i += 1
+                captures += 1
             case "&", "R", "+":
                 skipGroup()  // a subroutine call: (?&name), (?R), (?+1)
                 return .opaque
@@ -289,6 +326,7 @@ struct PatternParser {
         case "SKIP": dependsOnSearchStart = true
         case "ACCEPT": endsEarly = true
         case "UCP": unicodeClasses = true
+        case "CR", "LF", "CRLF", "ANYCRLF", "ANY", "NUL": newlineConvention = true
         default: break
         }
         while let c = peek(), c != ")" { i += 1 }  // a verb's argument
@@ -343,7 +381,10 @@ struct PatternParser {
             i += 1
         }
         let branches = parseGroupBody(extended: extended)
-        return define ? .zeroWidth : branches
+        if define { return .zeroWidth }
+        // Without a "no" branch the condition may fail and match nothing.
+        if case .alternation = branches { return branches }
+        return .alternation([branches, .concat([])])
     }
 
     mutating func parseEscape() -> PatternNode {
@@ -358,7 +399,9 @@ struct PatternParser {
         case "b": return unicodeClasses ? .zeroWidth : .boundary
         case "B", "A", "z", "Z", "K": return .zeroWidth
         case "R", "X": return .opaque  // may consume several characters
-        case "D", "w", "W", "s", "S", "h", "H", "v", "V", "C":
+        case "C":  // one byte of UTF-8: two of them may be one character
+            return .repeated(.characterClass(nil, digitsOnly: false, alnumOnly: false), min: 0, max: 1)
+        case "D", "w", "W", "s", "S", "h", "H", "v", "V":
             return .characterClass(
                 nil, digitsOnly: false, alnumOnly: false, neighbours: unicodeClasses ? .any : Self.escapeClass(c))
         case "p", "P":
@@ -390,6 +433,17 @@ struct PatternParser {
             if c.properties.isAlphabetic && c.isASCII { return .opaque }  // other escapes we do not model
             return .literal(c)
         }
+    }
+
+    /// Whether the `[:` before `start` opens a POSIX class: PCRE2 takes it for one only when `:]`
+    /// comes before any `]`.
+    func posixClassCloses(from start: Int) -> Bool {
+        var j = start + 1
+        while j + 1 < s.count, s[j] != "]" {
+            if s[j] == ":" && s[j + 1] == "]" { return true }
+            j += 1
+        }
+        return false
     }
 
     /// The characters a class escape such as `\s` or `\W` matches (without UCP, as rules are
@@ -514,7 +568,7 @@ struct PatternParser {
                         modelled = false
                     }
                 }
-            } else if c == "[", peek() == ":" {
+            } else if c == "[", peek() == ":", posixClassCloses(from: i + 1) {
                 var name = ""
                 i += 1
                 while let x = peek(), x != ":" {

@@ -74,8 +74,9 @@ public struct RegexPrefilter: Sendable, Hashable {
     static func derive(from pattern: String, braces: PatternParser.Braces) -> RegexPrefilter {
         var parser = PatternParser(Array(pattern.unicodeScalars), braces: braces)
         let node = parser.parseAlternation()
-        // After (*ACCEPT) nothing is required, wherever it stands: no gate.
-        if parser.endsEarly { return RegexPrefilter(literals: nil, minDigitRun: 0) }
+        // After (*ACCEPT) nothing is required, wherever it stands: no gate. Nor when the reading
+        // is unsure (an (?x) comment under another newline convention).
+        if parser.endsEarly || parser.unsure { return RegexPrefilter(literals: nil, minDigitRun: 0) }
         let info = node.info
         // Every candidate set is a necessary condition, so the two strongest can both be required.
         func text(_ set: [Literal]) -> [String] { set.map(literalString) }

@@ -348,6 +348,11 @@ public final class RuleSetBuilder {
         if prefilter.secondNeighbours != nil, !(prefilter.secondLiterals.map(termsAreVerbatim) ?? false) {
             prefilter.secondNeighbours = nil
         }
+        // A follower is compared with the text case folded, as written: one that normalization
+        // changes (ſ, µ) would be looked for in a form the text never holds.
+        if let f = prefilter.literalFollower, !termsAreVerbatim(f.literals.map(literalString)) {
+            prefilter.literalFollower = nil
+        }
         let index = Int32(regexes.count)
         var withoutSkip: Regex? = nil
         var reachWithoutSkip: Int? = nil

@@ -32,8 +32,9 @@ struct SkipGroup {
         let body = Array(inner.dropLast(verbs.count).unicodeScalars)
         var parser = PatternParser(body)
         let node = parser.parseAlternation()
-        guard parser.i == body.count, !parser.endsEarly, let required = node.info.required, !required.isEmpty,
-            !required.contains(where: \.isEmpty)
+        // A group that captures would renumber the rest's groups once removed.
+        guard parser.i == body.count, !parser.endsEarly, parser.captures == 0, let required = node.info.required,
+            !required.isEmpty, !required.contains(where: \.isEmpty)
         else { return nil }
         let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))
         return SkipGroup(rest: rest, guards: required.map(literalString))

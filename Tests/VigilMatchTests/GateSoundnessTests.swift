@@ -1,0 +1,56 @@
+import Testing
+
+@testable import VigilMatch
+
+/// Patterns that an earlier reading of PCRE2's syntax got wrong, each with a text PCRE2 matches:
+/// the gated rule must find what the rule without any gate finds. Wrapped as `(?:P|(*F)\R)`, a
+/// pattern matches the same texts but gets no gate at all (digit and letter runs included).
+@Suite struct GateSoundnessTests {
+    let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+
+    /// `verbs`: start-of-pattern verbs, which must stay in front of the wrapper.
+    func found(_ pattern: String, in text: String, verbs: String = "") throws -> (gated: Int, ungated: Int) {
+        let gated = RuleSetBuilder()
+        _ = try gated.addRegex(verbs + pattern, id: "g", signal: .attack("xss"), origin: origin)
+        let ungated = RuleSetBuilder()
+        _ = try ungated.addRegex(
+            "\(verbs)(?:\(pattern)|(*F)\\R)", id: "u", signal: .attack("xss"), origin: origin, literals: [])
+        let a = Scanner(rules: try gated.build())
+        let b = Scanner(rules: try ungated.build())
+        a.scan(text)
+        b.scan(text)
+        return (a.matches.count, b.matches.count)
+    }
+
+    @Test(arguments: [
+        // Follower literals that normalization changes (ſ and µ fold to s and μ in the text).
+        (#"(?i)secret.\x{17f}"#, "secret-s"),
+        (#"(?i)secret.\x{b5}"#, "secret-μ"),
+        // \C is one byte: two of them may be one character.
+        (#"secret\C\C-"#, "secreté-"),
+        // A condition without a "no" branch may match nothing.
+        (#"(y)?z(?(1)abcdef)"#, "z"),
+        (#"(?:(q)|w)secret(?(1)=value)"#, "wsecret"),
+        // A quantifier after a comment or a lone \E repeats the atom before it.
+        (#"foo(?#c)?bar"#, "fobar"),
+        (#"secret(?#c){0}-x"#, "secre-x"),
+        (#"abc\E+de"#, "abcccde"),
+        // PCRE2's word-boundary classes match no character.
+        (#"secret[[:>:]]..z"#, "secret-.z"),
+        // `[:` opens a POSIX class only when `:]` comes before any `]`.
+        (#"[[:a]-:]xyz]secret"#, "a-:]xyz]secret"),
+        // A skip group that captures would renumber the rest's groups.
+        (#"(?:(x)y(*SKIP)(*F))?(secret)(?(1)b|)z"#, "secretz"),
+    ])
+    func aMisreadPatternStillMatches(pattern: String, text: String) throws {
+        let (gated, ungated) = try found(pattern, in: text)
+        #expect(ungated == 1, "PCRE2 should match /\(pattern)/ on \(text.debugDescription)")
+        #expect(gated == ungated, "/\(pattern)/ on \(text.debugDescription)")
+    }
+
+    /// Under `(*CR)` an `(?x)` comment ends at a carriage return, not at a line feed.
+    @Test func aCommentUnderAnotherNewlineConvention() throws {
+        let (gated, ungated) = try found("(?x)xyzzy#\r-?\nqwert", in: "xyzzy-qwert", verbs: "(*CR)")
+        #expect(ungated == 1 && gated == 1)
+    }
+}
