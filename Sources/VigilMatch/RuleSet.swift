@@ -315,6 +315,11 @@ public final class RuleSetBuilder {
         if let literals {
             prefilter.literals = literals.isEmpty ? nil : literals
             prefilter.secondLiterals = nil
+            // `literals: []` asks for the rule to run on every text: no derived gate either.
+            if literals.isEmpty {
+                prefilter.minDigitRun = 0
+                prefilter.minAlphanumericRun = 0
+            }
             prefilter.literalNeighbours = nil
             prefilter.literalFollower = nil
             // A hand-given literal may be context outside the match: search the whole text.

@@ -48,6 +48,17 @@ import Testing
         #expect(gated == ungated, "/\(pattern)/ on \(text.debugDescription)")
     }
 
+    /// `literals: []` runs a rule on every text: no digit or letter-run gate is derived for it
+    /// either, so an operator can take a rule out of the analysis altogether.
+    @Test func emptyLiteralsRunTheRuleOnEveryText() throws {
+        let b = RuleSetBuilder()
+        let p = try b.addRegex("[0-9]{17}x", id: "r", signal: .pii("cn_id"), origin: origin, literals: [])
+        #expect(p.runsAlways)
+        let scanner = Scanner(rules: try b.build())
+        scanner.scan("没有数字")
+        #expect(scanner.counters.regexRuns == 1)
+    }
+
     /// Under `(*CR)` an `(?x)` comment ends at a carriage return, not at a line feed.
     @Test func aCommentUnderAnotherNewlineConvention() throws {
         let (gated, ungated) = try found("(?x)xyzzy#\r-?\nqwert", in: "xyzzy-qwert", verbs: "(*CR)")
