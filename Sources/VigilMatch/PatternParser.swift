@@ -25,6 +25,9 @@ struct PatternParser {
     var unsure = false
     /// Capturing groups read so far (numbered or named).
     var captures = 0
+    /// The pattern holds `(*SKIP)`, `(*PRUNE)`, `(*COMMIT)` or `(*THEN)`, which end or move a
+    /// search when backtracked into.
+    var controlVerbs = false
     /// The atom just read was a `(?#…)` comment, which a quantifier after it does not repeat.
     var readComment = false
     /// How counted repetitions read (see `Braces`).
@@ -323,7 +326,10 @@ struct PatternParser {
             }
         }
         switch name {
-        case "SKIP": dependsOnSearchStart = true
+        case "SKIP":
+            dependsOnSearchStart = true
+            controlVerbs = true
+        case "PRUNE", "COMMIT", "THEN": controlVerbs = true
         case "ACCEPT": endsEarly = true
         case "UCP": unicodeClasses = true
         case "CR", "LF", "CRLF", "ANYCRLF", "ANY", "NUL": newlineConvention = true
@@ -374,8 +380,8 @@ struct PatternParser {
     mutating func parseConditional() -> PatternNode {
         i += 1
         let define = Array(s[i..<min(s.count, i + 7)]) == Array("DEFINE)".unicodeScalars)
-        if peek() == "?" {
-            _ = parseGroup()  // an assertion, (?(?=…)…): its "(" is read
+        if peek() == "?" || peek() == "*" {
+            _ = parseGroup()  // an assertion, (?(?=…)…) or (?(*pla:…)…): its "(" is read
         } else {
             while let c = peek(), c != ")" { i += 1 }
             i += 1
@@ -418,6 +424,9 @@ struct PatternParser {
         case "g", "k":  // a back-reference by number or name, or a call: \g{-1} \g<n> \k'n' \g2
             skipEscapeArgument(orNumber: true)
             return .opaque
+        case "N" where peek() == "{" && peek(1) != "U":
+            // \N{3}, \N{2,4}: any character but a newline, repeated; the quantifier reads the braces.
+            return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "o", "N":  // \o{101}; \N{U+41}, or \N alone: any character but a newline
             skipEscapeArgument(orNumber: false)
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
@@ -561,6 +570,11 @@ struct PatternParser {
                     i += 2
                     continue
                 case "E": continue
+                case "c":  // \c] is a control character: the next character is its name
+                    i += 1
+                    enumerable = false
+                    modelled = false
+                    value = nil
                 default:
                     value = classEscapeValue(e)
                     if value == nil {

@@ -32,8 +32,11 @@ struct SkipGroup {
         let body = Array(inner.dropLast(verbs.count).unicodeScalars)
         var parser = PatternParser(body)
         let node = parser.parseAlternation()
-        // A group that captures would renumber the rest's groups once removed.
-        guard parser.i == body.count, !parser.endsEarly, parser.captures == 0, let required = node.info.required,
+        // A group that captures would renumber the rest's groups once removed; one that holds a
+        // skip group of its own (or another verb that ends or moves the search) can act without
+        // its guards.
+        guard parser.i == body.count, !parser.endsEarly, parser.captures == 0, !parser.controlVerbs,
+            let required = node.info.required,
             !required.isEmpty, !required.contains(where: \.isEmpty)
         else { return nil }
         let rest = flags + String(String.UnicodeScalarView(s[(close + 2)...]))

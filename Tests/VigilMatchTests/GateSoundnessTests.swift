@@ -41,11 +41,26 @@ import Testing
         (#"[[:a]-:]xyz]secret"#, "a-:]xyz]secret"),
         // A skip group that captures would renumber the rest's groups.
         (#"(?:(x)y(*SKIP)(*F))?(secret)(?(1)b|)z"#, "secretz"),
+        // \c] in a class is a control character, not the class's end.
+        (#"[\c]]secret"#, "\u{1D}secret"),
+        (#"secret[\c]]x"#, "secret\u{1D}x"),
+        // \N{3} is \N three times.
+        (#"\N{3}secret"#, "abcsecret"),
+        (#"secret\N{3,5}=v"#, "secretabcde=v"),
+        // A condition may be a named lookaround holding groups.
+        (#"qq(?(*pla:(a))ab|cd)"#, "qqcd"),
     ])
     func aMisreadPatternStillMatches(pattern: String, text: String) throws {
         let (gated, ungated) = try found(pattern, in: text)
-        #expect(ungated == 1, "PCRE2 should match /\(pattern)/ on \(text.debugDescription)")
+        #expect(ungated >= 1, "PCRE2 should match /\(pattern)/ on \(text.debugDescription)")
         #expect(gated == ungated, "/\(pattern)/ on \(text.debugDescription)")
+    }
+
+    /// A skip group holding a skip group of its own can act without its guards: the pattern
+    /// without it would match where PCRE2 does not.
+    @Test func aSkipGroupWithinASkipGroupStaysInPlace() throws {
+        let (gated, ungated) = try found(#"(?:(?:ab(*SKIP)(*F))?secret(*SKIP)(*F))?ab"#, in: "ab")
+        #expect(ungated == 0 && gated == 0)
     }
 
     /// `literals: []` runs a rule on every text: no digit or letter-run gate is derived for it
