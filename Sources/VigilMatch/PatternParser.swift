@@ -428,7 +428,8 @@ struct PatternParser {
             // \N{3}, \N{2,4}: any character but a newline, repeated; the quantifier reads the braces.
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "o", "N":  // \o{101}; \N{U+41}, or \N alone: any character but a newline
-            skipEscapeArgument(orNumber: false)
+            // Only braces hold their argument: `\N<` is \N and a "<".
+            if peek() == "{" { skipEscapeArgument(orNumber: false) }
             return .characterClass(nil, digitsOnly: false, alnumOnly: false)
         case "c":  // \cA: a control character named by the next one
             i += 1

@@ -49,6 +49,9 @@ import Testing
         (#"secret\N{3,5}=v"#, "secretabcde=v"),
         // A condition may be a named lookaround holding groups.
         (#"qq(?(*pla:(a))ab|cd)"#, "qqcd"),
+        // \N takes an argument only in braces: `\N<` is \N and a "<".
+        (#"(?:secret\N<)?ab"#, "ab"),
+        (#"(?:secret\N')?ab"#, "ab"),
     ])
     func aMisreadPatternStillMatches(pattern: String, text: String) throws {
         let (gated, ungated) = try found(pattern, in: text)
