@@ -42,22 +42,17 @@ final class FollowerTable {
                 scalarList.append(contentsOf: literal)
             }
         }
-        func buffer<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
-            let b = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
-            _ = b.initialize(from: array)
-            return b
-        }
-        byRegex = buffer(index)
-        entries = buffer(entryList)
-        literals = buffer(literalList)
-        scalars = buffer(scalarList)
+        byRegex = Scanner.copy(index)
+        entries = Scanner.copy(entryList)
+        literals = Scanner.copy(literalList)
+        scalars = Scanner.copy(scalarList)
     }
 
     deinit {
-        byRegex.deallocate()
-        entries.deallocate()
-        literals.deallocate()
-        scalars.deallocate()
+        byRegex.baseAddress?.deallocate()
+        entries.baseAddress?.deallocate()
+        literals.baseAddress?.deallocate()
+        scalars.baseAddress?.deallocate()
     }
 
     /// Whether a hit of regex `r`'s gate literal ending before `end` has one of its follower's

@@ -38,6 +38,20 @@ public struct RegexPrefilter: Sendable, Hashable {
     /// literals' lead where known, else the longest match (nil = unbounded).
     public var reach: Int? { maxLiteralLead ?? maxMatchLength }
 
+    /// Gives up the literal gates, and what was known of their literals' surroundings.
+    mutating func dropLiterals() {
+        literals = nil
+        literalNeighbours = nil
+        literalFollower = nil
+        dropSecondLiterals()
+    }
+
+    /// Gives up the second literal set, and its literals' neighbours.
+    mutating func dropSecondLiterals() {
+        secondLiterals = nil
+        secondNeighbours = nil
+    }
+
     /// True when nothing gates the regex: it runs on every text.
     public var runsAlways: Bool { literals == nil && minDigitRun == 0 && minAlphanumericRun == 0 }
 
@@ -83,19 +97,22 @@ public struct RegexPrefilter: Sendable, Hashable {
         let candidates = info.candidatesAreMinimal ? info.candidates : info.candidates.map { $0.minimized() }
         // Of sets that score alike (a run's literals and the same alternation seen as a part),
         // the one that knows what follows it.
-        func ahead(_ a: ([Literal], Double, GateCandidate), _ b: ([Literal], Double, GateCandidate)) -> Bool {
-            if a.1 != b.1 { return a.1 > b.1 }
-            return a.2.follower != nil && b.2.follower == nil
+        func ahead(_ a: (candidate: GateCandidate, score: Double), _ b: (candidate: GateCandidate, score: Double))
+            -> Bool
+        {
+            if a.score != b.score { return a.score > b.score }
+            return a.candidate.follower != nil && b.candidate.follower == nil
         }
-        let scored: [([Literal], Double, GateCandidate)] = candidates.map { ($0.literals, score($0.literals), $0) }
-        let usable = scored.filter { $0.1 >= minimumScore }.sorted(by: ahead)
+        let usable = candidates.map { (candidate: $0, score: score($0.literals)) }
+            .filter { $0.score >= minimumScore }.sorted(by: ahead)
         var literals: [String]? = nil
         var second: [String]? = nil
         var lead: Int? = nil
         var neighbours: LiteralNeighbours? = nil
         var secondNeighbours: LiteralNeighbours? = nil
         var follower: LiteralFollower? = nil
-        if let (first, _, firstCandidate) = usable.first {
+        if let firstCandidate = usable.first?.candidate {
+            let first = firstCandidate.literals
             literals = text(first)
             lead = firstCandidate.lead
             neighbours = LiteralNeighbours(firstCandidate)
@@ -103,11 +120,12 @@ public struct RegexPrefilter: Sendable, Hashable {
             // Every literal of a set is looked for in every text, so a second set must earn its
             // hits: not implied by the first (as "e" is by "eval"), without a lone letter or
             // digit, and rare enough (`minimumSecondScore`). The first set implies itself.
-            if let (other, _, otherCandidate) = usable.dropFirst().first(where: {
-                $0.1 >= minimumSecondScore && !$0.0.contains { $0.count == 1 && isAlphanumeric($0[0]) }
-                    && !implied($0.0, by: first)
-            }) {
-                second = text(other)
+            if let otherCandidate = usable.dropFirst().first(where: {
+                $0.score >= minimumSecondScore
+                    && !$0.candidate.literals.contains { $0.count == 1 && isAlphanumeric($0[0]) }
+                    && !implied($0.candidate.literals, by: first)
+            })?.candidate {
+                second = text(otherCandidate.literals)
                 secondNeighbours = LiteralNeighbours(otherCandidate)
             }
         }
@@ -486,7 +504,7 @@ indirect enum PatternNode {
             var alnumOnly = true
             var maxLength: Int? = 0
             let infos = parts.map(\.info)
-            // What stands next to parts `from` and on (step 1) or `from` and back (step -1): the
+            // What stands next to parts `start` and on (step 1) or `start` and back (step -1): the
             // parts up to the first that cannot be empty, or `\b` when the literal's own edge
             // says which kind of character is on its other side.
             func side(from start: Int, step: Int, wordEdge: Bool?) -> Neighbour {
@@ -502,7 +520,7 @@ indirect enum PatternNode {
                 }
                 return Neighbour(chars: chars, open: true)
             }
-            // The literals of the run of exact parts `from..<to`, with what stands around them.
+            // The literals of the run of exact parts `runStart..<end`, with what stands around them.
             var runStart = 0
             // Only a `\b` asks which kind of character a literal starts or ends with.
             let hasBoundary = parts.contains { if case .boundary = $0 { true } else { false } }
@@ -543,8 +561,8 @@ indirect enum PatternNode {
                 maxLength = maxLength.flatMap { total in i.maxLength.map { total + $0 } }
                 for c in i.candidates {
                     let total: Int? = if let before, let lead = c.lead { before + lead } else { nil }
-                    var placed = GateCandidate(literals: c.literals, lead: total, before: c.before, after: c.after)
-                    placed.follower = c.follower
+                    var placed = c
+                    placed.lead = total
                     if c.before.open {
                         placed.before = c.before.closed(
                             by: side(from: index - 1, step: -1, wordEdge: edge(c, atEnd: false)))

@@ -313,15 +313,13 @@ public final class RuleSetBuilder {
         let regex = try done.regex.get()
         var prefilter = done.prefilter
         if let literals {
+            prefilter.dropLiterals()
             prefilter.literals = literals.isEmpty ? nil : literals
-            prefilter.secondLiterals = nil
             // `literals: []` asks for the rule to run on every text: no derived gate either.
             if literals.isEmpty {
                 prefilter.minDigitRun = 0
                 prefilter.minAlphanumericRun = 0
             }
-            prefilter.literalNeighbours = nil
-            prefilter.literalFollower = nil
             // A hand-given literal may be context outside the match: search the whole text.
             prefilter.maxMatchLength = nil
             prefilter.maxLiteralLead = nil
@@ -329,21 +327,17 @@ public final class RuleSetBuilder {
         if let lits = prefilter.literals, RegexPrefilter.isWeak(lits),
             prefilter.minDigitRun > 0 || prefilter.minAlphanumericRun > 0
         {
-            prefilter.literals = nil
-            prefilter.secondLiterals = nil
+            prefilter.dropLiterals()
         }
         var literalTerms: [Int32] = []
         if let lits = prefilter.literals {
             literalTerms = lits.compactMap { intern($0) }
-            if literalTerms.count != lits.count {
-                prefilter.literals = nil
-                prefilter.secondLiterals = nil
-            }
+            if literalTerms.count != lits.count { prefilter.dropLiterals() }
         }
         var secondTerms: [Int32] = []
         if let lits = prefilter.secondLiterals {
             secondTerms = lits.compactMap { intern($0) }
-            if secondTerms.count != lits.count { prefilter.secondLiterals = nil }
+            if secondTerms.count != lits.count { prefilter.dropSecondLiterals() }
         }
         // Neighbours are those of the literal as written: a term that normalizes to other
         // characters (a separator dropped at its edge) would be found with other neighbours.

@@ -139,7 +139,8 @@ public final class Scanner {
         counters.nanosPerRegex = Array(repeating: 0, count: regexCount)
     }
 
-    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+    /// A buffer the caller owns and deallocates, holding `array`'s elements.
+    static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
         let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
         _ = buffer.initialize(from: array)
         return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])

@@ -10,6 +10,15 @@ import Testing
 
     func scalar(_ c: Character) -> UInt32? { c.unicodeScalars.first?.value }
 
+    let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
+
+    /// A scanner over the regexes `add` puts in a fresh rule set.
+    func makeScanner(_ add: (RuleSetBuilder) throws -> Void) throws -> Scanner {
+        let b = RuleSetBuilder()
+        try add(b)
+        return Scanner(rules: try b.build())
+    }
+
     @Test func aCommandWordNeedsItsSeparatorBeforeAndSpaceAfter() throws {
         let p = derive(#"[;|&]\s*(?:cat|ncat)\s+-"#)
         #expect(p.literals == ["cat"])
@@ -71,20 +80,19 @@ import Testing
         // `ab` stands for `abcd` too, whose 市 comes up to two characters later than `ab`'s.
         let p = derive("(?:ab|abcd)[^q]{0,2}市")
         #expect(p.literals == ["ab"] && p.literalFollower?.gap == 0...4)
-        let b = RuleSetBuilder()
-        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
-        _ = try b.addRegex("(?:ab|abcd)[^q]{0,2}市", id: "r", signal: .attack("xss"), origin: origin)
-        let scanner = Scanner(rules: try b.build())
+        let scanner = try makeScanner { b in
+            _ = try b.addRegex("(?:ab|abcd)[^q]{0,2}市", id: "r", signal: .attack("xss"), origin: origin)
+        }
         scanner.scan("abcdxx市")
         #expect(scanner.matches.count == 1)
     }
 
     @Test func aProvinceWithoutACityRunsNoRegex() throws {
-        let b = RuleSetBuilder()
-        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
-        _ = try b.addRegex(
-            "[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市[一-龥]{2,8}(?:区|县)", id: "address", signal: .pii("address"), origin: origin)
-        let scanner = Scanner(rules: try b.build())
+        let scanner = try makeScanner { b in
+            _ = try b.addRegex(
+                "[一-龥]{2,6}(?:省|自治区)[一-龥]{2,8}市[一-龥]{2,8}(?:区|县)", id: "address", signal: .pii("address"),
+                origin: origin)
+        }
         scanner.scan("这个省的人口很多，人们也很友好，城市也多")  // 市 comes 16 characters after 省
         #expect(scanner.counters.regexRuns == 0)
         scanner.scan("家住广东省深圳市南山区")
@@ -96,12 +104,11 @@ import Testing
     @Test func unicodeClassesAskForNoASCII() throws {
         #expect(derive(#"(*UCP)\bcode\s+red"#).literalNeighbours == nil)
         #expect(derive(#"(*UCP)\d{5}x"#).minDigitRun == 0)
-        let b = RuleSetBuilder()
-        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
-        _ = try b.addRegex(#"(*UCP)\bcode\s+red"#, id: "space", signal: .attack("xss"), origin: origin)
-        _ = try b.addRegex(#"(*UCP)\d{5}x"#, id: "digits", signal: .attack("xss"), origin: origin)
-        _ = try b.addRegex(#"(*UCP)x[[:digit:]]{5}"#, id: "posix", signal: .attack("xss"), origin: origin)
-        let scanner = Scanner(rules: try b.build())
+        let scanner = try makeScanner { b in
+            _ = try b.addRegex(#"(*UCP)\bcode\s+red"#, id: "space", signal: .attack("xss"), origin: origin)
+            _ = try b.addRegex(#"(*UCP)\d{5}x"#, id: "digits", signal: .attack("xss"), origin: origin)
+            _ = try b.addRegex(#"(*UCP)x[[:digit:]]{5}"#, id: "posix", signal: .attack("xss"), origin: origin)
+        }
         scanner.scan("alert: code\u{2028}red now")
         #expect(scanner.matches.count == 1)
         scanner.scan("号码٣٣٣٣٣x和x٣٣٣٣٣")
@@ -110,17 +117,15 @@ import Testing
 
     @Test func handGivenLiteralsCarryNoNeighbours() throws {
         let b = RuleSetBuilder()
-        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
         let p = try b.addRegex(
             #"[;|]\s*rm\s+-"#, id: "r", signal: .attack("command_injection"), origin: origin, literals: ["rm"])
         #expect(p.literalNeighbours == nil)
     }
 
     @Test func aHitInsideAWordRunsNoRegex() throws {
-        let b = RuleSetBuilder()
-        let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
-        _ = try b.addRegex(#"[;|]\s*rm\s+-rf"#, id: "rm", signal: .attack("command_injection"), origin: origin)
-        let scanner = Scanner(rules: try b.build())
+        let scanner = try makeScanner { b in
+            _ = try b.addRegex(#"[;|]\s*rm\s+-rf"#, id: "rm", signal: .attack("command_injection"), origin: origin)
+        }
         scanner.scan("please perform the task; the form is ready")
         #expect(scanner.counters.regexRuns == 0 && scanner.matches.count == 0)
         scanner.scan("ls; rm -rf /tmp")
