@@ -15,10 +15,11 @@ public struct LiteralHit: Sendable, Hashable, BitwiseCopyable {
 /// sits in shallow states and pays a table probe and failure links on almost every character.
 /// Instead the scan asks, per position, whether the symbols there can begin a term: a flag for
 /// one-symbol terms, then a bitmap of the first two symbols of every longer term, then a bitmap
-/// of the pairs that are two-symbol terms and a Bloom filter of the first three symbols of longer
-/// terms. A position that passes looks its pair or its three symbols up in an exact table; the
-/// longer terms that share three first symbols sit together in one bucket and are compared
-/// symbol by symbol (a bucket of more than eight is split by the fourth symbol). That costs two
+/// of the pairs that are two-symbol terms and a Bloom filter of the three-symbol terms and of the
+/// first four symbols of longer ones (most of a text's trigrams that begin a longer term go on
+/// differently). A position that passes looks its pair, its three symbols or its four up in an
+/// exact table; the longer terms that share four first symbols sit together in one bucket and
+/// are compared symbol by symbol. That costs two
 /// memory reads per candidate, where a trie walk through a hashed goto table of 100,000 states
 /// missed the cache at every step.
 ///
@@ -35,7 +36,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     public let termLengths: [Int32]
     /// Number of distinct symbols (characters) across all terms.
     public let symbolCount: Int
-    /// Number of distinct first-three-symbol prefixes of terms of three or more symbols.
+    /// Number of buckets of terms of three or more symbols: one per three-symbol term, and one
+    /// per distinct first four symbols of longer terms.
     public let bucketCount: Int
 
     private let symbolsBMP: UnsafeMutablePointer<UInt16>
@@ -49,15 +51,17 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// in the low 32 bits; 0 is an empty slot.
     private let pairs: UnsafeMutablePointer<UInt64>
     private let pairMask: Int
-    /// Exact table of three-symbol prefixes, two words per slot: the key `a << 32 | b << 16 | c`
-    /// plus one (0 is an empty slot), then `bucket start << 16 | bucket size` in `tails`.
+    /// Exact table of buckets, two words per slot: the key `a << 32 | b << 16 | c` of a
+    /// three-symbol term or `longerKey` of a longer term's first four symbols, plus one (0 is an
+    /// empty slot), then `bucket start << 16 | bucket size` in `tails`.
     private let prefixes: UnsafeMutablePointer<UInt64>
     private let prefixMask: Int
     /// Buckets, one after another: per term its id, its length, then its symbols after the third.
     private let tails: UnsafeMutablePointer<UInt16>
     /// Bit per hashed (first, second) symbol pair of a two-symbol term.
     private let bigrams: UnsafeMutablePointer<UInt64>
-    /// Bit per hashed first three symbols of a longer term.
+    /// A Bloom filter of the three-symbol terms and the first four symbols of longer ones
+    /// (`trigramSlot`, `quadgramSlot`).
     private let trigrams: UnsafeMutablePointer<UInt64>
     /// Bit per hashed first two symbols of any term of two or more symbols.
     private let leadingPairs: UnsafeMutablePointer<UInt64>
@@ -154,10 +158,18 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 if pairTerm[key] == nil { pairTerm[key] = Int32(index) }
             default:
                 starts[first] |= Self.startsLonger
-                let (word, mask) = Self.trigramSlot(first, symbols[1], symbols[2])
+                // A three-symbol term is known by its trigram, a longer one by its first four
+                // symbols: most texts' trigrams that begin a longer term go on differently.
+                let (word, mask) =
+                    symbols.count == 3
+                    ? Self.trigramSlot(first, symbols[1], symbols[2])
+                    : Self.quadgramSlot(first, symbols[1], symbols[2], symbols[3])
                 trigrams[word] |= mask
                 guard seenLonger.insert(term).inserted else { continue }
-                let key = Self.prefixKey(first, symbols[1], symbols[2])
+                // Buckets by the same keys: the three-symbol term alone, longer terms by their
+                // first four symbols, so a position compares only terms that the filter let by.
+                let three = Self.prefixKey(first, symbols[1], symbols[2])
+                let key = symbols.count == 3 ? three : Self.longerKey(three, symbols[3])
                 if buckets[key] == nil { bucketOrder.append(key) }
                 buckets[key, default: []].append(Int32(index))
             }
@@ -174,33 +186,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
             pairs[slot] = key << 32 | UInt64(term + 1)
         }
 
-        // A crowded bucket (English terms share first three letters: "for", "bla") keeps only its
-        // three-symbol terms and hands the longer ones to buckets keyed by four symbols, so a
-        // position compares a few terms, not dozens.
-        var keyOrder: [UInt64] = []
-        var split: Set<UInt64> = []
-        for key in bucketOrder {
-            guard let members = buckets[key] else { continue }
-            keyOrder.append(key)
-            guard members.count > Self.crowdedBucket else { continue }
-            split.insert(key)
-            var kept: [Int32] = []
-            for t in members {
-                let term = terms[Int(t)]
-                guard term.count > 3 else {
-                    kept.append(t)
-                    continue
-                }
-                let longer = Self.longerKey(key, Int(symbolOf(term[3])))
-                if buckets[longer] == nil { keyOrder.append(longer) }
-                buckets[longer, default: []].append(t)
-            }
-            buckets[key] = kept
-        }
         // Buckets hold their terms shortest first, so hits at one position come out in order of end.
         var tailPool: [UInt16] = []
         var bucketSpan: [UInt64: UInt64] = [:]
-        for key in keyOrder {
+        for key in bucketOrder {
             guard let members = buckets[key] else { continue }
             let sorted = members.sorted { (terms[Int($0)].count, $0) < (terms[Int($1)].count, $1) }
             let start = tailPool.count
@@ -213,9 +202,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 for s in term.dropFirst(3) { tailPool.append(symbolOf(s)) }
             }
             guard sorted.count <= 0xFFFF else { throw MatchError.tooManyTerms(sorted.count) }
-            bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count) | (split.contains(key) ? Self.splitFlag : 0)
+            bucketSpan[key] = UInt64(start) << 16 | UInt64(sorted.count)
         }
-        bucketCount = keyOrder.count
+        bucketCount = bucketOrder.count
         tails = .allocate(capacity: max(1, tailPool.count))
         tails.initialize(from: tailPool, count: tailPool.count)
 
@@ -236,12 +225,6 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private static func prefixKey(_ a: Int, _ b: Int, _ c: Int) -> UInt64 {
         UInt64(truncatingIfNeeded: a) << 32 | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c)
     }
-
-    /// Buckets with more members than this are split by their terms' fourth symbol.
-    private static let crowdedBucket = 8
-    /// Set in a bucket's span when its terms longer than three symbols sit in buckets keyed by
-    /// four (`longerKey`).
-    private static let splitFlag: UInt64 = 1 << 63
 
     /// The key of the bucket of terms that begin with a three-symbol key's symbols and then `d`
     /// (never 0, so it cannot equal a three-symbol key, whose top 16 bits are clear).
@@ -281,6 +264,26 @@ public final class LiteralAutomaton: @unchecked Sendable {
             UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D) &* 0x9E37_79B9_7F4A_7C15
         let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
         return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
+    }
+
+    /// `trigramSlot` for the first four symbols of a term of four or more, with other constants
+    /// so that the two kinds of key fall apart in the one filter.
+    @inline(__always)
+    private static func quadgramSlot(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> (Int, UInt64) {
+        let h =
+            UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D ^ d &* 0x27D4_EB2F)
+            &* 0xC2B2_AE3D_27D4_EB4F
+        let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
+        return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
+    }
+
+    /// Whether the terms of three or more symbols may hold one that starts `a b c d`: the
+    /// three-symbol term `a b c`, or a longer one beginning `a b c d` (`d` is 0 at the end).
+    @inline(__always)
+    private func mayStartLonger(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> Bool {
+        let (word, mask) = Self.trigramSlot(a, b, c)
+        let (word4, mask4) = Self.quadgramSlot(a, b, c, d)
+        return trigrams[word] & mask == mask || trigrams[word4] & mask4 == mask4
     }
 
     deinit {
@@ -327,9 +330,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
         let n = text.symbols.count
         guard n > 0 else { return }
-        text.symbols.reserve(2)
+        text.symbols.reserve(3)
         text.symbols.base[n] = 0
         text.symbols.base[n &+ 1] = 0
+        text.symbols.base[n &+ 2] = 0
         findAll(text.symbols.base, n, into: hits, candidates: candidates)
     }
 
@@ -341,10 +345,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
     ) {
         guard let text = scalars.baseAddress, scalars.count > 0 else { return }
         let n = scalars.count
-        // The symbols first, in one tight pass, with two zeros after the last: the passes below
+        // The symbols first, in one tight pass, with three zeros after the last: the passes below
         // then read three symbols at every position without bounds or table lookups.
         symbols.removeAll()
-        symbols.reserve(n + 2)
+        symbols.reserve(n + 3)
         let sym = symbols.base
         let table = symbolsBMP
         for i in 0..<n {
@@ -353,10 +357,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
         sym[n] = 0
         sym[n &+ 1] = 0
+        sym[n &+ 2] = 0
         findAll(sym, n, into: hits, candidates: candidates)
     }
 
-    /// The passes after the symbols: `sym` holds `n` symbols and two zeros after them.
+    /// The passes after the symbols: `sym` holds `n` symbols and three zeros after them.
     @inline(__always)
     private func findAll(
         _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, into hits: GrowableBuffer<LiteralHit>,
@@ -390,14 +395,15 @@ public final class LiteralAutomaton: @unchecked Sendable {
             }
             let after = Int(sym[i &+ 2])
             if after != 0 && flags & Self.startsLonger != 0 {
-                let (word, mask) = Self.trigramSlot(c, next, after)
-                if trigrams[word] & mask == mask { findLonger(sym, n, at: i, c, next, after, hits: hits) }
+                if mayStartLonger(c, next, after, Int(sym[i &+ 3])) {
+                    findLonger(sym, n, at: i, c, next, after, hits: hits)
+                }
             }
         }
     }
 
     /// The second pass, also without branches: keeps the candidates that may start a term by
-    /// their symbol's flags, the bigram filter and the trigram Bloom filter. The Bloom filter
+    /// their symbol's flags, the bigram filter and the Bloom filter (`mayStartLonger`). The Bloom filter
     /// (128 KiB) is read from the L2 cache; with no branch between them, the reads of many
     /// candidates overlap instead of each waiting behind the last. A superset of what the
     /// exact tests after it report; compacts `cand` in place and returns how many are left.
@@ -412,8 +418,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
             let flags = UInt64(starts[c])
             let pair = Self.bigramHash(c, next)
             let pairBit = (bigrams[pair >> 6] >> UInt64(pair & 63)) & (flags >> 1)
-            let (word, mask) = Self.trigramSlot(c, next, after)
-            let longerBit = (trigrams[word] & mask == mask ? 1 : 0) & (flags >> 2)
+            let longerBit = (mayStartLonger(c, next, after, Int(sym[i &+ 3])) ? 1 : 0) & (flags >> 2)
             cand[kept] = Int32(truncatingIfNeeded: i)
             kept &+= Int(truncatingIfNeeded: (flags | pairBit | longerBit) & 1)
         }
@@ -460,10 +465,13 @@ public final class LiteralAutomaton: @unchecked Sendable {
         hits: GrowableBuffer<LiteralHit>
     ) {
         let key = Self.prefixKey(a, b, c)
-        guard let span = bucket(key) else { return }
-        compare(sym, n, at: i, span, hits: hits)
-        if span & Self.splitFlag != 0, sym[i &+ 3] != 0, let longer = bucket(Self.longerKey(key, Int(sym[i &+ 3]))) {
-            compare(sym, n, at: i, longer, hits: hits)
+        let (word, mask) = Self.trigramSlot(a, b, c)
+        if trigrams[word] & mask == mask, let span = bucket(key) { compare(sym, n, at: i, span, hits: hits) }
+        let d = Int(sym[i &+ 3])
+        guard d != 0 else { return }
+        let (word4, mask4) = Self.quadgramSlot(a, b, c, d)
+        if trigrams[word4] & mask4 == mask4, let span = bucket(Self.longerKey(key, d)) {
+            compare(sym, n, at: i, span, hits: hits)
         }
     }
 
@@ -484,7 +492,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private func compare(
         _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ span: UInt64, hits: GrowableBuffer<LiteralHit>
     ) {
-        var p = Int(truncatingIfNeeded: (span & ~Self.splitFlag) >> 16)
+        var p = Int(truncatingIfNeeded: span >> 16)
         var remaining = Int(truncatingIfNeeded: span & 0xFFFF)
         while remaining > 0 {
             remaining &-= 1
