@@ -25,6 +25,10 @@ public final class Normalizer: @unchecked Sendable {
     /// while the 256 KiB table is touched only for the few characters that fold.
     private let foldsBMP: UnsafeMutablePointer<UInt64>
     private let pool: UnsafeMutablePointer<UInt32>
+    /// For the full-width forms U+FF00 to U+FF7F, the ASCII punctuation each folds to when it may
+    /// sit inside a CJK run (`runPunctuation`), else 0: one read of 128 bytes instead of the
+    /// fold bitmap and table.
+    private let runPunctuationTable: UnsafeMutablePointer<UInt8>
     private let supplementary: [UInt32: [UInt32]]
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
     private let lowercaseSupplementary: [UInt32: UInt32]
@@ -70,6 +74,12 @@ public final class Normalizer: @unchecked Sendable {
         foldsBMP = .allocate(capacity: 1024)
         foldsBMP.initialize(repeating: 0, count: 1024)
         for scalar in 0..<0x10000 where bmp[scalar] != 0 { foldsBMP[scalar >> 6] |= 1 << UInt64(scalar & 63) }
+        runPunctuationTable = .allocate(capacity: 128)
+        for index in 0..<128 {
+            let f = bmp[0xFF00 + index]
+            let inRun = f != 0 && f < 0x80 && !Self.isSeparator(f) && (f | 0x20) &- 0x61 >= 26 && f &- 0x30 >= 10
+            runPunctuationTable[index] = inRun ? UInt8(f) : 0
+        }
         self.pool = .allocate(capacity: max(1, pool.count))
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
@@ -252,11 +262,11 @@ public final class Normalizer: @unchecked Sendable {
                     let run: RunEnd
                     if w.hashing {
                         var hash = w.letterHash
-                        run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w, &hash)
+                        run = Self.cjkRun(base, from: start, n, runPunctuationTable, &w, &hash)
                         w.letterHash = hash
                     } else {
                         var none = NoLetters()
-                        run = Self.cjkRun(base, from: start, n, foldsBMP, bmp, &w, &none)
+                        run = Self.cjkRun(base, from: start, n, runPunctuationTable, &w, &none)
                     }
                     if run.end > start {
                         // Separators held before it are dropped (an ideograph always ends a
@@ -461,8 +471,8 @@ public final class Normalizer: @unchecked Sendable {
     /// offsets step by three, so both are written for the whole stretch after it.
     @inline(never)
     private static func cjkRun<Letters: LetterSink>(
-        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ foldsBMP: UnsafeMutablePointer<UInt64>,
-        _ folds: UnsafeMutablePointer<UInt32>, _ w: inout Writer, _ letters: inout Letters
+        _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, _ punctuation: UnsafeMutablePointer<UInt8>,
+        _ w: inout Writer, _ letters: inout Letters
     ) -> RunEnd {
         var p = i
         var endsWithIdeograph = false
@@ -477,9 +487,9 @@ public final class Normalizer: @unchecked Sendable {
                 return RunEnd(end: i, endsWithIdeograph: false)
             }
             guard p &+ 2 < n else { break }
-            let s = runPunctuation(base + p, foldsBMP, folds)
+            let s = runPunctuation(base + p, punctuation)
             if s == 0 { break }
-            w.put(s, p)
+            w.putRunPunctuation(s, p)
             p &+= 3
             endsWithIdeograph = false
         }
@@ -488,19 +498,13 @@ public final class Normalizer: @unchecked Sendable {
 
     /// The ASCII character that the full-width form (U+FF00 to U+FF7F) at `c` folds to, when it
     /// may sit inside a CJK run: neither a separator nor a letter or digit (`，` `！` `？` `；`
-    /// `：`). For these the general loop's rules come to writing the character and ending the
-    /// letter and digit runs, which the character before them has ended already. 0 for any
-    /// other character.
+    /// `：`), from `runPunctuationTable`. For these the general loop's rules come to writing the
+    /// character and ending the letter and digit runs, which the character before them has
+    /// ended already. 0 for any other character.
     @inline(__always)
-    private static func runPunctuation(
-        _ c: UnsafePointer<UInt8>, _ foldsBMP: UnsafeMutablePointer<UInt64>, _ folds: UnsafeMutablePointer<UInt32>
-    ) -> UInt32 {
+    private static func runPunctuation(_ c: UnsafePointer<UInt8>, _ table: UnsafeMutablePointer<UInt8>) -> UInt32 {
         guard c[0] == 0xEF, c[1] & 0xFE == 0xBC, c[2] & 0xC0 == 0x80 else { return 0 }
-        let v = 0xF000 | UInt32(c[1] & 0x3F) << 6 | UInt32(c[2] & 0x3F)
-        guard foldsBMP[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 else { return 0 }
-        let f = folds[Int(v)]
-        guard f < 0x80, !isSeparator(f), (f | 0x20) &- 0x61 >= 26, f &- 0x30 >= 10 else { return 0 }
-        return f
+        return UInt32(table[Int(c[1] & 1) << 6 | Int(c[2] & 0x3F)])
     }
 
     /// Reads CJK ideographs and punctuation that fold to themselves (`runCharacter`) from byte
@@ -683,6 +687,21 @@ private struct Writer {
             utf8Offsets[k &+ j] = normalized &+ d
             originalOffsets[k &+ j] = original &+ d
         }
+    }
+
+    /// `put` for ASCII punctuation inside a CJK run (`Normalizer.runPunctuation`): no letter or
+    /// digit, after a character that ended both runs.
+    @inline(__always)
+    mutating func putRunPunctuation(_ s: UInt32, _ origin: Int) {
+        scalars[k] = s
+        symbols[k] = symbolTable[Int(s)]
+        utf8Offsets[k] = UInt32(truncatingIfNeeded: u)
+        originalOffsets[k] = UInt32(truncatingIfNeeded: origin)
+        k &+= 1
+        utf8[u] = UInt8(truncatingIfNeeded: s)
+        u &+= 1
+        digitRun = 0
+        alnumRun = 0
     }
 
     @inline(__always)
