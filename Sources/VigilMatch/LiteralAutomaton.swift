@@ -240,7 +240,13 @@ public final class LiteralAutomaton: @unchecked Sendable {
 
     @inline(__always)
     private static func bigramHash(_ a: Int, _ b: Int) -> Int {
-        ((a &* 0x9E37_79B1) ^ (b &* 0x85EB_CA77)) & ((1 << bigramBits) - 1)
+        bigramHash(pair: UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16)
+    }
+
+    /// The bigram filter's hash of two symbols as one word (the first in the low half).
+    @inline(__always)
+    private static func bigramHash(pair: UInt64) -> Int {
+        Int(truncatingIfNeeded: (pair &* 0xFF51_AFD7_ED55_8CCD) >> (64 - UInt64(bigramBits)))
     }
 
     @inline(__always)
@@ -256,33 +262,44 @@ public final class LiteralAutomaton: @unchecked Sendable {
         return Int(truncatingIfNeeded: h >> (64 - UInt64(leadingPairBits)))
     }
 
-    /// A blocked two-bit Bloom filter: one word per trigram, two bits in it. One load per
-    /// test, and about a sixth of the false positives of one bit.
+    /// The Bloom filter's slot (`gramSlot`) for a three-symbol term.
     @inline(__always)
     private static func trigramSlot(_ a: Int, _ b: Int, _ c: Int) -> (Int, UInt64) {
-        let h =
-            UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D) &* 0x9E37_79B9_7F4A_7C15
-        let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
-        return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
+        gramSlot(
+            UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c) << 32,
+            trigramMultiplier)
     }
 
-    /// `trigramSlot` for the first four symbols of a term of four or more, with other constants
-    /// so that the two kinds of key fall apart in the one filter.
+    /// `trigramSlot` for the first four symbols of a term of four or more, with another
+    /// multiplier so that the two kinds of key fall apart in the one filter.
     @inline(__always)
     private static func quadgramSlot(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> (Int, UInt64) {
-        let h =
-            UInt64(truncatingIfNeeded: a &* 0x9E37_79B1 ^ b &* 0x85EB_CA77 ^ c &* 0xC2B2_AE3D ^ d &* 0x27D4_EB2F)
-            &* 0xC2B2_AE3D_27D4_EB4F
-        let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
-        return (word, 1 << (h & 63) | 1 << ((h >> 6) & 63))
+        gramSlot(
+            UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c) << 32
+                | UInt64(truncatingIfNeeded: d) << 48, quadgramMultiplier)
     }
 
-    /// Whether the terms of three or more symbols may hold one that starts `a b c d`: the
-    /// three-symbol term `a b c`, or a longer one beginning `a b c d` (`d` is 0 at the end).
+    private static let trigramMultiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private static let quadgramMultiplier: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+
+    /// A blocked two-bit Bloom filter (one word per key, two bits in it: one load per test, and
+    /// about a sixth of the false positives of one bit): the word and bits for symbols packed
+    /// in one word, the first in the low 16 bits. One multiply, whose high bits depend on every
+    /// symbol; the filter pass loads a candidate's four symbols as that word.
     @inline(__always)
-    private func mayStartLonger(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> Bool {
-        let (word, mask) = Self.trigramSlot(a, b, c)
-        let (word4, mask4) = Self.quadgramSlot(a, b, c, d)
+    private static func gramSlot(_ key: UInt64, _ multiplier: UInt64) -> (Int, UInt64) {
+        let h = key &* multiplier
+        let word = Int(truncatingIfNeeded: h >> (64 - UInt64(trigramBits - 6)))
+        return (word, 1 << ((h >> 38) & 63) | 1 << ((h >> 44) & 63))
+    }
+
+    /// Whether the terms of three or more symbols may hold one that starts with the four
+    /// symbols packed in `w` (the first in the low 16 bits): the three-symbol term of its first
+    /// three, or a longer one beginning with all four (the fourth is 0 at the end).
+    @inline(__always)
+    private func mayStartLonger(_ w: UInt64) -> Bool {
+        let (word, mask) = Self.gramSlot(w & 0xFFFF_FFFF_FFFF, Self.trigramMultiplier)
+        let (word4, mask4) = Self.gramSlot(w, Self.quadgramMultiplier)
         return trigrams[word] & mask == mask || trigrams[word4] & mask4 == mask4
     }
 
@@ -395,7 +412,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
             }
             let after = Int(sym[i &+ 2])
             if after != 0 && flags & Self.startsLonger != 0 {
-                if mayStartLonger(c, next, after, Int(sym[i &+ 3])) {
+                if mayStartLonger(UnsafeRawPointer(sym).loadUnaligned(fromByteOffset: i &* 2, as: UInt64.self)) {
                     findLonger(sym, n, at: i, c, next, after, hits: hits)
                 }
             }
@@ -410,15 +427,14 @@ public final class LiteralAutomaton: @unchecked Sendable {
     @inline(__always)
     private func filterPass(_ sym: UnsafeMutablePointer<UInt16>, _ cand: UnsafeMutablePointer<Int32>, _ k: Int) -> Int {
         var kept = 0
+        let raw = UnsafeRawPointer(sym)
         for j in 0..<k {
             let i = Int(cand[j])
-            let c = Int(sym[i])
-            let next = Int(sym[i &+ 1])
-            let after = Int(sym[i &+ 2])
-            let flags = UInt64(starts[c])
-            let pair = Self.bigramHash(c, next)
+            let w = raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt64.self)
+            let flags = UInt64(starts[Int(truncatingIfNeeded: w & 0xFFFF)])
+            let pair = Self.bigramHash(pair: w & 0xFFFF_FFFF)
             let pairBit = (bigrams[pair >> 6] >> UInt64(pair & 63)) & (flags >> 1)
-            let longerBit = (mayStartLonger(c, next, after, Int(sym[i &+ 3])) ? 1 : 0) & (flags >> 2)
+            let longerBit = (mayStartLonger(w) ? 1 : 0) & (flags >> 2)
             cand[kept] = Int32(truncatingIfNeeded: i)
             kept &+= Int(truncatingIfNeeded: (flags | pairBit | longerBit) & 1)
         }
