@@ -51,7 +51,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// in the low 32 bits; 0 is an empty slot.
     private let pairs: UnsafeMutablePointer<UInt64>
     private let pairMask: Int
-    /// Exact table of buckets, two words per slot: the key `a << 32 | b << 16 | c` of a
+    /// Exact table of buckets, two words per slot: the key `a | b << 16 | c << 32` of a
     /// three-symbol term or `longerKey` of a longer term's first four symbols, plus one (0 is an
     /// empty slot), then `bucket start << 16 | bucket size` in `tails`.
     private let prefixes: UnsafeMutablePointer<UInt64>
@@ -221,9 +221,10 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
     }
 
+    /// Three symbols packed as the passes load them, the first in the low 16 bits.
     @inline(__always)
     private static func prefixKey(_ a: Int, _ b: Int, _ c: Int) -> UInt64 {
-        UInt64(truncatingIfNeeded: a) << 32 | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c)
+        UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c) << 32
     }
 
     /// The key of the bucket of terms that begin with a three-symbol key's symbols and then `d`
@@ -265,18 +266,14 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// The Bloom filter's slot (`gramSlot`) for a three-symbol term.
     @inline(__always)
     private static func trigramSlot(_ a: Int, _ b: Int, _ c: Int) -> (Int, UInt64) {
-        gramSlot(
-            UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c) << 32,
-            trigramMultiplier)
+        gramSlot(prefixKey(a, b, c), trigramMultiplier)
     }
 
     /// `trigramSlot` for the first four symbols of a term of four or more, with another
     /// multiplier so that the two kinds of key fall apart in the one filter.
     @inline(__always)
     private static func quadgramSlot(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> (Int, UInt64) {
-        gramSlot(
-            UInt64(truncatingIfNeeded: a) | UInt64(truncatingIfNeeded: b) << 16 | UInt64(truncatingIfNeeded: c) << 32
-                | UInt64(truncatingIfNeeded: d) << 48, quadgramMultiplier)
+        gramSlot(longerKey(prefixKey(a, b, c), d), quadgramMultiplier)
     }
 
     private static let trigramMultiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -392,9 +389,12 @@ public final class LiteralAutomaton: @unchecked Sendable {
         candidates.reserve(n)
         let cand = candidates.base
         let kept = filterPass(sym, cand, firstPass(sym, n, into: cand))
+        let raw = UnsafeRawPointer(sym)
         for j in 0..<kept {
             let i = Int(cand[j])
-            let c = Int(sym[i])
+            // The four symbols from `i`, the first in the low 16 bits: the filters' keys.
+            let w = raw.loadUnaligned(fromByteOffset: i &* 2, as: UInt64.self)
+            let c = Int(truncatingIfNeeded: w & 0xFFFF)
             if c == 0 { continue }
             let flags = starts[c]
             if flags == 0 { continue }
@@ -402,20 +402,15 @@ public final class LiteralAutomaton: @unchecked Sendable {
                 let t = singleTerm[c]
                 if t >= 0 { hits.append(LiteralHit(term: t, end: Int32(truncatingIfNeeded: i))) }
             }
-            let next = Int(sym[i &+ 1])
+            let next = Int(truncatingIfNeeded: (w >> 16) & 0xFFFF)
             if next == 0 { continue }
-            let lead = Self.leadingPairHash(c, next)
+            let lead = Self.leadingPairHash(pair: UInt32(truncatingIfNeeded: w))
             if leadingPairs[lead >> 6] & (1 << UInt64(lead & 63)) == 0 { continue }
             if flags & Self.startsPair != 0 {
-                let pair = Self.bigramHash(c, next)
+                let pair = Self.bigramHash(pair: w & 0xFFFF_FFFF)
                 if bigrams[pair >> 6] & (1 << UInt64(pair & 63)) != 0 { findPair(c, next, end: i + 1, hits: hits) }
             }
-            let after = Int(sym[i &+ 2])
-            if after != 0 && flags & Self.startsLonger != 0 {
-                if mayStartLonger(UnsafeRawPointer(sym).loadUnaligned(fromByteOffset: i &* 2, as: UInt64.self)) {
-                    findLonger(sym, n, at: i, c, next, after, hits: hits)
-                }
-            }
+            if (w >> 32) & 0xFFFF != 0 && flags & Self.startsLonger != 0 { findLonger(sym, n, at: i, w, hits: hits) }
         }
     }
 
@@ -476,19 +471,19 @@ public final class LiteralAutomaton: @unchecked Sendable {
         }
     }
 
+    /// The terms of three or more symbols at `i`, whose first four symbols `w` holds (the
+    /// first in the low 16 bits): the three-symbol term and the bucket of the longer ones that
+    /// begin with all four, each where the Bloom filter lets it by. `w`'s low 48 bits are the
+    /// three-symbol key (`prefixKey`), and `w` is the four-symbol one (`longerKey`).
     private func findLonger(
-        _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ a: Int, _ b: Int, _ c: Int,
-        hits: GrowableBuffer<LiteralHit>
+        _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ w: UInt64, hits: GrowableBuffer<LiteralHit>
     ) {
-        let key = Self.prefixKey(a, b, c)
-        let (word, mask) = Self.trigramSlot(a, b, c)
-        if trigrams[word] & mask == mask, let span = bucket(key) { compare(sym, n, at: i, span, hits: hits) }
-        let d = Int(sym[i &+ 3])
-        guard d != 0 else { return }
-        let (word4, mask4) = Self.quadgramSlot(a, b, c, d)
-        if trigrams[word4] & mask4 == mask4, let span = bucket(Self.longerKey(key, d)) {
-            compare(sym, n, at: i, span, hits: hits)
-        }
+        let three = w & 0xFFFF_FFFF_FFFF
+        let (word, mask) = Self.gramSlot(three, Self.trigramMultiplier)
+        if trigrams[word] & mask == mask, let span = bucket(three) { compare(sym, n, at: i, span, hits: hits) }
+        guard w >> 48 != 0 else { return }
+        let (word4, mask4) = Self.gramSlot(w, Self.quadgramMultiplier)
+        if trigrams[word4] & mask4 == mask4, let span = bucket(w) { compare(sym, n, at: i, span, hits: hits) }
     }
 
     /// The span of the bucket with this key, if there is one.
