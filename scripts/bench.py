@@ -43,22 +43,16 @@ def ensure_ripgrep():
 
 
 def timed(cmd, runs, ok=(0,)):
-    """Median wall time of `cmd` over `runs` runs (output discarded by the command itself).
-    Any exit status outside `ok` (a crash included) stops the benchmark."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        rc = subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-        times.append(time.perf_counter() - start)
-        if rc not in ok:
-            raise SystemExit(f"exit status {rc}: {cmd}")
-    return statistics.median(times), times
+    """Median wall time of `cmd` over `runs` runs (output discarded by the command itself), and
+    the runs' times."""
+    return timed_rounds([cmd], runs, ok)[0]
 
 
 def timed_rounds(cmds, runs, ok=(0,)):
-    """Wall times of each of `cmds`, run one after another in `runs` rounds, so that the runs
-    of a round meet the machine in the same state: a drift in its speed (other tenants' load)
-    then moves a round's ratios less than it moves runs timed one command at a time."""
+    """Wall times of each of `cmds` (median, and every run), run one after another in `runs`
+    rounds, so that the runs of a round meet the machine in the same state: a drift in its speed
+    (other tenants' load) then moves a round's ratios less than it moves runs timed one command
+    at a time. Any exit status outside `ok` (a crash included) stops the benchmark."""
     times = [[] for _ in cmds]
     for _ in range(runs):
         for i, cmd in enumerate(cmds):

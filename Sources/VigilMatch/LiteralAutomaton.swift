@@ -295,9 +295,14 @@ public final class LiteralAutomaton: @unchecked Sendable {
     /// three, or a longer one beginning with all four (the fourth is 0 at the end).
     @inline(__always)
     private func mayStartLonger(_ w: UInt64) -> Bool {
-        let (word, mask) = Self.gramSlot(w & 0xFFFF_FFFF_FFFF, Self.trigramMultiplier)
-        let (word4, mask4) = Self.gramSlot(w, Self.quadgramMultiplier)
-        return trigrams[word] & mask == mask || trigrams[word4] & mask4 == mask4
+        inFilter(w & 0xFFFF_FFFF_FFFF, Self.trigramMultiplier) || inFilter(w, Self.quadgramMultiplier)
+    }
+
+    /// Whether the Bloom filter may hold `key` (`gramSlot` with `multiplier`).
+    @inline(__always)
+    private func inFilter(_ key: UInt64, _ multiplier: UInt64) -> Bool {
+        let (word, mask) = Self.gramSlot(key, multiplier)
+        return trigrams[word] & mask == mask
     }
 
     deinit {
@@ -479,11 +484,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
         _ sym: UnsafeMutablePointer<UInt16>, _ n: Int, at i: Int, _ w: UInt64, hits: GrowableBuffer<LiteralHit>
     ) {
         let three = w & 0xFFFF_FFFF_FFFF
-        let (word, mask) = Self.gramSlot(three, Self.trigramMultiplier)
-        if trigrams[word] & mask == mask, let span = bucket(three) { compare(sym, n, at: i, span, hits: hits) }
+        if inFilter(three, Self.trigramMultiplier), let span = bucket(three) {
+            compare(sym, n, at: i, span, hits: hits)
+        }
         guard w >> 48 != 0 else { return }
-        let (word4, mask4) = Self.gramSlot(w, Self.quadgramMultiplier)
-        if trigrams[word4] & mask4 == mask4, let span = bucket(w) { compare(sym, n, at: i, span, hits: hits) }
+        if inFilter(w, Self.quadgramMultiplier), let span = bucket(w) { compare(sym, n, at: i, span, hits: hits) }
     }
 
     /// The span of the bucket with this key, if there is one.
