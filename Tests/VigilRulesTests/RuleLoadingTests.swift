@@ -158,6 +158,50 @@ import VigilRules
         }
     }
 
+    /// A keyword line holds exactly one tab, with a keyword before it.
+    @Test func tsvLinesNeedOneTabAfterAKeyword() throws {
+        let words = "好\tA.1.a\n\tA.1.a\n坏\tA.1.a\textra\n"
+        try withPack("keywords_file: words.tsv\n", extra: ["words.tsv": words]) { dir in
+            do {
+                _ = try RuleLibrary.load(directories: [dir])
+                Issue.record("loaded bad TSV")
+            } catch let error as RuleErrors {
+                #expect(error.errors.count == 2, "\(error)")
+                #expect(error.description.contains("words.tsv:2: expected 'keyword<TAB>risk id'"))
+                #expect(error.description.contains("words.tsv:3: expected 'keyword<TAB>risk id'"))
+            }
+        }
+    }
+
+    /// Packs are read without YAML's implicit typing: numbers and booleans are still read
+    /// where a key takes one, and a quoted "true" stays text.
+    @Test func numbersAndBooleansAreReadWhereAsked() throws {
+        let yaml = """
+            pack: typed
+            refusal: yes
+            refusal_window: 120
+            keywords:
+              - {term: 我无法提供, fold_repeats: true}
+              - {term: 恕难从命, fold_repeats: off}
+            cooccurrence:
+              - {id: typed.co, within: 30, all: [无法, 协助]}
+            """
+        try withPack(yaml) { dir in
+            let pack = try #require(try RuleLibrary.load(directories: [dir]).packs.first)
+            #expect(pack.refusalWindow == 120)
+            #expect(pack.keywords.map(\.foldRepeats) == [true, false])
+            #expect(pack.cooccurrences.first?.window == 30)
+        }
+        try withPack("pack: quoted\nrefusal: \"true\"\nkeywords: [我无法提供]\n") { dir in
+            do {
+                _ = try RuleLibrary.load(directories: [dir])
+                Issue.record("took a quoted \"true\" for a boolean")
+            } catch let error as RuleErrors {
+                #expect(error.description.contains("pack.yaml:2: refusal: takes true"), "\(error)")
+            }
+        }
+    }
+
     /// Lists edited on Windows end their lines with CRLF; "\r\n" is one `Character` in Swift,
     /// so a reader that splits by "\n" sees the whole file as one bad line.
     @Test func tsvListsWithCRLFLineEndsAndPaddedIDs() throws {
