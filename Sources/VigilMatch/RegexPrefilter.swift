@@ -313,8 +313,9 @@ struct GateCandidate {
             same.literals = kept
             return same
         }
-        let longest = literals.map(\.count).max() ?? 0
-        let shortest = kept.map(\.count).min() ?? 0
+        // Closures, not key paths: `map(\.count)` went through the runtime's key path getter.
+        let longest = literals.reduce(0) { Swift.max($0, $1.count) }
+        let shortest = kept.reduce(Int.max) { Swift.min($0, $1.count) }
         var result = GateCandidate(
             literals: kept, lead: lead.map { $0 + Swift.max(0, longest - shortest) }, before: .unconstrained,
             after: .unconstrained)
@@ -324,7 +325,8 @@ struct GateCandidate {
         if literals.count * kept.count <= 8192
             && (!before.chars.isAny || !after.chars.isAny || follower != nil)
         {
-            let keptKeys = Set(kept.map(LiteralKey.init))
+            var keptKeys = LiteralSet(capacity: kept.count)
+            for k in kept { keptKeys.insert(LiteralKey(k)) }
             var inside = (before: NeighbourClass.none, after: NeighbourClass.none)
             var further = 0
             for dropped in literals where !keptKeys.contains(LiteralKey(dropped)) {
@@ -404,9 +406,9 @@ indirect enum PatternNode {
             return .opaque
         case .alternation(let branches):
             let infos = branches.map(\.info)
-            var exact: [Literal]? = []
-            var strongest: [Literal]? = []
-            var smallest: [Literal]? = []
+            var exact = LiteralUnion()
+            var strongest = LiteralUnion()
+            var smallest = LiteralUnion()
             // A branch's match starts where the alternation's does.
             var strongestLead: Int? = 0
             var smallestLead: Int? = 0
@@ -415,33 +417,35 @@ indirect enum PatternNode {
             )
             var smallestSides = strongestSides
             for i in infos {
-                exact = union(exact, i.exact)
+                exact.add(i.exact)
                 let own = i.exact?.contains([]) == false ? i.exact : nil
                 let all =
                     (i.candidates
                     + (own.map { [GateCandidate(literals: $0, lead: 0, before: .context, after: .context)] } ?? []))
                     .map { ($0, RegexPrefilter.score($0.literals)) }
                 let best = all.max { $0.1 < $1.1 }?.0
-                strongest = union(strongest, best?.literals)
+                strongest.add(best?.literals)
                 strongestLead = later(strongestLead, best?.lead)
                 if let best {
                     strongestSides = (strongestSides.before.union(best.before), strongestSides.after.union(best.after))
                 }
                 let acceptable = all.filter { $0.1 >= RegexPrefilter.minimumScore }
                 let small = (acceptable.min { $0.0.literals.count < $1.0.literals.count } ?? all.first)?.0
-                smallest = union(smallest, small?.literals)
+                smallest.add(small?.literals)
                 smallestLead = later(smallestLead, small?.lead)
                 if let small {
                     smallestSides = (smallestSides.before.union(small.before), smallestSides.after.union(small.after))
                 }
             }
-            let options = [(strongest, strongestLead, strongestSides), (smallest, smallestLead, smallestSides)]
-                .compactMap { set, lead, sides in
-                    set.map { GateCandidate(literals: $0, lead: lead, before: sides.before, after: sides.after) }
-                }
-                .filter { !$0.literals.isEmpty }.map { $0.minimized() }
+            let options = [
+                (strongest.literals, strongestLead, strongestSides), (smallest.literals, smallestLead, smallestSides),
+            ]
+            .compactMap { set, lead, sides in
+                set.map { GateCandidate(literals: $0, lead: lead, before: sides.before, after: sides.after) }
+            }
+            .filter { !$0.literals.isEmpty }.map { $0.minimized() }
             var info = PatternInfo(
-                exact: exact, candidates: options,
+                exact: exact.literals, candidates: options,
                 digitsOnly: infos.allSatisfy(\.digitsOnly),
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
@@ -453,13 +457,13 @@ indirect enum PatternNode {
             let i = node.info
             var exact: [Literal]? = nil
             if let e = i.exact, let max, max <= 8, !overflows(e, powers: min...max) {
-                var all: [Literal]? = []
+                var all = LiteralUnion()
                 var power: [Literal]? = [[]]
                 for k in 0...max {
-                    if k >= min { all = union(all, power) }
+                    if k >= min { all.add(power) }
                     if k < max { power = product(power, e) }
                 }
-                exact = all
+                exact = all.literals
             }
             // The first repetition starts the match and holds what every repetition holds; the
             // first `min` together spell one of `power`'s strings, from the start.
@@ -620,23 +624,6 @@ indirect enum PatternNode {
     }
 }
 
-/// A literal as a set member, hashed once by FNV-1a: `Hasher` over an array feeds it every
-/// scalar, and the analysis hashes sets of up to a thousand literals for every pattern part.
-struct LiteralKey: Hashable {
-    let literal: Literal
-    let hash: Int
-
-    init(_ literal: Literal) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for v in literal { h = (h ^ UInt64(v)) &* 0x100_0000_01b3 }
-        self.literal = literal
-        self.hash = Int(truncatingIfNeeded: h)
-    }
-
-    static func == (a: LiteralKey, b: LiteralKey) -> Bool { a.hash == b.hash && a.literal == b.literal }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-}
-
 /// The later of two leads (nil, unknown, when either is).
 func later(_ a: Int?, _ b: Int?) -> Int? {
     guard let a, let b else { return nil }
@@ -650,7 +637,7 @@ func minimal(_ set: [Literal]) -> [Literal] {
     let sorted = set.sorted { $0.count < $1.count }
     var kept: [Literal] = []
     // Kept literals of the length at hand, which can only be contained by being equal.
-    var sameLength = Set<LiteralKey>()
+    var sameLength = LiteralSet(capacity: set.count)
     // Shorter kept literals by their first scalar, so a literal is compared only with those
     // that start somewhere in it (sets run to a thousand literals).
     var shorter: [UInt32: [Int]] = [:]
@@ -660,7 +647,7 @@ func minimal(_ set: [Literal]) -> [Literal] {
             if last.isEmpty { break }  // the empty literal is in every literal
             for k in indexed..<kept.count { shorter[kept[k][0], default: []].append(k) }
             indexed = kept.count
-            sameLength.removeAll(keepingCapacity: true)
+            sameLength.removeAll()
         }
         let key = LiteralKey(s)
         guard !sameLength.contains(key), !contains(s, anyOf: shorter, in: kept) else { continue }
@@ -698,12 +685,25 @@ func contains(_ haystack: Literal, _ needle: Literal) -> Bool {
     return false
 }
 
-private func union(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
-    guard let a, let b else { return nil }
-    var seen = Set(a.map(LiteralKey.init))
-    var result = a
-    for s in b where seen.insert(LiteralKey(s)).inserted { result.append(s) }
-    return result.count <= RegexPrefilter.maxSetSize ? result : nil
+/// The union of the sets added one after another, in order and without duplicates, kept with
+/// the keys of what it holds: a union of two sets at a time hashed the whole of the first
+/// again for every branch of an alternation (sixty in some refusal rules).
+private struct LiteralUnion {
+    /// nil once a set added was nil or the union outgrew `maxSetSize`.
+    private(set) var literals: [Literal]? = []
+    private var seen = LiteralSet()
+
+    mutating func add(_ set: [Literal]?) {
+        guard literals != nil, let set else {
+            literals = nil
+            return
+        }
+        for s in set where seen.insert(LiteralKey(s)) { literals?.append(s) }
+        if let count = literals?.count, count > RegexPrefilter.maxSetSize {
+            literals = nil
+            seen = LiteralSet()
+        }
+    }
 }
 
 /// Every literal of `a` followed by one of `b`. Both sets hold no duplicates, so when the
@@ -716,11 +716,11 @@ private func product(_ a: [Literal]?, _ b: [Literal]?) -> [Literal]? {
         for x in a { for y in b { result.append(x + y) } }
         return result
     }
-    var seen = Set<LiteralKey>()
+    var seen = LiteralSet(capacity: a.count * b.count)
     for x in a {
         for y in b {
             let joined = LiteralKey(x + y)
-            if seen.insert(joined).inserted { result.append(joined.literal) }
+            if seen.insert(joined) { result.append(joined.literal) }
         }
     }
     return result

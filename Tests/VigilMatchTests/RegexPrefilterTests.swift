@@ -93,6 +93,41 @@ import Testing
         #expect(Set(minimal(set)) == Set(["对不起", "抱歉"].map { $0.unicodeScalars.map(\.value) }))
     }
 
+    @Test func literalSetHoldsEachLiteralOnceAcrossGrowth() {
+        var set = LiteralSet()
+        let literals = (0..<3000).map { [UInt32($0 % 1000), UInt32($0 % 7)] }
+        var added = 0
+        for l in literals where set.insert(LiteralKey(l)) { added += 1 }
+        // (n % 1000, n % 7) repeats only every 7,000: all 3,000 are distinct.
+        #expect(added == 3000)
+        let again = set.insert(LiteralKey([5, 5]))
+        #expect(!again)
+        #expect(set.contains(LiteralKey([999, 5])) && !set.contains(LiteralKey([999, 6])))
+        #expect(!set.contains(LiteralKey([])))
+        let addedEmpty = set.insert(LiteralKey([]))
+        #expect(addedEmpty && set.contains(LiteralKey([])))
+        set.removeAll()
+        #expect(!set.contains(LiteralKey([5, 5])))
+        let afterEmptying = set.insert(LiteralKey([5, 5]))
+        #expect(afterEmptying)
+    }
+
+    /// An alternation's exact set is the union of its branches' in order, each literal once;
+    /// past `maxSetSize` literals it is unknown.
+    @Test func alternationUnionKeepsOrderAndGivesUpWhenTooLarge() {
+        func exactSet(_ pattern: String) -> [Literal]? {
+            var parser = PatternParser(Array(pattern.unicodeScalars))
+            return parser.parseAlternation().info.exact
+        }
+        let exact = exactSet("(?:ab|cd|ab|ef|cd)")
+        #expect(exact == [[0x61, 0x62], [0x63, 0x64], [0x65, 0x66]])
+        let many = (0..<600).map { "w\($0)x" }
+        #expect(exactSet("(?:" + many.joined(separator: "|") + ")")?.count == 600)
+        let tooMany = (0..<1100).map { "w\($0)x" }
+        #expect(exactSet("(?:" + tooMany.joined(separator: "|") + ")") == nil)
+        #expect(exactSet("(?:" + (many + many).joined(separator: "|") + ")")?.count == 600)
+    }
+
     @Test func aSecondSetImpliedByTheFirstIsNotKept() {
         // Every match of "eval(" holds "e" and "(" as well as "eval": gating on them adds
         // automaton hits at every letter e and saves no regex run.
