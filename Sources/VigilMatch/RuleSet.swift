@@ -128,6 +128,11 @@ public final class RuleSet: Sendable {
     let termLengths: [Int32]
     /// Regexes without a literal gate, checked on every text (their digit gate still applies).
     let ungatedRegexes: [Int32]
+    /// Per regex gated by a run of digits alone, with a bounded longest match and no skip
+    /// group: that longest match, in characters (-1 for every other regex). Every match holds
+    /// the run within its length, so only the stretches near the text's long digit runs are
+    /// searched (see `Scanner.runRegexes`).
+    let regexDigitRunReach: [Int32]
     /// Packs that have at least one pack-wide allow rule.
     let packsWithAllows: Set<Int>
     public let automaton: LiteralAutomaton
@@ -178,6 +183,13 @@ public final class RuleSet: Sendable {
             ? nil : try LiteralAutomaton(terms: builder.repeatFoldedTerms, normalizer: builder.normalizer)
         let compiled = builder.regexes
         ungatedRegexes = compiled.indices.filter { compiled[$0].prefilter.literals == nil }.map { Int32($0) }
+        regexDigitRunReach = compiled.indices.map { i in
+            let p = compiled[i].prefilter
+            guard p.literals == nil, p.minDigitRun >= RegexPrefilter.minimumDigitRun, let longest = p.maxMatchLength,
+                builder.regexesWithoutSkip[i] == nil
+            else { return -1 }
+            return Int32(clamping: longest)
+        }
         packsWithAllows = Set(builder.allows.map(\.pack).filter { $0 >= 0 })
     }
 

@@ -81,6 +81,14 @@ public final class Scanner {
     private let regexIsRefusal: UnsafeMutableBufferPointer<Bool>
     /// Regexes searched only near their literals (see `runRegexes`): bounded, with derived literals.
     private let regexWindowed: UnsafeMutableBufferPointer<Bool>
+    /// Per regex searched only near the text's long digit runs, its longest match; else -1
+    /// (`RuleSet.regexDigitRunReach`).
+    private let regexDigitRunReach: UnsafeMutableBufferPointer<Int32>
+    /// The current text's runs of at least `RegexPrefilter.minimumDigitRun` ASCII digits, as
+    /// start and end scalar indices one after the other; found when a regex first asks
+    /// (`digitRunsStamp`), since few texts hold such a run.
+    private let digitRuns = GrowableBuffer<Int32>(capacity: 16)
+    private var digitRunsStamp: UInt32 = 0
     /// Per regex, the scalar before which a match must start to count (`withinFirst`), or -1.
     private let regexWithinFirst: UnsafeMutableBufferPointer<Int32>
     /// Where each windowed regex's gating literals start in the current text, in order.
@@ -124,6 +132,7 @@ public final class Scanner {
             rules.regexReach.indices.map {
                 (rules.regexReach[$0] >= 0 || rules.regexReachWithoutSkip[$0] >= 0) && rules.regexLiteralsInMatch[$0]
             })
+        regexDigitRunReach = Self.copy(rules.regexDigitRunReach)
         regexWithinFirst = Self.copy(rules.regexes.map { Int32(clamping: $0.withinFirst ?? -1) })
         let regexCount = rules.regexes.count
         regexStamp = Self.copy(Array(repeating: 0, count: regexCount))
@@ -159,6 +168,7 @@ public final class Scanner {
         regexSecondNeighbours.baseAddress?.deallocate()
         regexIsRefusal.baseAddress?.deallocate()
         regexWindowed.baseAddress?.deallocate()
+        regexDigitRunReach.baseAddress?.deallocate()
         regexWithinFirst.baseAddress?.deallocate()
         regexStamp.baseAddress?.deallocate()
         regexSecondStamp.baseAddress?.deallocate()
@@ -199,6 +209,7 @@ public final class Scanner {
                 regexSecondStamp[i] = 0
                 skipGuardStamp[i] = 0
             }
+            digitRunsStamp = 0
             stamp = 1
         }
         if hits.count > 0 { collectLiteralHits() }
@@ -350,24 +361,31 @@ public final class Scanner {
                 // `reach` characters before it: only those stretches are searched, each with
                 // PCRE2's offset limit at the occurrence, instead of everything from the first
                 // occurrence to the last.
-                var state = SearchState()
-                var stretch: (low: Int, high: Int)?
-                var searching = true
+                var stretches = Stretches()
                 for h in 0..<gateHits.count where gateHits[h].regex == r {
-                    let at = min(Int(gateHits[h].start), lastStart)
                     let low = max(0, Int(gateHits[h].start) - reach)
                     if low > lastStart { break }
-                    if let open = stretch, low <= open.high + 1 {
-                        stretch = (open.low, max(open.high, at))
-                        continue
-                    }
-                    if let done = stretch {
-                        searching = search(r, from: done.low, limit: done.high, &state)
-                        if !searching { break }
-                    }
-                    stretch = (low, at)
+                    guard search(r, from: low, to: min(Int(gateHits[h].start), lastStart), &stretches) else { break }
                 }
-                if searching, let last = stretch { search(r, from: last.low, limit: last.high, &state) }
+                finish(r, &stretches)
+                continue
+            }
+            let digitReach = Int(regexDigitRunReach[Int(r)])
+            if !gated && digitReach >= 0 {
+                // Gated by a digit run alone: every match holds a run of at least the gate's
+                // length within its longest match, so it starts at most that far before a
+                // text digit run so long, and not after the run's last digit.
+                if digitRunsStamp != stamp { findDigitRuns() }
+                let shortest = Int(regexDigitGate[Int(r)])
+                var stretches = Stretches()
+                for k in stride(from: 0, to: digitRuns.count, by: 2) {
+                    let (first, end) = (Int(digitRuns[k]), Int(digitRuns[k &+ 1]))
+                    guard end - first >= shortest else { continue }
+                    let low = max(0, first - digitReach)
+                    if low > lastStart { break }
+                    guard search(r, from: low, to: min(end - 1, lastStart), &stretches) else { break }
+                }
+                finish(r, &stretches)
                 continue
             }
             // Unbounded, but gated by literals derived from the pattern: every match still holds
@@ -379,6 +397,58 @@ public final class Scanner {
             if lastStart != Int.max { startLimit = min(startLimit ?? Int.max, Int(text.utf8Offsets[lastStart])) }
             var state = SearchState()
             search(r, limit: startLimit, &state)
+        }
+    }
+
+    /// Stretches of start positions (scalar indices) searched one regex at a time, in order,
+    /// each merged with the one before where they touch or overlap.
+    private struct Stretches {
+        var open: (low: Int, high: Int)?
+        var state = SearchState()
+        var searching = true
+    }
+
+    /// Adds starts `low...high` to the stretches of regex `r`, searching the open stretch first
+    /// when this one does not touch it; false once the regex needs no more searching.
+    private func search(_ r: Int32, from low: Int, to high: Int, _ stretches: inout Stretches) -> Bool {
+        if let open = stretches.open, low <= open.high + 1 {
+            stretches.open = (open.low, max(open.high, high))
+            return true
+        }
+        if let done = stretches.open {
+            stretches.searching = search(r, from: done.low, limit: done.high, &stretches.state)
+            if !stretches.searching { return false }
+        }
+        stretches.open = (low, high)
+        return true
+    }
+
+    /// Searches the last open stretch, unless the regex needs no more searching.
+    private func finish(_ r: Int32, _ stretches: inout Stretches) {
+        if stretches.searching, let last = stretches.open {
+            search(r, from: last.low, limit: last.high, &stretches.state)
+        }
+    }
+
+    /// Lists the current text's runs of `RegexPrefilter.minimumDigitRun` or more ASCII digits
+    /// in `digitRuns`.
+    private func findDigitRuns() {
+        digitRunsStamp = stamp
+        digitRuns.removeAll()
+        let scalars = text.scalars.base
+        let count = text.scalars.count
+        var i = 0
+        while i < count {
+            guard scalars[i] &- 0x30 < 10 else {
+                i &+= 1
+                continue
+            }
+            let first = i
+            while i < count && scalars[i] &- 0x30 < 10 { i &+= 1 }
+            if i - first >= RegexPrefilter.minimumDigitRun {
+                digitRuns.append(Int32(truncatingIfNeeded: first))
+                digitRuns.append(Int32(truncatingIfNeeded: i))
+            }
         }
     }
 

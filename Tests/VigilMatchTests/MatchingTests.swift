@@ -226,6 +226,29 @@ import Testing
         #expect(scanner.counters.regexRuns == runs)  // no long digit run: the regex is not run
     }
 
+    /// A regex gated by a digit run alone is searched only near the text's long digit runs:
+    /// matches that start before the run, several runs in one text, a run too short to count.
+    @Test func digitGatedRegexIsSearchedNearItsDigitRuns() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("[a-z]{3}-[0-9]{6}", id: "tag", signal: .pii("other"), origin: origin)
+        }
+        #expect(rules.regexes[0].prefilter.literals == nil && rules.regexDigitRunReach[0] == 10)
+        let scanner = Scanner(rules: rules)
+        let filler = String(repeating: "很长的前文内容", count: 30)
+        // The match starts four characters before its digits.
+        scanner.scan(filler + "编号abc-123456。")
+        #expect(scanner.matches.buffer.map(\.start) == [Int32(filler.unicodeScalars.count + 2)])
+        // Of three runs far apart, the first has no match around it, the second is too short
+        // to count, and the match is at the third (a rule without a validator reports one).
+        let before = "xyz+654321" + filler + "，kfc-123，" + filler
+        scanner.scan(before + "pqr-000111")
+        #expect(scanner.matches.buffer.map(\.start) == [Int32(before.unicodeScalars.count)])
+        // A match that starts inside a longer run of letters, right after another run.
+        let lead = "1234567，" + filler + "，"
+        scanner.scan(lead + "abc-1234567")
+        #expect(scanner.matches.buffer.map(\.start) == [Int32(lead.unicodeScalars.count)])
+    }
+
     @Test func boundedRegexStillMatchesBeforeItsLiteral() throws {
         let rules = try ruleSet { b in
             _ = try b.addRegex("[一-龥]{2,8}路[0-9]{1,4}号", id: "road", signal: .pii("address"), origin: origin)
