@@ -324,6 +324,7 @@ public final class RuleSetBuilder {
         let folded = done.folded
         let regex = try done.regex.get()
         var prefilter = done.prefilter
+        let derivedLongest = prefilter.maxMatchLength
         if let literals {
             prefilter.dropLiterals()
             prefilter.literals = literals.isEmpty ? nil : literals
@@ -340,6 +341,10 @@ public final class RuleSetBuilder {
             prefilter.minDigitRun > 0 || prefilter.minAlphanumericRun > 0
         {
             prefilter.dropLiterals()
+            // Hand-given literals dropped here gate nothing any more, so the pattern's own
+            // longest match bounds where its matches start again (`['0', …, '9']` beside a
+            // digit run had made a number rule search every such text whole).
+            if literals != nil { prefilter.maxMatchLength = derivedLongest }
         }
         var literalTerms: [Int32] = []
         if let lits = prefilter.literals {

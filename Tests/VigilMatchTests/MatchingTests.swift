@@ -247,6 +247,17 @@ import Testing
         let lead = "1234567，" + filler + "，"
         scanner.scan(lead + "abc-1234567")
         #expect(scanner.matches.buffer.map(\.start) == [Int32(lead.unicodeScalars.count)])
+        // Hand-given digits as literals are dropped beside the digit gate, and with them the
+        // whole-text search they asked for.
+        let handGiven = try ruleSet { b in
+            _ = try b.addRegex(
+                "[a-z]{3}-[0-9]{6}", id: "tag", signal: .pii("other"), origin: origin,
+                literals: (0...9).map(String.init))
+        }
+        #expect(handGiven.regexes[0].prefilter.literals == nil && handGiven.regexDigitRunReach[0] == 10)
+        let again = Scanner(rules: handGiven)
+        again.scan(filler + "编号abc-123456。")
+        #expect(again.matches.buffer.map(\.start) == [Int32(filler.unicodeScalars.count + 2)])
     }
 
     @Test func boundedRegexStillMatchesBeforeItsLiteral() throws {
