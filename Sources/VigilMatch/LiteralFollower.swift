@@ -55,6 +55,16 @@ final class FollowerTable {
         scalars.baseAddress?.deallocate()
     }
 
+    /// `normalizer.foldCase(v)`, without its 256 KiB table for ASCII and for CJK from U+3000 to
+    /// U+9FFF, which has no case (`NormalizerTests` checks it): the text after a gate literal is
+    /// mostly ideographs, and each read of that table missed the cache.
+    @inline(__always)
+    static func folded(_ v: UInt32, _ normalizer: Normalizer) -> UInt32 {
+        if v < 0x80 { return v &- 0x41 < 26 ? v | 0x20 : v }
+        if v &- 0x3000 < 0x7000 { return v }
+        return normalizer.foldCase(v)
+    }
+
     /// Whether a hit of regex `r`'s gate literal ending before `end` has one of its follower's
     /// literals the follower's gap after it (true when the regex has no follower).
     @inline(__always)
@@ -69,7 +79,9 @@ final class FollowerTable {
                 let length = Int(literal.length)
                 guard start &+ length <= count else { continue }
                 var k = 0
-                while k < length, normalizer.foldCase(text[start &+ k]) == scalars[Int(literal.start) &+ k] { k &+= 1 }
+                while k < length, Self.folded(text[start &+ k], normalizer) == scalars[Int(literal.start) &+ k] {
+                    k &+= 1
+                }
                 if k == length { return true }
             }
         }

@@ -11,6 +11,16 @@ import Testing
         #expect(n.normalize("a\u{3000}b") == "a b")
     }
 
+    /// The follower check (`FollowerTable.folded`) skips the case table for U+3000 to U+9FFF.
+    @Test func cjkHasNoCaseToFold() {
+        let normalizer = Normalizer.standard
+        let folding = (UInt32(0x3000)..<0xA000).filter { normalizer.foldCase($0) != $0 }
+        #expect(folding.isEmpty, "\(folding.prefix(5))")
+        let ascii = (UInt32(0)..<0x80).filter { FollowerTable.folded($0, normalizer) != normalizer.foldCase($0) }
+        #expect(ascii.isEmpty)
+        #expect(FollowerTable.folded(0x0130, normalizer) == normalizer.foldCase(0x0130))
+    }
+
     @Test func traditionalToSimplified() {
         #expect(n.normalize("製作炸彈") == "制作炸弹")
         #expect(n.normalize("這個協議無效") == "这个协议无效")
