@@ -321,7 +321,6 @@ public final class RuleSetBuilder {
         literals: [String]? = nil, withinFirst: Int? = nil
     ) throws(MatchError) -> RegexPrefilter {
         let done = compiled[pattern] ?? Compiled(folded: normalizer.normalizePattern(pattern))
-        let folded = done.folded
         let regex = try done.regex.get()
         var prefilter = done.prefilter
         let derivedLongest = prefilter.maxMatchLength
