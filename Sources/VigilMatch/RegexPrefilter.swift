@@ -248,9 +248,15 @@ typealias Literal = [UInt32]
 
 /// A literal as text.
 func literalString(_ literal: Literal) -> String {
-    var text = String.UnicodeScalarView()
-    for v in literal { if let scalar = Unicode.Scalar(v) { text.append(scalar) } }
-    return String(text)
+    // Encoded into bytes first: appending to a `UnicodeScalarView` scalar by scalar cost more
+    // than the rest of turning a gate's literal sets (up to a thousand literals) into text.
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(literal.count * 3)
+    for v in literal {
+        guard let scalar = Unicode.Scalar(v) else { continue }
+        UTF8.encode(scalar) { bytes.append($0) }
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// What the analysis knows about one part of a pattern.
