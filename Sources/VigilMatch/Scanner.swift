@@ -365,9 +365,9 @@ public final class Scanner {
                 for h in 0..<gateHits.count where gateHits[h].regex == r {
                     let low = max(0, Int(gateHits[h].start) - reach)
                     if low > lastStart { break }
-                    guard search(r, from: low, to: min(Int(gateHits[h].start), lastStart), &stretches) else { break }
+                    guard addStretch(r, low, min(Int(gateHits[h].start), lastStart), &stretches) else { break }
                 }
-                finish(r, &stretches)
+                searchLastStretch(r, &stretches)
                 continue
             }
             let digitReach = Int(regexDigitRunReach[Int(r)])
@@ -383,9 +383,9 @@ public final class Scanner {
                     guard end - first >= shortest else { continue }
                     let low = max(0, first - digitReach)
                     if low > lastStart { break }
-                    guard search(r, from: low, to: min(end - 1, lastStart), &stretches) else { break }
+                    guard addStretch(r, low, min(end - 1, lastStart), &stretches) else { break }
                 }
-                finish(r, &stretches)
+                searchLastStretch(r, &stretches)
                 continue
             }
             // Unbounded, but gated by literals derived from the pattern: every match still holds
@@ -410,7 +410,7 @@ public final class Scanner {
 
     /// Adds starts `low...high` to the stretches of regex `r`, searching the open stretch first
     /// when this one does not touch it; false once the regex needs no more searching.
-    private func search(_ r: Int32, from low: Int, to high: Int, _ stretches: inout Stretches) -> Bool {
+    private func addStretch(_ r: Int32, _ low: Int, _ high: Int, _ stretches: inout Stretches) -> Bool {
         if let open = stretches.open, low <= open.high + 1 {
             stretches.open = (open.low, max(open.high, high))
             return true
@@ -424,7 +424,7 @@ public final class Scanner {
     }
 
     /// Searches the last open stretch, unless the regex needs no more searching.
-    private func finish(_ r: Int32, _ stretches: inout Stretches) {
+    private func searchLastStretch(_ r: Int32, _ stretches: inout Stretches) {
         if stretches.searching, let last = stretches.open {
             search(r, from: last.low, limit: last.high, &stretches.state)
         }

@@ -392,12 +392,14 @@ struct PackReader {
     /// Where `byte` (ASCII) first occurs in `text`, found by `memchr` over the string's own
     /// storage.
     static func firstIndex(of byte: UInt8, in text: Substring) -> String.Index? {
-        let offset = text.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
             guard let base = bytes.baseAddress, let hit = memchr(base, Int32(byte), bytes.count) else { return nil }
             return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
         }
-        guard let offset else { return text.utf8.firstIndex(of: byte) }
-        return offset.map { text.utf8.index(text.utf8.startIndex, offsetBy: $0) }
+        // A string without contiguous UTF-8 (bridged) is searched the slow way.
+        guard let found else { return text.utf8.firstIndex(of: byte) }
+        guard let offset = found else { return nil }
+        return text.utf8.index(text.utf8.startIndex, offsetBy: offset)
     }
 
     /// A field without surrounding white space. Most fields have none, and Foundation's
