@@ -43,6 +43,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
     private let symbolsBMP: UnsafeMutablePointer<UInt16>
     /// `symbolsBMP` with the scalars that fold marked, for the normalizer (`symbolTable`).
     private let normalizerSymbols: UnsafeMutablePointer<UInt16>
+    /// `normalizerSymbols` with the scalars that end a CJK run marked too (`symbolTable`).
+    private let runSymbols: UnsafeMutablePointer<UInt16>
     private let symbolsSupplementary: [UInt32: UInt16]
     private let normalizer: Normalizer
     /// Per symbol, the one-symbol term that consists of it (-1 for none).
@@ -122,6 +124,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
         normalizerSymbols = .allocate(capacity: 0x10001)
         normalizerSymbols.initialize(from: bmp, count: 0x10001)
         normalizer.markFolding(in: normalizerSymbols)
+        runSymbols = .allocate(capacity: 0x10001)
+        runSymbols.initialize(from: bmp, count: 0x10001)
+        normalizer.markRunStops(in: runSymbols)
 
         singleTerm = .allocate(capacity: symbolCount + 1)
         singleTerm.initialize(repeating: -1, count: symbolCount + 1)
@@ -312,6 +317,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         starts.deallocate()
         symbolsBMP.deallocate()
         normalizerSymbols.deallocate()
+        runSymbols.deallocate()
         singleTerm.deallocate()
         pairs.deallocate()
         prefixes.deallocate()
@@ -331,10 +337,11 @@ public final class LiteralAutomaton: @unchecked Sendable {
             candidates: GrowableBuffer<Int32>(capacity: scalars.count))
     }
 
-    /// Each BMP scalar's symbol, and 0 at index 0x10000, for the normalizer to write a text's
-    /// symbols as it goes (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`); the
-    /// scalars that fold hold `Normalizer.foldingSymbol`.
-    public var symbolTable: UnsafePointer<UInt16> { UnsafePointer(normalizerSymbols) }
+    /// Each BMP scalar's symbol, for the normalizer to write a text's symbols as it goes
+    /// (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`).
+    public var symbolTable: SymbolTable {
+        SymbolTable(symbols: UnsafePointer(normalizerSymbols), runSymbols: UnsafePointer(runSymbols))
+    }
 
     /// Finds every term in a normalized text whose symbols the normalizer wrote with this
     /// automaton's `symbolTable`, as `scan` does. `symbols` is a buffer for the rare text with

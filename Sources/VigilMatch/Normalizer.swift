@@ -33,14 +33,16 @@ public final class Normalizer: @unchecked Sendable {
     private let lowercaseBMP: UnsafeMutablePointer<UInt32>
     private let lowercaseSupplementary: [UInt32: UInt32]
     /// The symbol table of no automaton: every scalar's symbol is 0 (`foldingSymbol` where it
-    /// folds).
-    private let noSymbols: UnsafeMutablePointer<UInt16>
+    /// folds, and in the run table where a CJK run stops).
+    private let noSymbols: SymbolTable
     private static let deleted: UInt32 = 0xFFFF_FFFF
     private static let multiFlag: UInt32 = 0x8000_0000
 
     private init() {
-        noSymbols = .allocate(capacity: 0x10001)
-        noSymbols.initialize(repeating: 0, count: 0x10001)
+        let zeros = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
+        zeros.initialize(repeating: 0, count: 0x10001)
+        let runZeros = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
+        runZeros.initialize(repeating: 0, count: 0x10001)
         bmp = .allocate(capacity: 0x10000)
         bmp.initialize(repeating: 0, count: 0x10000)
         lowercaseBMP = .allocate(capacity: 0x10000)
@@ -84,7 +86,9 @@ public final class Normalizer: @unchecked Sendable {
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
         self.lowercaseSupplementary = lowerSupplementary
-        markFolding(in: noSymbols)
+        noSymbols = SymbolTable(symbols: zeros, runSymbols: runZeros)
+        markFolding(in: zeros)
+        markRunStops(in: runZeros)
     }
 
     /// Scalars whose simple lowercase is themselves but which PCRE2's caseless matching (Unicode
@@ -138,11 +142,25 @@ public final class Normalizer: @unchecked Sendable {
     }
 
     /// The symbol a table given to `normalize(_:into:hashingLetters:symbolTable:)` holds for a
-    /// BMP scalar that folds or is removed (`markFolding(in:)`): CJK runs then learn from one
-    /// read both that a character stays as it is and its symbol. No automaton numbers a
-    /// symbol this high, and no folded scalar folds again, so a scalar that is written never
-    /// reads it.
+    /// BMP scalar that folds or is removed (`markFolding(in:)`), and its run table for one that
+    /// ends a CJK run (`markRunStops(in:)`). No automaton numbers a symbol this high, and no
+    /// folded scalar folds again, so a scalar that is written never reads it.
     public static let foldingSymbol: UInt16 = 0xFFFF
+
+    /// Sets `foldingSymbol` in a table of 0x10000 entries or more (`SymbolTable.runSymbols`) for
+    /// every BMP scalar that a CJK run does not take as it is: all but the ideographs from U+4E00
+    /// to U+9FFF and the CJK punctuation below U+3400 that is no separator (`。` `、` `「`), and of
+    /// those the ones that fold. The run then needs one read to learn both whether a three-byte
+    /// character stays in it and its symbol.
+    public func markRunStops(in table: UnsafeMutablePointer<UInt16>) {
+        for v in 0..<UInt32(0x10000) where !Self.mayStayInRun(v) { table[Int(v)] = Self.foldingSymbol }
+        markFolding(in: table)
+    }
+
+    /// Whether a CJK run may hold the scalar unless it folds (`markRunStops(in:)`).
+    static func mayStayInRun(_ v: UInt32) -> Bool {
+        (v >= 0x4E00 && v <= 0x9FFF) || (v >= 0x3000 && v < 0x3400 && !isSeparator(v))
+    }
 
     /// Sets `foldingSymbol` for every BMP scalar that folds or is removed in a symbol table of
     /// 0x10000 entries or more.
@@ -203,11 +221,10 @@ public final class Normalizer: @unchecked Sendable {
     /// prompt tracking): hashing the letters as they are written costs less than a second pass.
     ///
     /// With `symbolTable` (`LiteralAutomaton.symbolTable`), `output.symbols` holds each scalar's
-    /// symbol, so the automaton need not look them up in a pass of its own. The table marks the
-    /// scalars that fold (`markFolding(in:)`).
+    /// symbol, so the automaton need not look them up in a pass of its own (`SymbolTable`).
     public func normalize(
         _ input: UnsafeBufferPointer<UInt8>, into output: NormalizedText, hashingLetters: Bool = false,
-        symbolTable: UnsafePointer<UInt16>? = nil
+        symbolTable: SymbolTable? = nil
     ) {
         output.reset()
         let n = input.count
@@ -225,7 +242,7 @@ public final class Normalizer: @unchecked Sendable {
         var w = Writer(
             utf8: output.utf8.base, scalars: output.scalars.base, utf8Offsets: output.utf8Offsets.base,
             originalOffsets: output.originalOffsets.base, symbols: output.symbols.base,
-            symbolTable: symbolTable ?? UnsafePointer(noSymbols), hashing: hashingLetters)
+            symbolTable: symbolTable ?? noSymbols, hashing: hashingLetters)
         var lastWasIdeograph = false
         // Separators seen after an ideograph, held until the next character decides their fate.
         var pendingCount = 0
@@ -478,7 +495,7 @@ public final class Normalizer: @unchecked Sendable {
         var endsWithIdeograph = false
         while true {
             let count = ideographRun(
-                base, from: p, n, into: w.scalars + w.k, symbols: w.symbols + w.k, w.symbolTable, &letters)
+                base, from: p, n, into: w.scalars + w.k, symbols: w.symbols + w.k, w.runSymbols, &letters)
             if count > 0 {
                 endsWithIdeograph = w.scalars[w.k &+ count &- 1] >= 0x3400
                 w.putIdeographRun(base + p, count: count, origin: p)
@@ -507,59 +524,54 @@ public final class Normalizer: @unchecked Sendable {
         return UInt32(table[Int(c[1] & 1) << 6 | Int(c[2] & 0x3F)])
     }
 
-    /// Reads CJK ideographs and punctuation that fold to themselves (`runCharacter`) from byte
-    /// `i` on, writing their scalars and symbols, and returns how many there were. Nothing else
-    /// is written here: their UTF-8 is the input's and their offsets step by three, so the
+    /// Reads CJK ideographs and punctuation that fold to themselves (`markRunStops(in:)`) from
+    /// byte `i` on, writing their scalars and symbols, and returns how many there were. Nothing
+    /// else is written here: their UTF-8 is the input's and their offsets step by three, so the
     /// caller writes those for the whole stretch. Ideographs (from U+3400) go to `letters`.
     @inline(never)
     private static func ideographRun<Letters: LetterSink>(
         _ base: UnsafePointer<UInt8>, from i: Int, _ n: Int, into scalars: UnsafeMutablePointer<UInt32>,
-        symbols: UnsafeMutablePointer<UInt16>, _ symbolTable: UnsafePointer<UInt16>, _ letters: inout Letters
+        symbols: UnsafeMutablePointer<UInt16>, _ runSymbols: UnsafePointer<UInt16>, _ letters: inout Letters
     ) -> Int {
-        var p = i
         var m = 0
         var sink = letters
-        // Four bytes read as one word while four remain; the text's last character, its three
-        // bytes put together.
-        while p &+ 3 < n {
-            let v = runCharacter(UInt32(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt32.self)))
-            let symbol = symbolTable[Int(v)]
+        // Four bytes read as one word for each character that has four from its start; the
+        // text's last character, its three bytes put together. Counted ahead, so that the loop
+        // steps one pointer and one index.
+        let available = n &- i
+        let wordCharacters = available >= 4 ? (available &- 4) / 3 &+ 1 : 0
+        var q = UnsafeRawPointer(base + i)
+        while m < wordCharacters {
+            guard let v = threeByteScalar(UInt32(littleEndian: q.loadUnaligned(as: UInt32.self))) else { break }
+            let symbol = runSymbols[Int(v)]
             if symbol == foldingSymbol { break }
             scalars[m] = v
             symbols[m] = symbol
             if v >= 0x3400 { sink.add(v) }
             m &+= 1
-            p &+= 3
+            q += 3
         }
-        if p &+ 3 == n {
-            let v = runCharacter(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16)
-            let symbol = symbolTable[Int(v)]
-            if symbol != foldingSymbol {
-                scalars[m] = v
-                symbols[m] = symbol
-                if v >= 0x3400 { sink.add(v) }
-                m &+= 1
-            }
+        let p = i &+ 3 &* m
+        if p &+ 3 == n,
+            let v = threeByteScalar(UInt32(base[p]) | UInt32(base[p &+ 1]) << 8 | UInt32(base[p &+ 2]) << 16),
+            runSymbols[Int(v)] != foldingSymbol
+        {
+            scalars[m] = v
+            symbols[m] = runSymbols[Int(v)]
+            if v >= 0x3400 { sink.add(v) }
+            m &+= 1
         }
         letters = sink
         return m
     }
 
-    /// The scalar whose UTF-8 is the low three bytes of `w` (first byte lowest) when it is a
-    /// CJK ideograph from U+4E00 to U+9FFF, or CJK punctuation below U+3400 that is no separator
-    /// (`。` `、` `「`), else a scalar that folds (U+00A0), so that one read of the symbol table
-    /// (`foldingSymbol`) ends the run both for what is not CJK and for what folds.
+    /// The scalar of the three-byte UTF-8 sequence in the low bytes of `w` (first byte lowest),
+    /// or nil when they are none. Overlong forms and surrogates decode, to scalars below U+0800
+    /// or from U+D800 to U+DFFF, which the run table stops at.
     @inline(__always)
-    private static func runCharacter(_ w: UInt32) -> UInt32 {
-        let notCJK: UInt32 = 0xA0
-        if w & 0xC0_C0F0 == 0x80_80E0 {
-            let v = (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
-            if v &- 0x4E00 < 0x5200 { return v }
-        }
-        guard w & 0xC0_C0FF == 0x80_80E3 else { return notCJK }
-        let v = 0x3000 | (w & 0x3F00) >> 2 | (w & 0x3F_0000) >> 16
-        guard v < 0x3400, !isSeparator(v) else { return notCJK }
-        return v
+    private static func threeByteScalar(_ w: UInt32) -> UInt32? {
+        guard w & 0xC0_C0F0 == 0x80_80E0 else { return nil }
+        return (w & 0x0F) << 12 | (w & 0x3F00) >> 2 | (w >> 16) & 0x3F
     }
 
     /// Whether, after the space just read, at most two more spaces and then a non-ASCII byte
@@ -620,6 +632,22 @@ public final class Normalizer: @unchecked Sendable {
     }
 }
 
+/// The tables that `Normalizer.normalize(_:into:hashingLetters:symbolTable:)` writes a text's
+/// symbols from (`LiteralAutomaton.symbolTable`); their owner keeps them allocated.
+public struct SymbolTable: @unchecked Sendable {
+    /// Each BMP scalar's symbol, and 0 at index 0x10000; `Normalizer.foldingSymbol` for the
+    /// scalars that fold (`Normalizer.markFolding(in:)`).
+    public let symbols: UnsafePointer<UInt16>
+    /// `symbols` with `Normalizer.foldingSymbol` also for every scalar that a CJK run does not
+    /// take (`Normalizer.markRunStops(in:)`).
+    public let runSymbols: UnsafePointer<UInt16>
+
+    public init(symbols: UnsafePointer<UInt16>, runSymbols: UnsafePointer<UInt16>) {
+        self.symbols = symbols
+        self.runSymbols = runSymbols
+    }
+}
+
 /// Writes normalized scalars to raw buffers reserved by the caller, tracking digit and letter runs.
 private struct Writer {
     let utf8: UnsafeMutablePointer<UInt8>
@@ -628,6 +656,8 @@ private struct Writer {
     let originalOffsets: UnsafeMutablePointer<UInt32>
     let symbols: UnsafeMutablePointer<UInt16>
     let symbolTable: UnsafePointer<UInt16>
+    /// `symbolTable` with every scalar that a CJK run stops at marked (`Normalizer.markRunStops(in:)`).
+    let runSymbols: UnsafePointer<UInt16>
     /// Whether a scalar beyond the BMP was written.
     var supplementary = false
     var u = 0
@@ -644,14 +674,15 @@ private struct Writer {
     init(
         utf8: UnsafeMutablePointer<UInt8>, scalars: UnsafeMutablePointer<UInt32>,
         utf8Offsets: UnsafeMutablePointer<UInt32>, originalOffsets: UnsafeMutablePointer<UInt32>,
-        symbols: UnsafeMutablePointer<UInt16>, symbolTable: UnsafePointer<UInt16>, hashing: Bool
+        symbols: UnsafeMutablePointer<UInt16>, symbolTable: SymbolTable, hashing: Bool
     ) {
         self.utf8 = utf8
         self.scalars = scalars
         self.utf8Offsets = utf8Offsets
         self.originalOffsets = originalOffsets
         self.symbols = symbols
-        self.symbolTable = symbolTable
+        self.symbolTable = symbolTable.symbols
+        self.runSymbols = symbolTable.runSymbols
         self.hashing = hashing
     }
 
@@ -662,7 +693,7 @@ private struct Writer {
         if count > 2 { put(pending.2, from.2) }
     }
 
-    /// `put` for a stretch of `count` CJK characters that fold to themselves (`runCharacter`),
+    /// `put` for a stretch of `count` CJK characters that fold to themselves (`markRunStops(in:)`),
     /// whose scalars are already in `scalars` from `k`: their UTF-8 is the input's bytes at
     /// `bytes`, and both offsets step by three. Not hashed: the caller hashes the run.
     @inline(__always)

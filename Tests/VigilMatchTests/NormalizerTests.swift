@@ -21,6 +21,28 @@ import Testing
         #expect(FollowerTable.folded(0x0130, normalizer) == normalizer.foldCase(0x0130))
     }
 
+    /// A CJK run reads one table to learn whether a three-byte character stays in it: it must
+    /// stop at everything but the unfolding ideographs and the CJK punctuation that is no
+    /// separator, and keep each symbol it lets through.
+    @Test func runTableStopsWhereTheGeneralRulesApply() throws {
+        let automaton = try LiteralAutomaton(terms: ["炸弹", "、。", "abc"].map { n.normalizedTerm($0) })
+        let table = automaton.symbolTable
+        let stop = Normalizer.foldingSymbol
+        var wrong: [UInt32] = []
+        for v in UInt32(0)..<0x10000 {
+            let folds = table.symbols[Int(v)] == stop
+            let inRun =
+                ((0x4E00...0x9FFF).contains(v) || (0x3000..<0x3400).contains(v)) && !folds
+                && v != 0x30FB
+            let expected = inRun ? table.symbols[Int(v)] : stop
+            if table.runSymbols[Int(v)] != expected { wrong.append(v) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5).map { String($0, radix: 16) })")
+        #expect(table.runSymbols[0x70B8] != 0 && table.runSymbols[0x70B8] != stop)  // 炸
+        #expect(table.symbols[0x5F48] == stop && table.runSymbols[0x5F48] == stop)  // 彈 folds
+        #expect(n.normalize("炸彈、製作。") == "炸弹、制作。")
+    }
+
     @Test func traditionalToSimplified() {
         #expect(n.normalize("製作炸彈") == "制作炸弹")
         #expect(n.normalize("這個協議無效") == "这个协议无效")
@@ -153,15 +175,22 @@ import Testing
             ]
             .map { Array($0.utf8) }
         let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
-        defer { table.deallocate() }
+        let run = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
+        defer {
+            table.deallocate()
+            run.deallocate()
+        }
         for i in 0...0x10000 { table[i] = UInt16(truncatingIfNeeded: i &* 7 &+ 1) }
+        run.initialize(from: table, count: 0x10001)
         n.markFolding(in: table)
+        n.markRunStops(in: run)
+        let symbolTable = SymbolTable(symbols: table, runSymbols: run)
         var rng = SystemRandomNumberGenerator()
         let out = NormalizedText()
         for _ in 0..<500 {
             var input: [UInt8] = []
             for _ in 0..<Int.random(in: 1...60, using: &rng) { input += pieces.randomElement(using: &rng)! }
-            input.withUnsafeBufferPointer { n.normalize($0, into: out, hashingLetters: true, symbolTable: table) }
+            input.withUnsafeBufferPointer { n.normalize($0, into: out, hashingLetters: true, symbolTable: symbolTable) }
             let scalars = Array(out.scalars.buffer)
             #expect(scalars == String(decoding: out.utf8.buffer, as: UTF8.self).unicodeScalars.map(\.value))
             #expect(Array(out.symbols.buffer) == scalars.map { table[Int($0)] })
