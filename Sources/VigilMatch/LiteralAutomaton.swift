@@ -41,10 +41,9 @@ public final class LiteralAutomaton: @unchecked Sendable {
     public let bucketCount: Int
 
     private let symbolsBMP: UnsafeMutablePointer<UInt16>
-    /// `symbolsBMP` with the scalars that fold marked, for the normalizer (`symbolTable`).
-    private let normalizerSymbols: UnsafeMutablePointer<UInt16>
-    /// `normalizerSymbols` with the scalars that end a CJK run marked too (`symbolTable`).
-    private let runSymbols: UnsafeMutablePointer<UInt16>
+    /// `symbolsBMP` marked for the normalizer, to write a text's symbols as it goes
+    /// (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`).
+    public let symbolTable: SymbolTable
     private let symbolsSupplementary: [UInt32: UInt16]
     private let normalizer: Normalizer
     /// Per symbol, the one-symbol term that consists of it (-1 for none).
@@ -121,12 +120,8 @@ public final class LiteralAutomaton: @unchecked Sendable {
         for (u, symbol) in variants { bmp[u] = symbol }
         symbolsBMP = bmp
         symbolsSupplementary = supplementary
-        normalizerSymbols = .allocate(capacity: 0x10001)
-        normalizerSymbols.initialize(from: bmp, count: 0x10001)
-        normalizer.markFolding(in: normalizerSymbols)
-        runSymbols = .allocate(capacity: 0x10001)
-        runSymbols.initialize(from: bmp, count: 0x10001)
-        normalizer.markRunStops(in: runSymbols)
+        symbolTable = SymbolTable(copying: bmp)
+        normalizer.mark(symbolTable)
 
         singleTerm = .allocate(capacity: symbolCount + 1)
         singleTerm.initialize(repeating: -1, count: symbolCount + 1)
@@ -325,8 +320,7 @@ public final class LiteralAutomaton: @unchecked Sendable {
         leadingPairs.deallocate()
         starts.deallocate()
         symbolsBMP.deallocate()
-        normalizerSymbols.deallocate()
-        runSymbols.deallocate()
+        symbolTable.deallocate()
         singleTerm.deallocate()
         pairs.deallocate()
         prefixes.deallocate()
@@ -344,12 +338,6 @@ public final class LiteralAutomaton: @unchecked Sendable {
         scan(
             scalars, into: hits, symbols: GrowableBuffer<UInt16>(capacity: scalars.count + 2),
             candidates: GrowableBuffer<Int32>(capacity: scalars.count))
-    }
-
-    /// Each BMP scalar's symbol, for the normalizer to write a text's symbols as it goes
-    /// (`Normalizer.normalize(_:into:hashingLetters:symbolTable:)`).
-    public var symbolTable: SymbolTable {
-        SymbolTable(symbols: UnsafePointer(normalizerSymbols), runSymbols: UnsafePointer(runSymbols))
     }
 
     /// Finds every term in a normalized text whose symbols the normalizer wrote with this

@@ -39,10 +39,7 @@ public final class Normalizer: @unchecked Sendable {
     private static let multiFlag: UInt32 = 0x8000_0000
 
     private init() {
-        let zeros = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
-        zeros.initialize(repeating: 0, count: 0x10001)
-        let runZeros = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
-        runZeros.initialize(repeating: 0, count: 0x10001)
+        noSymbols = SymbolTable(repeating: 0)
         bmp = .allocate(capacity: 0x10000)
         bmp.initialize(repeating: 0, count: 0x10000)
         lowercaseBMP = .allocate(capacity: 0x10000)
@@ -86,9 +83,7 @@ public final class Normalizer: @unchecked Sendable {
         self.pool.initialize(from: pool, count: pool.count)
         self.supplementary = supplementary
         self.lowercaseSupplementary = lowerSupplementary
-        noSymbols = SymbolTable(symbols: zeros, runSymbols: runZeros)
-        markFolding(in: zeros)
-        markRunStops(in: runZeros)
+        mark(noSymbols)
     }
 
     /// Scalars whose simple lowercase is themselves but which PCRE2's caseless matching (Unicode
@@ -147,12 +142,20 @@ public final class Normalizer: @unchecked Sendable {
     /// folded scalar folds again, so a scalar that is written never reads it.
     public static let foldingSymbol: UInt16 = 0xFFFF
 
+    /// Marks a symbol table for `normalize(_:into:hashingLetters:symbolTable:)`: the scalars that
+    /// fold in both of its tables (`markFolding(in:)`), and in its run table the scalars a CJK
+    /// run stops at (`markRunStops(in:)`).
+    public func mark(_ table: SymbolTable) {
+        markFolding(in: table.writableSymbols)
+        markRunStops(in: table.writableRunSymbols)
+    }
+
     /// Sets `foldingSymbol` in a table of 0x10000 entries or more (`SymbolTable.runSymbols`) for
     /// every BMP scalar that a CJK run does not take as it is: all but the ideographs from U+4E00
     /// to U+9FFF and the CJK punctuation below U+3400 that is no separator (`。` `、` `「`), and of
     /// those the ones that fold. The run then needs one read to learn both whether a three-byte
     /// character stays in it and its symbol.
-    public func markRunStops(in table: UnsafeMutablePointer<UInt16>) {
+    func markRunStops(in table: UnsafeMutablePointer<UInt16>) {
         for v in 0..<UInt32(0x10000) where !Self.mayStayInRun(v) { table[Int(v)] = Self.foldingSymbol }
         markFolding(in: table)
     }
@@ -164,7 +167,7 @@ public final class Normalizer: @unchecked Sendable {
 
     /// Sets `foldingSymbol` for every BMP scalar that folds or is removed in a symbol table of
     /// 0x10000 entries or more.
-    public func markFolding(in table: UnsafeMutablePointer<UInt16>) {
+    func markFolding(in table: UnsafeMutablePointer<UInt16>) {
         for word in 0..<1024 {
             var bits = foldsBMP[word]
             while bits != 0 {
@@ -629,22 +632,6 @@ public final class Normalizer: @unchecked Sendable {
             }
         }
         return result
-    }
-}
-
-/// The tables that `Normalizer.normalize(_:into:hashingLetters:symbolTable:)` writes a text's
-/// symbols from (`LiteralAutomaton.symbolTable`); their owner keeps them allocated.
-public struct SymbolTable: @unchecked Sendable {
-    /// Each BMP scalar's symbol, and 0 at index 0x10000; `Normalizer.foldingSymbol` for the
-    /// scalars that fold (`Normalizer.markFolding(in:)`).
-    public let symbols: UnsafePointer<UInt16>
-    /// `symbols` with `Normalizer.foldingSymbol` also for every scalar that a CJK run does not
-    /// take (`Normalizer.markRunStops(in:)`).
-    public let runSymbols: UnsafePointer<UInt16>
-
-    public init(symbols: UnsafePointer<UInt16>, runSymbols: UnsafePointer<UInt16>) {
-        self.symbols = symbols
-        self.runSymbols = runSymbols
     }
 }
 

@@ -174,17 +174,11 @@ import Testing
                 "，", "\t",
             ]
             .map { Array($0.utf8) }
-        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
-        let run = UnsafeMutablePointer<UInt16>.allocate(capacity: 0x10001)
-        defer {
-            table.deallocate()
-            run.deallocate()
-        }
-        for i in 0...0x10000 { table[i] = UInt16(truncatingIfNeeded: i &* 7 &+ 1) }
-        run.initialize(from: table, count: 0x10001)
-        n.markFolding(in: table)
-        n.markRunStops(in: run)
-        let symbolTable = SymbolTable(symbols: table, runSymbols: run)
+        let symbols = (0...0x10000).map { UInt16(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        let symbolTable = symbols.withUnsafeBufferPointer { SymbolTable(copying: $0.baseAddress!) }
+        defer { symbolTable.deallocate() }
+        n.mark(symbolTable)
+        let table = symbolTable.symbols
         var rng = SystemRandomNumberGenerator()
         let out = NormalizedText()
         for _ in 0..<500 {
