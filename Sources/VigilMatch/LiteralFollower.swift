@@ -6,11 +6,23 @@ public struct LiteralFollower: Sendable, Hashable {
     public var literals: [[UInt32]]
     /// How many characters stand between the end of the gate literal and the follower.
     public var gap: ClosedRange<Int>
+    /// Runs of white space of any length may stand between as well (`'\s*and\s*'`): the gap's
+    /// upper bound counts only the other characters, which a check tells apart by stepping over
+    /// the text's white space. Without it, every `\s+` between would leave the rule no follower.
+    public var spaced = false
+
+    public init(literals: [[UInt32]], gap: ClosedRange<Int>, spaced: Bool = false) {
+        self.literals = literals
+        self.gap = gap
+        self.spaced = spaced
+    }
 
     /// Larger sets and wider gaps cost more to check than the searches they spare.
     static let maxLiterals = 16
     static let maxGap = 32
     static let maxSpread = 16
+    /// A spaced check that has read this many characters without deciding lets the hit through.
+    static let maxSpacedSteps = 128
 }
 
 /// The rule set's followers laid out for the scanner's hot path: plain integers in buffers it
@@ -18,15 +30,16 @@ public struct LiteralFollower: Sendable, Hashable {
 final class FollowerTable {
     /// Per regex, the index of its entry, or -1 when it has no follower.
     private let byRegex: UnsafeMutableBufferPointer<Int32>
-    /// Per follower: its gap, and where its literals are in `literals`.
-    private let entries: UnsafeMutableBufferPointer<(low: Int32, high: Int32, first: Int32, count: Int32)>
+    /// Per follower: its gap, where its literals are in `literals`, and whether it is spaced.
+    private let entries: UnsafeMutableBufferPointer<Entry>
+    private typealias Entry = (low: Int32, high: Int32, first: Int32, count: Int32, spaced: Bool)
     /// Per literal, where its scalars (case folded) are in `scalars`.
     private let literals: UnsafeMutableBufferPointer<(start: Int32, length: Int32)>
     private let scalars: UnsafeMutableBufferPointer<UInt32>
 
     init(_ followers: [LiteralFollower?]) {
         var index: [Int32] = []
-        var entryList: [(low: Int32, high: Int32, first: Int32, count: Int32)] = []
+        var entryList: [Entry] = []
         var literalList: [(start: Int32, length: Int32)] = []
         var scalarList: [UInt32] = []
         for follower in followers {
@@ -36,7 +49,10 @@ final class FollowerTable {
             }
             index.append(Int32(entryList.count))
             entryList.append(
-                (Int32(f.gap.lowerBound), Int32(f.gap.upperBound), Int32(literalList.count), Int32(f.literals.count)))
+                (
+                    Int32(f.gap.lowerBound), Int32(f.gap.upperBound), Int32(literalList.count), Int32(f.literals.count),
+                    f.spaced
+                ))
             for literal in f.literals {
                 literalList.append((Int32(scalarList.count), Int32(literal.count)))
                 scalarList.append(contentsOf: literal)
@@ -72,18 +88,52 @@ final class FollowerTable {
         let e = Int(byRegex[r])
         if e < 0 { return true }
         let entry = entries[e]
+        if entry.spaced { return admitsSpaced(entry, text, count: count, end: end, normalizer: normalizer) }
         for g in Int(entry.low)...Int(entry.high) {
-            let start = end &+ g
-            for l in Int(entry.first)..<Int(entry.first &+ entry.count) {
-                let literal = literals[l]
-                let length = Int(literal.length)
-                guard start &+ length <= count else { continue }
-                var k = 0
-                while k < length, Self.folded(text[start &+ k], normalizer) == scalars[Int(literal.start) &+ k] {
-                    k &+= 1
-                }
-                if k == length { return true }
+            if follows(entry, text, count: count, at: end &+ g, normalizer: normalizer) { return true }
+        }
+        return false
+    }
+
+    /// `admits` for a spaced follower: every place from the gap's least distance on, as long
+    /// as no more than its upper bound of characters other than white space stand between.
+    private func admitsSpaced(
+        _ entry: Entry, _ text: UnsafePointer<UInt32>, count: Int, end: Int, normalizer: Normalizer
+    ) -> Bool {
+        let low = end &+ Int(entry.low)
+        let stop = min(count, end &+ LiteralFollower.maxSpacedSteps)
+        var others = 0
+        var start = end
+        while true {
+            if start >= low && follows(entry, text, count: count, at: start, normalizer: normalizer) { return true }
+            if start >= stop { return start < count }
+            if !Self.isSpace(text[start]) {
+                others &+= 1
+                if others > Int(entry.high) { return false }
             }
+            start &+= 1
+        }
+    }
+
+    /// What `\s` matches without UCP: tab, line feed, vertical tab, form feed, carriage return
+    /// and space.
+    @inline(__always)
+    static func isSpace(_ v: UInt32) -> Bool { v < 0x21 && (0x1_0000_3E00 as UInt64) >> UInt64(v) & 1 != 0 }
+
+    /// Whether one of `entry`'s literals starts at `start`.
+    @inline(__always)
+    private func follows(
+        _ entry: Entry, _ text: UnsafePointer<UInt32>, count: Int, at start: Int, normalizer: Normalizer
+    ) -> Bool {
+        for l in Int(entry.first)..<Int(entry.first &+ entry.count) {
+            let literal = literals[l]
+            let length = Int(literal.length)
+            guard start &+ length <= count else { continue }
+            var k = 0
+            while k < length, Self.folded(text[start &+ k], normalizer) == scalars[Int(literal.start) &+ k] {
+                k &+= 1
+            }
+            if k == length { return true }
         }
         return false
     }

@@ -73,6 +73,13 @@ public struct NeighbourClass: Sendable, Hashable {
 
     var isAny: Bool { self == .any }
 
+    /// Every character in the set is ASCII white space (the edge aside).
+    var isSpaceOnly: Bool {
+        let space = NeighbourClass.space
+        return low & ~space.low == 0 && high & ~space.high == 0 && !other
+            && (low != 0 || high != 0)
+    }
+
     /// With both cases of every ASCII letter. `k` and `s` and the characters beyond ASCII go
     /// together both ways: caseless PCRE2 matches them with the Kelvin sign and the long s.
     func caseClosed() -> NeighbourClass {

@@ -289,12 +289,15 @@ struct PatternInfo {
     /// The characters a non-empty match can start and end with.
     var first: NeighbourClass = .any
     var last: NeighbourClass = .any
+    /// The part matches only ASCII white space (what `\s` matches without UCP), so however long
+    /// its match, a follower check can step over it (see `LiteralFollower.spaced`).
+    var spaceOnly = false
 
     static let opaque = PatternInfo(
         exact: nil, candidates: [], digitsOnly: false, minLength: 0, digitRun: 0, maxLength: nil)
     static let empty = PatternInfo(
         exact: [[]], candidates: [], digitsOnly: true, minLength: 0, digitRun: 0, alnumOnly: true, first: .none,
-        last: .none)
+        last: .none, spaceOnly: true)
 }
 
 /// A set of literals of which every match holds one, and how far into a match (in characters,
@@ -350,7 +353,7 @@ struct GateCandidate {
                 f.gap.upperBound + further - f.gap.lowerBound <= LiteralFollower.maxSpread
             {
                 result.follower = LiteralFollower(
-                    literals: f.literals, gap: f.gap.lowerBound...(f.gap.upperBound + further))
+                    literals: f.literals, gap: f.gap.lowerBound...(f.gap.upperBound + further), spaced: f.spaced)
             }
         }
         return result
@@ -395,7 +398,7 @@ indirect enum PatternNode {
                 candidates: [GateCandidate(literals: [[s.value]], lead: 0, before: .context, after: .context)],
                 digitsOnly: digit, minLength: 1,
                 digitRun: digit ? 1 : 0, alnumOnly: alnum, alnumRun: alnum ? 1 : 0, maxLength: 1, first: chars,
-                last: chars)
+                last: chars, spaceOnly: chars.isSpaceOnly)
         case .characterClass(let set, let digitsOnly, let alnumOnly, let neighbours):
             let strings = set.map { $0.sorted().map { [$0] } }
             let chars = set.map { NeighbourClass(scalars: $0) } ?? neighbours
@@ -405,7 +408,7 @@ indirect enum PatternNode {
                     ?? [],
                 digitsOnly: digitsOnly, minLength: 1,
                 digitRun: digitsOnly ? 1 : 0, alnumOnly: alnumOnly, alnumRun: alnumOnly ? 1 : 0, maxLength: 1,
-                first: chars, last: chars)
+                first: chars, last: chars, spaceOnly: chars.isSpaceOnly)
         case .zeroWidth, .boundary:
             return .empty
         case .opaque:
@@ -456,7 +459,8 @@ indirect enum PatternNode {
                 minLength: infos.map(\.minLength).min() ?? 0, digitRun: infos.map(\.digitRun).min() ?? 0,
                 alnumOnly: infos.allSatisfy(\.alnumOnly), alnumRun: infos.map(\.alnumRun).min() ?? 0,
                 maxLength: infos.contains { $0.maxLength == nil } ? nil : infos.compactMap(\.maxLength).max() ?? 0,
-                first: infos.reduce(.none) { $0.union($1.first) }, last: infos.reduce(.none) { $0.union($1.last) })
+                first: infos.reduce(.none) { $0.union($1.first) }, last: infos.reduce(.none) { $0.union($1.last) },
+                spaceOnly: infos.allSatisfy(\.spaceOnly))
             info.candidatesAreMinimal = true
             return info
         case .repeated(let node, let min, let max):
@@ -497,7 +501,7 @@ indirect enum PatternNode {
                 digitRun: i.digitsOnly ? i.minLength * min : (min >= 1 ? i.digitRun : 0),
                 alnumOnly: i.alnumOnly, alnumRun: i.alnumOnly ? i.minLength * min : (min >= 1 ? i.alnumRun : 0),
                 maxLength: i.maxLength == 0 ? 0 : (max.flatMap { m in i.maxLength.map { $0 * m } }),
-                first: repeats ? i.first : .none, last: repeats ? i.last : .none)
+                first: repeats ? i.first : .none, last: repeats ? i.last : .none, spaceOnly: i.spaceOnly)
         case .concat(let parts):
             // The run of exact parts; while it spans every part so far, it is the exact set too.
             var whole = true
@@ -549,19 +553,30 @@ indirect enum PatternNode {
                 return c
             }
             // The first small exact part after part `last` that every match holds, and how many
-            // characters the parts between take.
+            // characters the parts between take. A run of white space of any length (`\s*`,
+            // `\s+`) between them is stepped over, not counted (`LiteralFollower.spaced`).
             func follower(after last: Int) -> LiteralFollower? {
                 var low = 0
                 var high = 0
+                var spaced = false
                 for m in (last + 1)..<Swift.max(last + 1, parts.count) {
                     let i = infos[m]
                     if let e = i.exact, e.count <= LiteralFollower.maxLiterals, !e.contains(where: \.isEmpty) {
-                        return LiteralFollower(literals: e, gap: low...high)
+                        // Spaced, the least distance counts the runs' characters and the most
+                        // does not: the lower bound is weakened to fit under the upper.
+                        return LiteralFollower(literals: e, gap: Swift.min(low, high)...high, spaced: spaced)
+                    }
+                    if i.maxLength == nil && i.spaceOnly {
+                        spaced = true
+                        low += i.minLength
+                        continue
                     }
                     guard let longest = i.maxLength else { return nil }
                     low += i.minLength
                     high += longest
-                    if high > LiteralFollower.maxGap || high - low > LiteralFollower.maxSpread { return nil }
+                    if high > LiteralFollower.maxGap || high - Swift.min(low, high) > LiteralFollower.maxSpread {
+                        return nil
+                    }
                 }
                 return nil
             }
@@ -623,7 +638,8 @@ indirect enum PatternNode {
                 minLength: minLength, digitRun: digitRun,
                 alnumOnly: alnumOnly, alnumRun: alnumRun, maxLength: maxLength,
                 first: side(from: 0, step: 1, wordEdge: nil).chars,
-                last: side(from: parts.count - 1, step: -1, wordEdge: nil).chars)
+                last: side(from: parts.count - 1, step: -1, wordEdge: nil).chars,
+                spaceOnly: infos.allSatisfy(\.spaceOnly))
             info.candidatesAreMinimal = true
             return info
         }

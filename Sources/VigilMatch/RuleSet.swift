@@ -164,7 +164,7 @@ public final class RuleSet: Sendable {
         let folding = builder.normalizer
         regexFollowers = builder.regexes.map { rule in
             rule.prefilter.literalFollower.map { f in
-                LiteralFollower(literals: f.literals.map { $0.map(folding.foldCase) }, gap: f.gap)
+                LiteralFollower(literals: f.literals.map { $0.map(folding.foldCase) }, gap: f.gap, spaced: f.spaced)
             }
         }
         regexIsRefusal = builder.regexes.map { $0.signal == .refusal }

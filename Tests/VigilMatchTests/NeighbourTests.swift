@@ -12,6 +12,17 @@ import Testing
 
     let origin = RuleOrigin(pack: 0, file: "test.yaml", line: 1)
 
+    /// `pattern` with its derived gate, a scanner over it, and one that runs it on every text;
+    /// nil when PCRE2 rejects the pattern.
+    func gatedAndUngated(_ pattern: String) throws -> (RegexPrefilter, gated: Scanner, ungated: Scanner)? {
+        let gated = RuleSetBuilder()
+        let ungated = RuleSetBuilder()
+        let fuzz = RuleOrigin(pack: 0, file: "fuzz.yaml", line: 1)
+        guard let p = try? gated.addRegex(pattern, id: "g", signal: .attack("xss"), origin: fuzz) else { return nil }
+        _ = try ungated.addRegex(pattern, id: "u", signal: .attack("xss"), origin: fuzz, literals: [])
+        return (p, Scanner(rules: try gated.build()), Scanner(rules: try ungated.build()))
+    }
+
     /// A scanner over the regexes `add` puts in a fresh rule set.
     func makeScanner(_ add: (RuleSetBuilder) throws -> Void) throws -> Scanner {
         let b = RuleSetBuilder()
@@ -85,6 +96,75 @@ import Testing
         }
         scanner.scan("abcdxx市")
         #expect(scanner.matches.count == 1)
+    }
+
+    @Test func whiteSpaceRunsBetweenAFollowerAreSteppedOver() throws {
+        let p = derive(#"'\s*and\s*'[^']*'\s*=\s*'"#)
+        #expect(p.literals == ["and"])
+        let f = try #require(p.literalFollower)
+        #expect(f.literals == [[0x27]] && f.gap == 0...0 && f.spaced)
+        // `\s+` counts toward the least distance only; the most counts other characters.
+        let chain = try #require(derive(#"[;|&]\s*(?:cat|wget)\s+x?[-/$]"#).literalFollower)
+        #expect(chain.spaced && chain.gap == 1...1)
+        // A part that may hold other characters still leaves no follower.
+        #expect(derive(#"and[\s,]*'"#).literalFollower == nil)
+    }
+
+    @Test func aHitWhoseFollowerIsPastOtherCharactersRunsNoRegex() throws {
+        let scanner = try makeScanner { b in
+            _ = try b.addRegex(#"(?i)'\s*and\s*'[^']*'\s*=\s*'"#, id: "blind", signal: .attack("sqli"), origin: origin)
+        }
+        scanner.scan("salt and pepper, then 'quoted' words")
+        #expect(scanner.counters.regexRuns == 0)
+        // However much white space stands between, the quote is found and the regex runs.
+        let spaces = String(repeating: " ", count: 40)
+        for text in ["x' and '1'='1", "x'\n\tAND   \n'1' = '1", "x'and\(spaces)'1'='1"] {
+            let before = scanner.counters.regexRuns
+            scanner.scan(text)
+            #expect(scanner.counters.regexRuns == before + 1 && scanner.matches.count == 1, "\(text)")
+        }
+    }
+
+    /// Patterns whose follower stands past a run of white space of any length (`\s*`, `[ \t]+`,
+    /// with bounded parts beside it), scanned gated and ungated over texts that put white space,
+    /// other characters or nothing between the two literals: the matches must be the same. A
+    /// spaced check that counts a space, or steps one character too few, loses matches here.
+    @Test func spacedFollowersLoseNoMatch() throws {
+        var rng = SplitMix(seed: 0x5BAC_ED0F)
+        let spaces = [#"\s"#, "[ \t]", " ", #"[\s]"#, #"[\n ]"#]
+        let bounded = ["", "", "x?", "[a-c]{0,2}", "-", "(?:ab|c)", #"\b"#]
+        let fillers = [" ", "  ", "\t", "\n", " \n\t ", "x", "a", "-", "ab", "c", "中", "'"]
+        var spaced = 0
+        var matched = 0
+        for _ in 0..<200 {
+            let strong = ["省", "ncat", "bash", "and"][rng.below(4)]
+            let weak = ["'", "市", "-", "ab", "id"][rng.below(5)]
+            var gap = ""
+            for _ in 0..<(1 + rng.below(3)) {
+                gap +=
+                    rng.below(2) == 0
+                    ? spaces[rng.below(spaces.count)] + ["*", "+"][rng.below(2)]
+                    : bounded[rng.below(bounded.count)]
+            }
+            var pattern = strong + gap + weak + ["", "[^']*", "x"][rng.below(3)]
+            if rng.below(3) == 0 { pattern = "(?i)" + pattern }
+            guard let (p, a, b) = try gatedAndUngated(pattern) else { continue }
+            if p.literalFollower?.spaced == true { spaced += 1 }
+            for _ in 0..<30 {
+                let between = (0..<rng.below(7)).map { _ in fillers[rng.below(fillers.count)] }.joined()
+                let text =
+                    fillers[rng.below(fillers.count)] + strong + between + weak + "x"
+                    + fillers[rng.below(fillers.count)]
+                a.scan(text)
+                b.scan(text)
+                let gatedMatches = (0..<a.matches.count).map { [a.matches[$0].start, a.matches[$0].end] }
+                let ungatedMatches = (0..<b.matches.count).map { [b.matches[$0].start, b.matches[$0].end] }
+                #expect(gatedMatches == ungatedMatches, "\(pattern) on \(text.debugDescription)")
+                if !ungatedMatches.isEmpty { matched += 1 }
+            }
+        }
+        #expect(spaced > 60, "spaced \(spaced)")
+        #expect(matched > 500, "matched \(matched)")
     }
 
     @Test func aProvinceWithoutACityRunsNoRegex() throws {
@@ -172,7 +252,6 @@ import Testing
         }
         func sequence(_ depth: Int) -> String { (0..<(1 + rng.below(4))).map { _ in quantified(depth) }.joined() }
         let pieces = words + singles + ["X", "AB", "NC", "\n", "o", "路", "  "]
-        let origin = RuleOrigin(pack: 0, file: "fuzz.yaml", line: 1)
         var constrained = 0
         var followed = 0
         var matchedTexts = 0
@@ -189,19 +268,10 @@ import Testing
             }
             if rng.below(4) == 0 { pattern = "(?i)" + pattern }
             if rng.below(5) == 0 { pattern += "|" + sequence(0) }
-            let gated = RuleSetBuilder()
-            let ungated = RuleSetBuilder()
-            let p: RegexPrefilter
-            do {
-                p = try gated.addRegex(pattern, id: "g", signal: .attack("xss"), origin: origin)
-                _ = try ungated.addRegex(pattern, id: "u", signal: .attack("xss"), origin: origin, literals: [])
-            } catch {
-                continue  // PCRE2 rejects some (a repeated \b): not the analysis's concern
-            }
+            // PCRE2 rejects some (a repeated \b): not the analysis's concern.
+            guard let (p, a, b) = try gatedAndUngated(pattern) else { continue }
             if p.literalNeighbours != nil || p.secondNeighbours != nil { constrained += 1 }
             if p.literalFollower != nil { followed += 1 }
-            let a = Scanner(rules: try gated.build())
-            let b = Scanner(rules: try ungated.build())
             for _ in 0..<40 {
                 var text = (0..<(2 + rng.below(12))).map { _ in pieces[rng.below(pieces.count)] }.joined()
                 // Half the texts of a shaped pattern hold its two literals a few characters apart.
