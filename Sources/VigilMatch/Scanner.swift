@@ -343,61 +343,91 @@ public final class Scanner {
             var pending = UnsafeMutableBufferPointer(start: queue.base, count: queue.count)
             pending.sort()
         }
+        // Once a refusal phrase stands (in its window, not allowed away), the verdict is made
+        // and the first such match in rule order names the rule: later refusal rules are not
+        // searched. Matches found before the regexes (keywords) are looked at once, when the
+        // first refusal rule comes up.
+        var refusalLookedAt = false
+        var refusalDecided = false
         for q in 0..<queue.count {
             let r = queue[q]
-            let started = profiling ? Self.now() : 0
-            defer { if profiling { counters.nanosPerRegex[Int(r)] &+= Self.now() &- started } }
-            let gated = regexStamp[Int(r)] == stamp
-            // A match that starts past the rule's window is dropped later (refusal phrases count
-            // only near the start of an output), so no search starts there.
-            let within = Int(regexWithinFirst[Int(r)])
-            let lastStart = within < 0 || within > text.scalars.count ? Int.max : within - 1
-            if lastStart < 0 { continue }
-            // Under the same condition as `search` takes the program without the skip group.
-            let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(reachWithoutSkip[Int(r)]) : -1
-            let reach = withoutSkip >= 0 ? withoutSkip : Int(rules.regexReach[Int(r)])
-            if gated && regexWindowed[Int(r)] && reach >= 0 {
-                // A match holds one of the literals derived from the pattern and starts at most
-                // `reach` characters before it: only those stretches are searched, each with
-                // PCRE2's offset limit at the occurrence, instead of everything from the first
-                // occurrence to the last.
-                var stretches = Stretches()
-                for h in 0..<gateHits.count where gateHits[h].regex == r {
-                    let low = max(0, Int(gateHits[h].start) - reach)
-                    if low > lastStart { break }
-                    guard addStretch(r, low, min(Int(gateHits[h].start), lastStart), &stretches) else { break }
+            let refusal = regexIsRefusal[Int(r)]
+            if refusal {
+                if !refusalLookedAt {
+                    refusalLookedAt = true
+                    refusalDecided = refusalStands(from: 0)
                 }
-                searchLastStretch(r, &stretches)
-                continue
+                if refusalDecided { continue }
             }
-            let digitReach = Int(regexDigitRunReach[Int(r)])
-            if !gated && digitReach >= 0 {
-                // Gated by a digit run alone: every match holds a run of at least the gate's
-                // length within its longest match, so it starts at most that far before a
-                // text digit run so long, and not after the run's last digit.
-                if digitRunsStamp != stamp { findDigitRuns() }
-                let shortest = Int(regexDigitGate[Int(r)])
-                var stretches = Stretches()
-                for k in stride(from: 0, to: digitRuns.count, by: 2) {
-                    let (first, end) = (Int(digitRuns[k]), Int(digitRuns[k &+ 1]))
-                    guard end - first >= shortest else { continue }
-                    let low = max(0, first - digitReach)
-                    if low > lastStart { break }
-                    guard addStretch(r, low, min(end - 1, lastStart), &stretches) else { break }
-                }
-                searchLastStretch(r, &stretches)
-                continue
-            }
-            // Unbounded, but gated by literals derived from the pattern: every match still holds
-            // one, so none starts after the last of them, and the search stops there instead of at
-            // the end of the text. Hand-given literals may be context outside the match, and some
-            // regexes have no gate: those search the whole text.
-            var startLimit =
-                gated && rules.regexLiteralsInMatch[Int(r)] ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
-            if lastStart != Int.max { startLimit = min(startLimit ?? Int.max, Int(text.utf8Offsets[lastStart])) }
-            var state = SearchState()
-            search(r, limit: startLimit, &state)
+            let before = matches.count
+            run(r)
+            if refusal && matches.count > before && refusalStands(from: before) { refusalDecided = true }
         }
+    }
+
+    /// Whether one of the matches from index `first` on is a refusal phrase that stands.
+    private func refusalStands(from first: Int) -> Bool {
+        for i in first..<matches.count {
+            let (signal, stands) = verdict(on: matches[i])
+            if stands && signal == .refusal { return true }
+        }
+        return false
+    }
+
+    /// Searches regex `r` where its gate allows.
+    private func run(_ r: Int32) {
+        let started = profiling ? Self.now() : 0
+        defer { if profiling { counters.nanosPerRegex[Int(r)] &+= Self.now() &- started } }
+        let gated = regexStamp[Int(r)] == stamp
+        // A match that starts past the rule's window is dropped later (refusal phrases count
+        // only near the start of an output), so no search starts there.
+        let within = Int(regexWithinFirst[Int(r)])
+        let lastStart = within < 0 || within > text.scalars.count ? Int.max : within - 1
+        if lastStart < 0 { return }
+        // Under the same condition as `search` takes the program without the skip group.
+        let withoutSkip = skipGuardStamp[Int(r)] != stamp ? Int(reachWithoutSkip[Int(r)]) : -1
+        let reach = withoutSkip >= 0 ? withoutSkip : Int(rules.regexReach[Int(r)])
+        if gated && regexWindowed[Int(r)] && reach >= 0 {
+            // A match holds one of the literals derived from the pattern and starts at most
+            // `reach` characters before it: only those stretches are searched, each with
+            // PCRE2's offset limit at the occurrence, instead of everything from the first
+            // occurrence to the last.
+            var stretches = Stretches()
+            for h in 0..<gateHits.count where gateHits[h].regex == r {
+                let low = max(0, Int(gateHits[h].start) - reach)
+                if low > lastStart { break }
+                guard addStretch(r, low, min(Int(gateHits[h].start), lastStart), &stretches) else { break }
+            }
+            searchLastStretch(r, &stretches)
+            return
+        }
+        let digitReach = Int(regexDigitRunReach[Int(r)])
+        if !gated && digitReach >= 0 {
+            // Gated by a digit run alone: every match holds a run of at least the gate's
+            // length within its longest match, so it starts at most that far before a
+            // text digit run so long, and not after the run's last digit.
+            if digitRunsStamp != stamp { findDigitRuns() }
+            let shortest = Int(regexDigitGate[Int(r)])
+            var stretches = Stretches()
+            for k in stride(from: 0, to: digitRuns.count, by: 2) {
+                let (first, end) = (Int(digitRuns[k]), Int(digitRuns[k &+ 1]))
+                guard end - first >= shortest else { continue }
+                let low = max(0, first - digitReach)
+                if low > lastStart { break }
+                guard addStretch(r, low, min(end - 1, lastStart), &stretches) else { break }
+            }
+            searchLastStretch(r, &stretches)
+            return
+        }
+        // Unbounded, but gated by literals derived from the pattern: every match still holds
+        // one, so none starts after the last of them, and the search stops there instead of at
+        // the end of the text. Hand-given literals may be context outside the match, and some
+        // regexes have no gate: those search the whole text.
+        var startLimit =
+            gated && rules.regexLiteralsInMatch[Int(r)] ? Int(text.utf8Offsets[Int(regexLastStart[Int(r)])]) : nil
+        if lastStart != Int.max { startLimit = min(startLimit ?? Int.max, Int(text.utf8Offsets[lastStart])) }
+        var state = SearchState()
+        search(r, limit: startLimit, &state)
     }
 
     /// Stretches of start positions (scalar indices) searched one regex at a time, in order,
@@ -554,33 +584,9 @@ public final class Scanner {
         var kept = 0
         for i in 0..<matches.count {
             let m = matches[i]
-            var pack = 0
-            var allowTerms: [Int32] = []
-            var withinFirst: Int? = nil
-            let signal: Signal
-            switch m.rule {
-            case .keyword(let k):
-                let r = rules.keywords[Int(k)]
-                pack = r.origin.pack
-                allowTerms = r.allowTerms
-                withinFirst = r.withinFirst
-                signal = r.signal
-            case .regex(let k):
-                let r = rules.regexes[Int(k)]
-                pack = r.origin.pack
-                withinFirst = r.withinFirst
-                signal = r.signal
-            case .cooccurrence(let k):
-                pack = rules.cooccurrences[Int(k)].origin.pack
-                signal = rules.cooccurrences[Int(k)].signal
-            case .repeatFolded(let k):
-                pack = rules.repeatFolded[Int(k)].origin.pack
-                signal = rules.repeatFolded[Int(k)].signal
-            }
-            let refusal = signal == .refusal
-            if let limit = withinFirst, Int(m.start) >= limit { continue }
-            if suppressed(m, pack: pack, allowTerms: allowTerms, signal: signal) { continue }
-            if refusal {
+            let (signal, stands) = verdict(on: m)
+            if !stands { continue }
+            if signal == .refusal {
                 if refusalCheck && !isRefusal {
                     isRefusal = true
                     refusalRule = m.rule
@@ -591,6 +597,35 @@ public final class Scanner {
             kept += 1
         }
         matches.count = kept
+    }
+
+    /// A match's signal, and whether it stands: inside its rule's window and not allowed away.
+    private func verdict(on m: Match) -> (signal: Signal, stands: Bool) {
+        var pack = 0
+        var allowTerms: [Int32] = []
+        var withinFirst: Int? = nil
+        let signal: Signal
+        switch m.rule {
+        case .keyword(let k):
+            let r = rules.keywords[Int(k)]
+            pack = r.origin.pack
+            allowTerms = r.allowTerms
+            withinFirst = r.withinFirst
+            signal = r.signal
+        case .regex(let k):
+            let r = rules.regexes[Int(k)]
+            pack = r.origin.pack
+            withinFirst = r.withinFirst
+            signal = r.signal
+        case .cooccurrence(let k):
+            pack = rules.cooccurrences[Int(k)].origin.pack
+            signal = rules.cooccurrences[Int(k)].signal
+        case .repeatFolded(let k):
+            pack = rules.repeatFolded[Int(k)].origin.pack
+            signal = rules.repeatFolded[Int(k)].signal
+        }
+        if let limit = withinFirst, Int(m.start) >= limit { return (signal, false) }
+        return (signal, !suppressed(m, pack: pack, allowTerms: allowTerms, signal: signal))
     }
 
     private func suppressed(_ m: Match, pack: Int, allowTerms: [Int32], signal: Signal) -> Bool {

@@ -468,6 +468,33 @@ import Testing
         #expect(scanner.isRefusal)
     }
 
+    @Test func theFirstRefusalThatStandsEndsTheRefusalSearch() throws {
+        let rules = try ruleSet { b in
+            _ = try b.addRegex("我(?:无法|不能)提供", id: "first", signal: .refusal, origin: origin)
+            _ = try b.addRegex("(?:无法|不能)提供(?:帮助|协助)", id: "second", signal: .refusal, origin: origin)
+            _ = try b.addRegex("炸弹", id: "risk", signal: .risk("A.1.d"), origin: origin)
+            b.addAllow("我无法提供", pack: 0, near: nil)
+        }
+        let scanner = Scanner(rules: rules)
+        // The first rule decides: the second is not searched, the risk rule still is.
+        scanner.scan("我不能提供帮助，炸弹")
+        #expect(scanner.isRefusal && scanner.counters.regexRuns == 2 && scanner.matches.count == 1)
+        if case .regex(let r)? = scanner.refusalRule { #expect(rules.regexes[Int(r)].id == "first") }
+        // The first rule's match is allowed away (the allow term holds it): the second decides.
+        scanner.scan("我无法提供帮助")
+        #expect(scanner.isRefusal && scanner.counters.regexRuns == 4)
+        if case .regex(let r)? = scanner.refusalRule { #expect(rules.regexes[Int(r)].id == "second") }
+        // A refusal keyword found before the regexes decides before any refusal rule runs.
+        let withKeyword = try ruleSet { b in
+            b.addKeyword("恕难从命", id: "keyword", signal: .refusal, origin: origin)
+            _ = try b.addRegex("我(?:无法|不能)提供", id: "first", signal: .refusal, origin: origin)
+        }
+        let other = Scanner(rules: withKeyword)
+        other.scan("恕难从命，我无法提供")
+        #expect(other.isRefusal && other.counters.regexRuns == 0)
+        #expect(other.refusalRule == .keyword(0))
+    }
+
     @Test func refusalOnlyNearTheStart() throws {
         let rules = try ruleSet { b in
             b.addKeyword("我无法", id: "r", signal: .refusal, origin: origin, withinFirst: 20)
