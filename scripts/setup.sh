@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages Vigil builds against, only when they are missing.
+# Installs the system packages Vigil builds against, only when they are missing; packages named
+# as arguments are wanted too (a release build links libcurl, for Foundation's URLSession).
 # Safe to run again; needs root (or sudo) only when something has to be installed.
 set -euo pipefail
 
 needed=()
-for pkg in libpcre2-dev libsqlite3-dev pkg-config; do
+for pkg in libpcre2-dev libsqlite3-dev pkg-config "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || needed+=("$pkg")
 done
 if [ ${#needed[@]} -gt 0 ]; then
