@@ -102,23 +102,20 @@ final class FollowerTable {
     ) -> Bool {
         let low = end &+ Int(entry.low)
         let stop = min(count, end &+ LiteralFollower.maxSpacedSteps)
+        // The white space the analysis stepped over (`NeighbourClass.isSpaceOnly`): `\s` without UCP.
+        let space = NeighbourClass.space
         var others = 0
         var start = end
         while true {
             if start >= low && follows(entry, text, count: count, at: start, normalizer: normalizer) { return true }
             if start >= stop { return start < count }
-            if !Self.isSpace(text[start]) {
+            if !space.admits(text[start]) {
                 others &+= 1
                 if others > Int(entry.high) { return false }
             }
             start &+= 1
         }
     }
-
-    /// What `\s` matches without UCP: tab, line feed, vertical tab, form feed, carriage return
-    /// and space.
-    @inline(__always)
-    static func isSpace(_ v: UInt32) -> Bool { v < 0x21 && (0x1_0000_3E00 as UInt64) >> UInt64(v) & 1 != 0 }
 
     /// Whether one of `entry`'s literals starts at `start`.
     @inline(__always)

@@ -479,11 +479,11 @@ import Testing
         // The first rule decides: the second is not searched, the risk rule still is.
         scanner.scan("我不能提供帮助，炸弹")
         #expect(scanner.isRefusal && scanner.counters.regexRuns == 2 && scanner.matches.count == 1)
-        if case .regex(let r)? = scanner.refusalRule { #expect(rules.regexes[Int(r)].id == "first") }
+        #expect(scanner.refusalRule == .regex(0) && rules.regexes[0].id == "first")
         // The first rule's match is allowed away (the allow term holds it): the second decides.
         scanner.scan("我无法提供帮助")
         #expect(scanner.isRefusal && scanner.counters.regexRuns == 4)
-        if case .regex(let r)? = scanner.refusalRule { #expect(rules.regexes[Int(r)].id == "second") }
+        #expect(scanner.refusalRule == .regex(1) && rules.regexes[1].id == "second")
         // A refusal keyword found before the regexes decides before any refusal rule runs.
         let withKeyword = try ruleSet { b in
             b.addKeyword("恕难从命", id: "keyword", signal: .refusal, origin: origin)
